@@ -1,0 +1,13 @@
+// Command delete-secret is the Lambda function of DELETE /v1/applications/{applicationId}/secrets/{secretId}.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"credportal/shared/config"
+)
+
+func main() {
+	clients := config.Must()
+	lambda.Start(clients.API().DeleteSecret())
+}

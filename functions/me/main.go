@@ -1,0 +1,13 @@
+// Command me is the Lambda function of GET /v1/me.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"credportal/shared/config"
+)
+
+func main() {
+	clients := config.Must()
+	lambda.Start(clients.API().Me())
+}

@@ -1,0 +1,137 @@
+package template
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Locals gives the values intrinsic functions resolve to outside AWS.
+type Locals struct {
+	// Refs maps a resource's logical id to what !Ref gives (a table name, a
+	// secret id).
+	Refs map[string]string
+	// Attrs maps "LogicalId.Attribute" to what !GetAtt gives.
+	Attrs map[string]string
+	// Params overrides parameter defaults.
+	Params map[string]string
+	// Pseudo gives AWS::Region and the like.
+	Pseudo map[string]string
+}
+
+// Resolve evaluates v's intrinsic functions to a string.
+func (t *Template) Resolve(v any, l Locals) (string, error) {
+	out, err := t.resolve(v, l)
+	if err != nil {
+		return "", err
+	}
+	switch o := out.(type) {
+	case string:
+		return o, nil
+	case nil:
+		return "", nil
+	default:
+		return fmt.Sprint(o), nil
+	}
+}
+
+func (t *Template) resolve(v any, l Locals) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return v, nil
+	}
+	for fn, arg := range m {
+		switch fn {
+		case "Ref":
+			return t.ref(asString(arg), l)
+		case "Fn::GetAtt":
+			parts, _ := arg.([]any)
+			if len(parts) != 2 {
+				return nil, fmt.Errorf("bad GetAtt %v", arg)
+			}
+			key := asString(parts[0]) + "." + asString(parts[1])
+			if s, ok := l.Attrs[key]; ok {
+				return s, nil
+			}
+			return nil, fmt.Errorf("no local value for GetAtt %s", key)
+		case "Fn::Sub":
+			return t.sub(arg, l)
+		case "Fn::Join":
+			parts, _ := arg.([]any)
+			if len(parts) != 2 {
+				return nil, fmt.Errorf("bad Join %v", arg)
+			}
+			items, _ := parts[1].([]any)
+			var ss []string
+			for _, it := range items {
+				s, err := t.Resolve(it, l)
+				if err != nil {
+					return nil, err
+				}
+				ss = append(ss, s)
+			}
+			return strings.Join(ss, asString(parts[0])), nil
+		case "Fn::If":
+			parts, _ := arg.([]any)
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("bad If %v", arg)
+			}
+			// Locally every condition of this template is false: an issuer is
+			// given (the local authorizer's) and nothing optional is created.
+			return t.resolve(parts[2], l)
+		}
+	}
+	return v, nil
+}
+
+func (t *Template) ref(name string, l Locals) (any, error) {
+	if s, ok := l.Params[name]; ok {
+		return s, nil
+	}
+	if p, ok := t.Parameters[name]; ok {
+		if p.Default == nil {
+			return "", nil
+		}
+		return fmt.Sprint(p.Default), nil
+	}
+	if s, ok := l.Refs[name]; ok {
+		return s, nil
+	}
+	if s, ok := l.Pseudo[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("no local value for Ref %s", name)
+}
+
+var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)
+
+func (t *Template) sub(arg any, l Locals) (any, error) {
+	format := asString(arg)
+	vars := map[string]any{}
+	if list, ok := arg.([]any); ok && len(list) == 2 {
+		format = asString(list[0])
+		vars = asMap(list[1])
+	}
+	var firstErr error
+	out := subVar.ReplaceAllStringFunc(format, func(m string) string {
+		name := m[2 : len(m)-1]
+		var (
+			v   any
+			err error
+		)
+		switch {
+		case vars[name] != nil:
+			v, err = t.resolve(vars[name], l)
+		case strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::"):
+			parts := strings.SplitN(name, ".", 2)
+			v, err = t.resolve(map[string]any{"Fn::GetAtt": []any{parts[0], parts[1]}}, l)
+		default:
+			v, err = t.ref(name, l)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return fmt.Sprint(v)
+	})
+	return out, firstErr
+}

@@ -1,0 +1,31 @@
+// Package audit holds the audit trail's event type and action names. An event
+// never carries a secret value.
+package audit
+
+import "time"
+
+// Actions recorded in the trail.
+const (
+	SecretCreated      = "secret.created"
+	SecretDeleted      = "secret.deleted"
+	DesignationSet     = "designation.set"
+	DesignationRemoved = "designation.removed"
+	ApplicationCreated = "application.created"
+	ApplicationUpdated = "application.updated"
+	TokenFailures      = "token.failures"
+)
+
+// Event is one entry of an application's audit trail.
+type Event struct {
+	ID            string            `json:"id"`
+	At            time.Time         `json:"at"`
+	Actor         string            `json:"actor"`
+	Action        string            `json:"action"`
+	ApplicationID string            `json:"applicationId"`
+	SecretID      string            `json:"secretId,omitempty"`
+	Hint          string            `json:"hint,omitempty"`
+	SourceIP      string            `json:"sourceIp,omitempty"`
+	UserAgent     string            `json:"userAgent,omitempty"`
+	RequestID     string            `json:"requestId,omitempty"`
+	Details       map[string]string `json:"details,omitempty"`
+}

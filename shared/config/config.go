@@ -1,0 +1,157 @@
+// Package config reads the functions' configuration from their environment
+// (set by template.yaml) and builds the clients and services they share. It
+// is the one place that wires the portal together.
+package config
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"credportal/shared/httpapi"
+	"credportal/shared/keys"
+	"credportal/shared/portal"
+	"credportal/shared/secret"
+	"credportal/shared/store"
+)
+
+// Env is the environment the functions read.
+type Env struct {
+	TableName      string
+	PepperSecretID string
+	AdminGroup     string
+	GroupsClaim    string
+	Portal         portal.Config
+}
+
+// Getenv looks a variable up; os.Getenv in functions, a map in tests.
+type Getenv func(string) string
+
+// Load reads Env, failing with a message naming what is missing or wrong.
+func Load(getenv Getenv) (Env, error) {
+	e := Env{
+		TableName:      getenv("TABLE_NAME"),
+		PepperSecretID: getenv("PEPPER_SECRET_ID"),
+		AdminGroup:     or(getenv("ADMIN_GROUP"), "portal-admins"),
+		GroupsClaim:    or(getenv("GROUPS_CLAIM"), "cognito:groups"),
+		Portal:         portal.DefaultConfig(),
+	}
+	var errs []error
+	if e.TableName == "" {
+		errs = append(errs, errors.New("TABLE_NAME is not set"))
+	}
+	if p := getenv("SECRET_PREFIX"); p != "" {
+		e.Portal.Format.Prefix = p
+	}
+	var err error
+	if e.Portal.Policy.MaxLifetimeDays, err = intVar(getenv, "MAX_LIFETIME_DAYS", secret.DefaultMaxLifetimeDays); err != nil {
+		errs = append(errs, err)
+	}
+	if e.Portal.Policy.ActiveLimit, err = intVar(getenv, "ACTIVE_SECRET_LIMIT", secret.DefaultActiveLimit); err != nil {
+		errs = append(errs, err)
+	}
+	if c := getenv("API_CATALOGUE"); c != "" {
+		if e.Portal.Catalogue, err = ParseCatalogue(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return e, errors.Join(errs...)
+}
+
+// ParseCatalogue reads "id=Name,id=Name".
+func ParseCatalogue(s string) (portal.Catalogue, error) {
+	var c portal.Catalogue
+	for _, pair := range strings.Split(s, ",") {
+		id, name, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || id == "" || name == "" {
+			return nil, fmt.Errorf("API_CATALOGUE: %q is not id=Name", pair)
+		}
+		c = append(c, portal.API{ID: id, Name: name})
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func intVar(getenv Getenv, name string, def int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s must be a positive whole number, not %q", name, v)
+	}
+	return n, nil
+}
+
+// AWS loads the SDK configuration once, from the environment (which honours
+// AWS_ENDPOINT_URL for the local stack).
+func AWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// Clients are the AWS clients and services the portal's functions share.
+type Clients struct {
+	Env     Env
+	Store   *store.Store
+	Peppers *keys.Peppers
+	Service *portal.Service
+}
+
+// New builds the clients from an SDK configuration.
+func New(env Env, cfg aws.Config, opts ...portal.Option) *Clients {
+	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
+	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), env.PepperSecretID, time.Now)
+	return &Clients{
+		Env: env, Store: st, Peppers: peppers,
+		Service: portal.NewService(st, peppers, env.Portal, time.Now, rand.Reader, opts...),
+	}
+}
+
+// API returns the HTTP handlers over the clients.
+func (c *Clients) API() httpapi.API {
+	return httpapi.API{Service: c.Service, Identity: httpapi.Identity{AdminGroup: c.Env.AdminGroup, GroupsClaim: c.Env.GroupsClaim}}
+}
+
+// Must builds everything a function needs at cold start, or exits with a
+// clear message: a function without its configuration must not serve.
+func Must() *Clients {
+	slog.SetDefault(lambdacontext.NewLogger())
+	env, err := Load(os.Getenv)
+	if err != nil {
+		fail(err)
+	}
+	cfg, err := AWS(context.Background())
+	if err != nil {
+		fail(err)
+	}
+	return New(env, cfg)
+}
+
+func fail(err error) {
+	slog.Error("configuration", "error", err.Error())
+	fmt.Fprintln(os.Stderr, "configuration:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,221 @@
+// Package httpapi translates API Gateway HTTP API events to calls of the
+// portal service and its results to JSON responses, mapping every domain
+// error to one status and a {"error":{"code","message"}} body.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"credportal/shared/portal"
+)
+
+// MaxBodyBytes bounds a request body; a larger one gets 413.
+const MaxBodyBytes = 16 << 10
+
+// Request and Response are the HTTP API's payload format 2.0.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// Handler is a Lambda handler of one route.
+type Handler func(context.Context, Request) (Response, error)
+
+var (
+	errNoIdentity = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "unauthenticated", Message: "Sign in: the request carries no verified identity."}
+	errTooLarge   = &portal.Error{Kind: portal.ErrTooLarge, Code: "body_too_large", Message: "The request body is larger than 16 KiB."}
+	errBadJSON    = portal.Invalid("invalid_json", "The request body is not a single JSON object.")
+	errBadBody    = portal.Invalid("invalid_body", "The request body could not be read.")
+)
+
+// Identity reads the caller from the JWT authorizer's verified claims, and
+// from nowhere else.
+type Identity struct {
+	AdminGroup  string // group claim value that makes an admin
+	GroupsClaim string // claim holding the groups, e.g. "cognito:groups"
+}
+
+// Caller returns the signed-in caller, or an unauthenticated error.
+func (id Identity) Caller(req Request) (portal.Caller, error) {
+	auth := req.RequestContext.Authorizer
+	if auth == nil || auth.JWT == nil {
+		return portal.Caller{}, errNoIdentity
+	}
+	email := auth.JWT.Claims["email"]
+	c := portal.NewCaller(email, ParseGroups(auth.JWT.Claims[id.GroupsClaim]), id.AdminGroup)
+	if c.Email == "" || !strings.Contains(c.Email, "@") {
+		return portal.Caller{}, errNoIdentity
+	}
+	return c, nil
+}
+
+// ParseGroups reads a list claim as the HTTP API passes it: a JSON array is
+// flattened to "[a b]"; a single group arrives bare.
+func ParseGroups(raw string) []string {
+	raw = strings.TrimSpace(raw)
+	if strings.HasPrefix(raw, "[") && strings.HasSuffix(raw, "]") {
+		var list []string
+		if json.Unmarshal([]byte(raw), &list) == nil {
+			return list
+		}
+		raw = raw[1 : len(raw)-1]
+	}
+	return strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' })
+}
+
+// RequestOf describes the request for the audit trail.
+func RequestOf(req Request) portal.Request {
+	return portal.Request{
+		SourceIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent, RequestID: req.RequestContext.RequestID,
+	}
+}
+
+// Body returns the request body, decoded, or 413 past MaxBodyBytes.
+func Body(req Request) ([]byte, error) {
+	raw := req.Body
+	if len(raw) > 2*MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	var body []byte
+	if req.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil {
+			return nil, errBadBody
+		}
+		body = b
+	} else {
+		body = []byte(raw)
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+// DecodeJSON decodes the body into v strictly: one JSON object, no unknown
+// fields, nothing after it.
+func DecodeJSON(req Request, v any) error {
+	body, err := Body(req)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}
+
+func decodeStrict(body []byte, v any) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return errBadJSON
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return portal.Invalid("invalid_field", "The field "+typeErr.Field+" has the wrong type.")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return portal.Invalid("unknown_field", "The body has the unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".")
+		case strings.Contains(err.Error(), "parsing time"):
+			return portal.Invalid("invalid_field", "A time field is not an RFC 3339 time.")
+		}
+		return errBadJSON
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errBadJSON
+	}
+	return nil
+}
+
+// headers every JSON response carries.
+func jsonHeaders() map[string]string {
+	return map[string]string{
+		"Content-Type":           "application/json",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+}
+
+// JSON is a response with v as its body.
+func JSON(status int, v any) Response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return Error(context.Background(), err)
+	}
+	return Response{StatusCode: status, Headers: jsonHeaders(), Body: string(body)}
+}
+
+// NoContent is an empty 204.
+func NoContent() Response {
+	return Response{StatusCode: http.StatusNoContent, Headers: map[string]string{"Cache-Control": "no-store"}}
+}
+
+// List is the body of every list: {"items":[...], "nextCursor":"..."}.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// Page turns a domain page into a 200 list response.
+func Page[T any](p portal.Page[T]) Response {
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return JSON(http.StatusOK, List[T]{Items: p.Items, NextCursor: p.Next})
+}
+
+// Status is the HTTP status of a domain error kind.
+func Status(err error) int {
+	switch {
+	case errors.Is(err, portal.ErrUnauthenticated):
+		return http.StatusUnauthorized
+	case errors.Is(err, portal.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, portal.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, portal.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, portal.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, portal.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, portal.ErrThrottled):
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error is the response for err. A failure meant for the caller is shown as
+// it is; anything else is logged here, once, and shown as a bare 500.
+func Error(ctx context.Context, err error) Response {
+	var body errorBody
+	status := http.StatusInternalServerError
+	var pe *portal.Error
+	if errors.As(err, &pe) {
+		status = Status(pe)
+		body.Error.Code, body.Error.Message = pe.Code, pe.Message
+	}
+	if status == http.StatusInternalServerError {
+		slog.ErrorContext(ctx, "request failed", "error", err.Error())
+		body.Error.Code, body.Error.Message = "internal_error", "Something went wrong on our side; try again later."
+	}
+	raw, _ := json.Marshal(body)
+	return Response{StatusCode: status, Headers: jsonHeaders(), Body: string(raw)}
+}

@@ -1,0 +1,10 @@
+package portal
+
+import (
+	"context"
+	"log/slog"
+)
+
+func logError(ctx context.Context, msg string, args ...any) {
+	slog.ErrorContext(ctx, msg, args...)
+}

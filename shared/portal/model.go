@@ -1,0 +1,195 @@
+// Package portal is the domain of the credentials portal: organisations,
+// applications, designations and client secrets, and the operations callers
+// perform on them, with their authorisation rules. It knows nothing of
+// Lambda, HTTP or DynamoDB.
+package portal
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Role is what a designation allows on one application.
+type Role string
+
+// Roles of a designation, and the role an admin acts with.
+const (
+	RoleCredentialManager Role = "credential_manager"
+	RoleViewer            Role = "viewer"
+	RoleAdmin             Role = "admin"
+)
+
+// Valid reports whether r may be given in a designation.
+func (r Role) Valid() bool { return r == RoleCredentialManager || r == RoleViewer }
+
+// Caller is the signed-in user, taken only from a verified token.
+type Caller struct {
+	Email string // lower-cased
+	Admin bool
+}
+
+// NewCaller builds a caller from token claims: the email is lower-cased and
+// trimmed; admin is whether groups holds adminGroup.
+func NewCaller(email string, groups []string, adminGroup string) Caller {
+	c := Caller{Email: strings.ToLower(strings.TrimSpace(email))}
+	for _, g := range groups {
+		if g == adminGroup {
+			c.Admin = true
+		}
+	}
+	return c
+}
+
+// Request describes where an operation came from, for the audit trail.
+type Request struct {
+	SourceIP  string
+	UserAgent string
+	RequestID string
+}
+
+// OrganisationRef names an organisation inside the records that belong to it.
+type OrganisationRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Organisation is a partner organisation of the operator.
+type Organisation struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Application is a set of API permissions granted to an organisation, with a
+// permanent client id and expiring client secrets.
+type Application struct {
+	ID           string
+	Name         string
+	ClientID     string
+	Organisation OrganisationRef
+	APIs         []string
+	CreatedAt    time.Time
+	// Secrets maps the id of each secret not yet deleted to its expiry. The
+	// store keeps it on the application's own record, which is what makes the
+	// active-secret limit atomic.
+	Secrets map[string]time.Time
+	// Version increases with every change to Secrets; writes are conditional
+	// on it.
+	Version int64
+}
+
+// ActiveSecrets counts the secrets that have not expired at now.
+func (a Application) ActiveSecrets(now time.Time) int {
+	n := 0
+	for _, exp := range a.Secrets {
+		if exp.After(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// NextExpiry is the soonest expiry among the active secrets, or nil.
+func (a Application) NextExpiry(now time.Time) *time.Time {
+	var next *time.Time
+	for _, exp := range a.Secrets {
+		if exp.After(now) && (next == nil || exp.Before(*next)) {
+			e := exp
+			next = &e
+		}
+	}
+	return next
+}
+
+// Designation gives one email a role on one application.
+type Designation struct {
+	ApplicationID string    `json:"applicationId"`
+	Email         string    `json:"email"`
+	Role          Role      `json:"role"`
+	CreatedAt     time.Time `json:"createdAt"`
+	CreatedBy     string    `json:"createdBy"`
+}
+
+// Secret is a client secret's metadata. Its value is never kept: only Hash,
+// the HMAC of the value under the pepper of PepperVersion.
+type Secret struct {
+	ID            string
+	ApplicationID string
+	Name          string
+	Hint          string
+	Hash          []byte
+	PepperVersion string
+	CreatedAt     time.Time
+	CreatedBy     string
+	ExpiresAt     time.Time
+	LastUsedAt    *time.Time
+}
+
+// Secret statuses.
+const (
+	StatusActive  = "active"
+	StatusExpired = "expired"
+)
+
+// Status is active until the second the secret expires.
+func (s Secret) Status(now time.Time) string {
+	if now.Before(s.ExpiresAt) {
+		return StatusActive
+	}
+	return StatusExpired
+}
+
+// Page is one page of a list, with the opaque cursor of the next page.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// API is one of the operator's APIs that an application may be granted.
+type API struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Catalogue is the set of APIs applications may be granted, in display order.
+type Catalogue []API
+
+// DefaultCatalogue is the operator's API catalogue when none is configured.
+func DefaultCatalogue() Catalogue {
+	var c Catalogue
+	for _, base := range []struct{ id, name string }{
+		{"search-match", "Search & Match"},
+		{"match-connect", "Match Connect"},
+		{"data-manager", "Data Manager"},
+	} {
+		c = append(c, API{base.id, base.name}, API{base.id + "-sandbox", base.name + " (sandbox)"})
+	}
+	return c
+}
+
+// Lookup returns the API with the given id.
+func (c Catalogue) Lookup(id string) (API, bool) {
+	for _, a := range c {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return API{}, false
+}
+
+// Named returns the catalogue entries for ids, sorted by id; an id no longer
+// in the catalogue is shown by its id.
+func (c Catalogue) Named(ids []string) []API {
+	out := make([]API, 0, len(ids))
+	for _, id := range ids {
+		a, ok := c.Lookup(id)
+		if !ok {
+			a = API{ID: id, Name: id}
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -1,0 +1,463 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"credportal/shared/audit"
+	"credportal/shared/ids"
+	"credportal/shared/secret"
+)
+
+// Store is the persistence the service needs. Not-found lookups return an
+// error wrapping ErrNotFound; list cursors are opaque strings.
+type Store interface {
+	GetApplication(ctx context.Context, id string) (Application, error)
+	GetApplications(ctx context.Context, ids []string) ([]Application, error)
+	ListApplications(ctx context.Context, cursor string, limit int) (Page[Application], error)
+	GetDesignation(ctx context.Context, applicationID, email string) (Designation, error)
+	ListDesignations(ctx context.Context, applicationID string) ([]Designation, error)
+	ListDesignationsOf(ctx context.Context, email, cursor string, limit int) (Page[Designation], error)
+	GetSecret(ctx context.Context, applicationID, secretID string) (Secret, error)
+	ListSecrets(ctx context.Context, applicationID, cursor string, limit int) (Page[Secret], error)
+	// AddSecret stores s and ev atomically unless the application already
+	// holds limit secrets active at now (ErrSecretLimit).
+	AddSecret(ctx context.Context, s Secret, limit int, now time.Time, ev audit.Event) error
+	// RemoveSecret deletes the secret and records ev atomically.
+	RemoveSecret(ctx context.Context, applicationID, secretID string, ev audit.Event) error
+	ListEvents(ctx context.Context, applicationID, cursor string, limit int) (Page[audit.Event], error)
+}
+
+// Peppers gives the pepper that new secrets are hashed with, and any earlier
+// version that stored hashes name.
+type Peppers interface {
+	Current(ctx context.Context) (secret.Pepper, error)
+	Version(ctx context.Context, version string) (secret.Pepper, error)
+}
+
+// Notifier tells an application's credential managers at once when one of its
+// secrets is created or deleted. A failure is logged by the caller, never
+// undoes the change.
+type Notifier interface {
+	SecretChanged(ctx context.Context, app Application, s Secret, ev audit.Event) error
+}
+
+// Config is the service's policy.
+type Config struct {
+	Policy    secret.Policy
+	Format    secret.Format
+	Catalogue Catalogue
+}
+
+// DefaultConfig is the configuration when nothing is set.
+func DefaultConfig() Config {
+	return Config{Policy: secret.DefaultPolicy(), Format: secret.Format{Prefix: secret.DefaultPrefix}, Catalogue: DefaultCatalogue()}
+}
+
+// Service performs the operations of signed-in callers.
+type Service struct {
+	store    Store
+	peppers  Peppers
+	notifier Notifier
+	cfg      Config
+	now      func() time.Time
+	random   io.Reader
+}
+
+// Option adjusts a Service.
+type Option func(*Service)
+
+// WithNotifier sends security notices through n.
+func WithNotifier(n Notifier) Option { return func(s *Service) { s.notifier = n } }
+
+// NewService builds the service. now and random are injected so expiry maths
+// and generated values can be tested exactly.
+func NewService(store Store, peppers Peppers, cfg Config, now func() time.Time, random io.Reader, opts ...Option) *Service {
+	s := &Service{store: store, peppers: peppers, cfg: cfg, now: now, random: random}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// pageLimit is the page size of every list.
+const pageLimit = 50
+
+// maxDesignations bounds how many designations /v1/me lists for one user.
+const maxDesignations = 1000
+
+// Me describes the caller.
+type Me struct {
+	Email        string          `json:"email"`
+	Admin        bool            `json:"admin"`
+	Designations []MyDesignation `json:"designations"`
+}
+
+// MyDesignation is one of the caller's designations.
+type MyDesignation struct {
+	ApplicationID string `json:"applicationId"`
+	Role          Role   `json:"role"`
+}
+
+// Me returns who the caller is and where they are designated.
+func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
+	me := Me{Email: c.Email, Admin: c.Admin, Designations: []MyDesignation{}}
+	cursor := ""
+	for len(me.Designations) < maxDesignations {
+		page, err := s.store.ListDesignationsOf(ctx, c.Email, cursor, pageLimit)
+		if err != nil {
+			return Me{}, fmt.Errorf("list designations of caller: %w", err)
+		}
+		for _, d := range page.Items {
+			me.Designations = append(me.Designations, MyDesignation{ApplicationID: d.ApplicationID, Role: d.Role})
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	return me, nil
+}
+
+// ApplicationSummary is an application as listed to a caller.
+type ApplicationSummary struct {
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	ClientID      string          `json:"clientId"`
+	Organisation  OrganisationRef `json:"organisation"`
+	APIs          []API           `json:"apis"`
+	Role          Role            `json:"role"`
+	ActiveSecrets int             `json:"activeSecrets"`
+	NextExpiry    *time.Time      `json:"nextExpiry"`
+	CreatedAt     time.Time       `json:"createdAt"`
+}
+
+// ApplicationDetail is one application with who is designated on it.
+type ApplicationDetail struct {
+	ApplicationSummary
+	Designations []DesignationView `json:"designations"`
+}
+
+// DesignationView is a designation as shown on its application.
+type DesignationView struct {
+	Email string `json:"email"`
+	Role  Role   `json:"role"`
+}
+
+func (s *Service) summary(a Application, role Role) ApplicationSummary {
+	now := s.now()
+	return ApplicationSummary{
+		ID: a.ID, Name: a.Name, ClientID: a.ClientID, Organisation: a.Organisation,
+		APIs: s.cfg.Catalogue.Named(a.APIs), Role: role,
+		ActiveSecrets: a.ActiveSecrets(now), NextExpiry: a.NextExpiry(now), CreatedAt: a.CreatedAt,
+	}
+}
+
+// ListApplications lists the applications visible to the caller: all of them
+// for an admin, the designated ones for anyone else.
+func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string) (Page[ApplicationSummary], error) {
+	out := Page[ApplicationSummary]{Items: []ApplicationSummary{}}
+	if c.Admin {
+		page, err := s.store.ListApplications(ctx, cursor, pageLimit)
+		if err != nil {
+			return out, fmt.Errorf("list applications: %w", err)
+		}
+		for _, a := range page.Items {
+			out.Items = append(out.Items, s.summary(a, RoleAdmin))
+		}
+		out.Next = page.Next
+		return out, nil
+	}
+	page, err := s.store.ListDesignationsOf(ctx, c.Email, cursor, pageLimit)
+	if err != nil {
+		return out, fmt.Errorf("list designations of caller: %w", err)
+	}
+	roles := make(map[string]Role, len(page.Items))
+	appIDs := make([]string, 0, len(page.Items))
+	for _, d := range page.Items {
+		roles[d.ApplicationID] = d.Role
+		appIDs = append(appIDs, d.ApplicationID)
+	}
+	apps, err := s.store.GetApplications(ctx, appIDs)
+	if err != nil {
+		return out, fmt.Errorf("get designated applications: %w", err)
+	}
+	for _, a := range apps {
+		out.Items = append(out.Items, s.summary(a, roles[a.ID]))
+	}
+	out.Next = page.Next
+	return out, nil
+}
+
+// access resolves what the caller may do on an application. Anyone not
+// designated on it, and any malformed id, gets not-found: existence never
+// leaks across organisations.
+func (s *Service) access(ctx context.Context, c Caller, appID string) (Application, Role, error) {
+	if !ids.Valid(ids.Application, appID) {
+		return Application{}, "", errAppNotFound
+	}
+	role := RoleAdmin
+	if !c.Admin {
+		d, err := s.store.GetDesignation(ctx, appID, c.Email)
+		if errors.Is(err, ErrNotFound) {
+			return Application{}, "", errAppNotFound
+		}
+		if err != nil {
+			return Application{}, "", fmt.Errorf("get designation: %w", err)
+		}
+		role = d.Role
+	}
+	app, err := s.store.GetApplication(ctx, appID)
+	if errors.Is(err, ErrNotFound) {
+		return Application{}, "", errAppNotFound
+	}
+	if err != nil {
+		return Application{}, "", fmt.Errorf("get application %s: %w", appID, err)
+	}
+	return app, role, nil
+}
+
+// GetApplication returns one application the caller may see.
+func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (ApplicationDetail, error) {
+	app, role, err := s.access(ctx, c, appID)
+	if err != nil {
+		return ApplicationDetail{}, err
+	}
+	ds, err := s.store.ListDesignations(ctx, appID)
+	if err != nil {
+		return ApplicationDetail{}, fmt.Errorf("list designations of %s: %w", appID, err)
+	}
+	detail := ApplicationDetail{ApplicationSummary: s.summary(app, role), Designations: []DesignationView{}}
+	for _, d := range ds {
+		detail.Designations = append(detail.Designations, DesignationView{Email: d.Email, Role: d.Role})
+	}
+	return detail, nil
+}
+
+// SecretView is a secret's metadata as shown to callers: never its value.
+type SecretView struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Hint       string     `json:"hint"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	CreatedBy  string     `json:"createdBy"`
+	ExpiresAt  time.Time  `json:"expiresAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	Status     string     `json:"status"`
+}
+
+func (s *Service) view(sec Secret) SecretView {
+	return SecretView{
+		ID: sec.ID, Name: sec.Name, Hint: sec.Hint, CreatedAt: sec.CreatedAt, CreatedBy: sec.CreatedBy,
+		ExpiresAt: sec.ExpiresAt, LastUsedAt: sec.LastUsedAt, Status: sec.Status(s.now()),
+	}
+}
+
+// ListSecrets lists an application's secrets, newest first.
+func (s *Service) ListSecrets(ctx context.Context, c Caller, appID, cursor string) (Page[SecretView], error) {
+	if _, _, err := s.access(ctx, c, appID); err != nil {
+		return Page[SecretView]{}, err
+	}
+	page, err := s.store.ListSecrets(ctx, appID, cursor, pageLimit)
+	if err != nil {
+		return Page[SecretView]{}, fmt.Errorf("list secrets of %s: %w", appID, err)
+	}
+	out := Page[SecretView]{Items: make([]SecretView, 0, len(page.Items)), Next: page.Next}
+	for _, sec := range page.Items {
+		out.Items = append(out.Items, s.view(sec))
+	}
+	return out, nil
+}
+
+// CreateSecretInput is what a caller asks for: a name and either a lifetime
+// in days or an explicit expiry.
+type CreateSecretInput struct {
+	Name         string     `json:"name"`
+	ExpiresAt    *time.Time `json:"expiresAt,omitempty"`
+	LifetimeDays *int       `json:"lifetimeDays,omitempty"`
+}
+
+// CreatedSecret is the one response that carries a secret's value.
+type CreatedSecret struct {
+	SecretView
+	Value string `json:"value"`
+}
+
+// MaxNameLen bounds secret and application names, in characters.
+const MaxNameLen = 100
+
+// ValidName reports whether name is 1–MaxNameLen printable characters with
+// no leading or trailing space.
+func ValidName(name string) bool {
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > MaxNameLen || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) expiry(in CreateSecretInput, now time.Time) (time.Time, error) {
+	var (
+		at  time.Time
+		err error
+	)
+	switch {
+	case in.ExpiresAt != nil && in.LifetimeDays != nil:
+		return time.Time{}, Invalid("invalid_lifetime", "Give either expiresAt or lifetimeDays, not both.")
+	case in.LifetimeDays != nil:
+		at, err = s.cfg.Policy.ExpiryForDays(now, *in.LifetimeDays)
+	case in.ExpiresAt != nil:
+		at, err = s.cfg.Policy.CheckExpiry(now, *in.ExpiresAt)
+	default:
+		return time.Time{}, Invalid("invalid_lifetime", "Give expiresAt or lifetimeDays.")
+	}
+	if err != nil {
+		return time.Time{}, Invalid("invalid_lifetime", fmt.Sprintf("The lifetime must be at least 1 day and at most %d days.", s.cfg.Policy.MaxLifetimeDays))
+	}
+	return at, nil
+}
+
+// CreateSecret makes a new secret for the application. The value is returned
+// here once and never kept.
+func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in CreateSecretInput, r Request) (CreatedSecret, error) {
+	app, role, err := s.access(ctx, c, appID)
+	if err != nil {
+		return CreatedSecret{}, err
+	}
+	if role == RoleViewer {
+		return CreatedSecret{}, errManagerOnly
+	}
+	if !ValidName(in.Name) {
+		return CreatedSecret{}, Invalid("invalid_name", fmt.Sprintf("The name must be 1 to %d printable characters, without leading or trailing spaces.", MaxNameLen))
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	expiresAt, err := s.expiry(in, now)
+	if err != nil {
+		return CreatedSecret{}, err
+	}
+	if app.ActiveSecrets(now) >= s.cfg.Policy.ActiveLimit {
+		return CreatedSecret{}, ErrSecretLimit
+	}
+	pepper, err := s.peppers.Current(ctx)
+	if err != nil {
+		return CreatedSecret{}, fmt.Errorf("get pepper: %w", err)
+	}
+	value, err := s.cfg.Format.Generate(s.random)
+	if err != nil {
+		return CreatedSecret{}, fmt.Errorf("generate secret: %w", err)
+	}
+	id, err := ids.New(ids.Secret, now, s.random)
+	if err != nil {
+		return CreatedSecret{}, fmt.Errorf("generate secret id: %w", err)
+	}
+	sec := Secret{
+		ID: id, ApplicationID: appID, Name: in.Name, Hint: s.cfg.Format.Hint(value),
+		Hash: secret.Digest(pepper.Key, value), PepperVersion: pepper.Version,
+		CreatedAt: now, CreatedBy: c.Email, ExpiresAt: expiresAt,
+	}
+	ev, err := s.event(c, audit.SecretCreated, sec, r, now)
+	if err != nil {
+		return CreatedSecret{}, err
+	}
+	if err := s.store.AddSecret(ctx, sec, s.cfg.Policy.ActiveLimit, now, ev); err != nil {
+		if errors.Is(err, ErrSecretLimit) {
+			return CreatedSecret{}, ErrSecretLimit
+		}
+		return CreatedSecret{}, fmt.Errorf("add secret to %s: %w", appID, err)
+	}
+	s.notify(ctx, app, sec, ev)
+	return CreatedSecret{SecretView: s.view(sec), Value: value}, nil
+}
+
+// RecentUse is how recently a secret must have been used for its deletion to
+// need an explicit confirmation.
+const RecentUse = 24 * time.Hour
+
+// DeleteSecret deletes a secret at once. A secret used within RecentUse is
+// deleted only with confirm.
+func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID string, confirm bool, r Request) error {
+	app, role, err := s.access(ctx, c, appID)
+	if err != nil {
+		return err
+	}
+	if role == RoleViewer {
+		return errManagerOnly
+	}
+	if !ids.Valid(ids.Secret, secretID) {
+		return errSecretNotFound
+	}
+	sec, err := s.store.GetSecret(ctx, appID, secretID)
+	if errors.Is(err, ErrNotFound) {
+		return errSecretNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("get secret %s: %w", secretID, err)
+	}
+	now := s.now().UTC()
+	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse {
+		return errRecentlyUsed
+	}
+	ev, err := s.event(c, audit.SecretDeleted, sec, r, now)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveSecret(ctx, appID, secretID, ev); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return errSecretNotFound
+		}
+		return fmt.Errorf("remove secret %s: %w", secretID, err)
+	}
+	s.notify(ctx, app, sec, ev)
+	return nil
+}
+
+// ListEvents lists an application's audit trail, newest first.
+func (s *Service) ListEvents(ctx context.Context, c Caller, appID, cursor string) (Page[audit.Event], error) {
+	if _, _, err := s.access(ctx, c, appID); err != nil {
+		return Page[audit.Event]{}, err
+	}
+	page, err := s.store.ListEvents(ctx, appID, cursor, pageLimit)
+	if err != nil {
+		return Page[audit.Event]{}, fmt.Errorf("list events of %s: %w", appID, err)
+	}
+	if page.Items == nil {
+		page.Items = []audit.Event{}
+	}
+	return page, nil
+}
+
+func (s *Service) event(c Caller, action string, sec Secret, r Request, now time.Time) (audit.Event, error) {
+	id, err := ids.New(ids.Event, now, s.random)
+	if err != nil {
+		return audit.Event{}, fmt.Errorf("generate event id: %w", err)
+	}
+	return audit.Event{
+		ID: id, At: now, Actor: c.Email, Action: action, ApplicationID: sec.ApplicationID,
+		SecretID: sec.ID, Hint: sec.Hint, SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
+	}, nil
+}
+
+// notify sends a security notice; its failure never undoes the change, which
+// is already recorded in the audit trail.
+func (s *Service) notify(ctx context.Context, app Application, sec Secret, ev audit.Event) {
+	if s.notifier == nil {
+		return
+	}
+	if err := s.notifier.SecretChanged(ctx, app, sec, ev); err != nil {
+		logError(ctx, "security notice not sent", "applicationId", app.ID, "secretId", sec.ID, "action", ev.Action, "error", err.Error())
+	}
+}

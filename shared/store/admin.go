@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"credportal/shared/audit"
+	"credportal/shared/portal"
+)
+
+type clientItem struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Type  string `dynamodbav:"Type"`
+	AppID string `dynamodbav:"AppID"`
+}
+
+type nameItem struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Type  string `dynamodbav:"Type"`
+	RefID string `dynamodbav:"RefID"`
+}
+
+// nameKey folds a name for uniqueness: case and surrounding space ignored.
+func nameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+func put(table string, item any, condition string) (types.TransactWriteItem, error) {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	p := &types.Put{TableName: aws.String(table), Item: av}
+	if condition != "" {
+		p.ConditionExpression = aws.String(condition)
+	}
+	return types.TransactWriteItem{Put: p}, nil
+}
+
+func (st *Store) transact(ctx context.Context, items ...types.TransactWriteItem) ([]string, error) {
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if reasons, ok := canceledReasons(err); ok {
+		return reasons, err
+	}
+	return nil, err
+}
+
+func failedAt(reasons []string, i int) bool {
+	return i < len(reasons) && reasons[i] == "ConditionalCheckFailed"
+}
+
+// Errors of the admin writes.
+var (
+	errDuplicateOrganisation = portal.Conflict("duplicate_name", "An organisation with this name exists already.")
+	errDuplicateApplication  = portal.Conflict("duplicate_name", "This organisation has an application with this name already.")
+	// ErrClientIDTaken means a generated client id was already used; the
+	// caller generates another.
+	ErrClientIDTaken = portal.Conflict("client_id_taken", "The generated client id is taken.")
+)
+
+// CreateOrganisation stores a new organisation; names are unique.
+func (st *Store) CreateOrganisation(ctx context.Context, o portal.Organisation) error {
+	org, err := put(st.table, newOrganisationItem(o), "attribute_not_exists(PK)")
+	if err != nil {
+		return err
+	}
+	name, err := put(st.table, nameItem{PK: "ORGNAME#" + nameKey(o.Name), SK: "ORGNAME", Type: "orgname", RefID: o.ID}, "attribute_not_exists(PK)")
+	if err != nil {
+		return err
+	}
+	reasons, err := st.transact(ctx, org, name)
+	if failedAt(reasons, 1) {
+		return errDuplicateOrganisation
+	}
+	if err != nil {
+		return fmt.Errorf("create organisation: %w", err)
+	}
+	return nil
+}
+
+// GetOrganisation reads one organisation.
+func (st *Store) GetOrganisation(ctx context.Context, id string) (portal.Organisation, error) {
+	var it organisationItem
+	found, err := st.get(ctx, orgKey(id), true, &it)
+	if err != nil {
+		return portal.Organisation{}, fmt.Errorf("get organisation %s: %w", id, err)
+	}
+	if !found {
+		return portal.Organisation{}, notFound("organisation", id)
+	}
+	return it.domain(), nil
+}
+
+// ListOrganisations lists organisations, oldest first.
+func (st *Store) ListOrganisations(ctx context.Context, cursor string, limit int) (portal.Page[portal.Organisation], error) {
+	p, err := page(ctx, st, indexGSI1, "GSI1PK", "ORGS", "GSI1SK", "ORG#", cursor, limit, false, organisationItem.domain)
+	if err != nil {
+		return p, fmt.Errorf("list organisations: %w", err)
+	}
+	return p, nil
+}
+
+// CreateApplication stores a new application with its client id, which stays
+// reserved for ever, and its audit event. A taken client id gives
+// ErrClientIDTaken; a name the organisation uses already, a conflict.
+func (st *Store) CreateApplication(ctx context.Context, a portal.Application, ev audit.Event) error {
+	app, err := put(st.table, newApplicationItem(a), "attribute_not_exists(PK)")
+	if err != nil {
+		return err
+	}
+	client, err := put(st.table, clientItem{PK: "CLIENT#" + a.ClientID, SK: "CLIENT", Type: typeClient, AppID: a.ID}, "attribute_not_exists(PK)")
+	if err != nil {
+		return err
+	}
+	name, err := put(st.table, nameItem{PK: "ORG#" + a.Organisation.ID, SK: "APPNAME#" + nameKey(a.Name), Type: typeAppName, RefID: a.ID}, "attribute_not_exists(PK)")
+	if err != nil {
+		return err
+	}
+	event, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	reasons, err := st.transact(ctx, app, client, name, event)
+	switch {
+	case failedAt(reasons, 1):
+		return ErrClientIDTaken
+	case failedAt(reasons, 2):
+		return errDuplicateApplication
+	case err != nil:
+		return fmt.Errorf("create application: %w", err)
+	}
+	return nil
+}
+
+// UpdateApplication changes an application's name and APIs, keeping names
+// unique within its organisation, and records ev.
+func (st *Store) UpdateApplication(ctx context.Context, before portal.Application, name string, apis []string, ev audit.Event) error {
+	upd, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("Name"), expression.Value(name)).Set(expression.Name("APIs"), expression.Value(apis))).
+		WithCondition(expression.AttributeExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: aws.String(st.table), Key: appKey(before.ID), UpdateExpression: upd.Update(),
+		ConditionExpression: upd.Condition(), ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
+	}}}
+	renamed := nameKey(name) != nameKey(before.Name)
+	if renamed {
+		newName, err := put(st.table, nameItem{PK: "ORG#" + before.Organisation.ID, SK: "APPNAME#" + nameKey(name), Type: typeAppName, RefID: before.ID}, "attribute_not_exists(PK)")
+		if err != nil {
+			return err
+		}
+		items = append(items, newName, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: aws.String(st.table), Key: appNameKey(before.Organisation.ID, nameKey(before.Name)),
+		}})
+	}
+	event, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	items = append(items, event)
+	reasons, err := st.transact(ctx, items...)
+	switch {
+	case failedAt(reasons, 0):
+		return notFound("application", before.ID)
+	case renamed && failedAt(reasons, 1):
+		return errDuplicateApplication
+	case err != nil:
+		return fmt.Errorf("update application %s: %w", before.ID, err)
+	}
+	return nil
+}
+
+// ApplicationByClientID finds the application a client id was issued to.
+func (st *Store) ApplicationByClientID(ctx context.Context, clientID string) (portal.Application, error) {
+	var it clientItem
+	found, err := st.get(ctx, clientKey(clientID), false, &it)
+	if err != nil {
+		return portal.Application{}, fmt.Errorf("get client %s: %w", clientID, err)
+	}
+	if !found {
+		return portal.Application{}, notFound("client", clientID)
+	}
+	return st.GetApplication(ctx, it.AppID)
+}
+
+// PutDesignation creates or replaces the designation of an email on an
+// application, and records ev. The application must exist.
+func (st *Store) PutDesignation(ctx context.Context, d portal.Designation, ev audit.Event) error {
+	desig, err := put(st.table, newDesignationItem(d), "")
+	if err != nil {
+		return err
+	}
+	event, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	check := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(st.table), Key: appKey(d.ApplicationID), ConditionExpression: aws.String("attribute_exists(PK)"),
+	}}
+	reasons, err := st.transact(ctx, check, desig, event)
+	if failedAt(reasons, 0) {
+		return notFound("application", d.ApplicationID)
+	}
+	if err != nil {
+		return fmt.Errorf("put designation: %w", err)
+	}
+	return nil
+}
+
+// DeleteDesignation removes the designation of an email, and records ev.
+func (st *Store) DeleteDesignation(ctx context.Context, appID, email string, ev audit.Event) error {
+	event, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	reasons, err := st.transact(ctx, types.TransactWriteItem{Delete: &types.Delete{
+		TableName: aws.String(st.table), Key: designationKey(appID, email), ConditionExpression: aws.String("attribute_exists(PK)"),
+	}}, event)
+	if failedAt(reasons, 0) {
+		return notFound("designation of", email)
+	}
+	if err != nil {
+		return fmt.Errorf("delete designation: %w", err)
+	}
+	return nil
+}

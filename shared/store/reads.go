@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"credportal/shared/audit"
+	"credportal/shared/portal"
+)
+
+// get reads one item into out; found is false when there is none.
+func (st *Store) get(ctx context.Context, k map[string]types.AttributeValue, consistent bool, out any) (bool, error) {
+	res, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: k, ConsistentRead: aws.Bool(consistent)})
+	if err != nil {
+		return false, err
+	}
+	if res.Item == nil {
+		return false, nil
+	}
+	return true, attributevalue.UnmarshalMap(res.Item, out)
+}
+
+// page queries one page of a partition (of the table or an index). The
+// cursor may only continue the same partition.
+func page[I any, T any](ctx context.Context, st *Store, index, pkAttr, pkValue, skAttr, skPrefix, cursor string, limit int, newestFirst bool, conv func(I) T) (portal.Page[T], error) {
+	keyCond := expression.Key(pkAttr).Equal(expression.Value(pkValue))
+	if skPrefix != "" {
+		keyCond = keyCond.And(expression.Key(skAttr).BeginsWith(skPrefix))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	if err != nil {
+		return portal.Page[T]{}, err
+	}
+	want := []string{"PK", "SK"}
+	if index != "" && pkAttr != "PK" {
+		want = append(want, pkAttr, skAttr)
+	}
+	start, err := decodeCursor(cursor, map[string]string{pkAttr: pkValue}, want...)
+	if err != nil {
+		return portal.Page[T]{}, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(st.table), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey: start, Limit: aws.Int32(int32(limit)), ScanIndexForward: aws.Bool(!newestFirst),
+	}
+	if index != "" {
+		in.IndexName = aws.String(index)
+	}
+	res, err := st.db.Query(ctx, in)
+	if err != nil {
+		return portal.Page[T]{}, err
+	}
+	var items []I
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+		return portal.Page[T]{}, err
+	}
+	out := portal.Page[T]{Items: make([]T, 0, len(items)), Next: encodeCursor(res.LastEvaluatedKey)}
+	for _, it := range items {
+		out.Items = append(out.Items, conv(it))
+	}
+	return out, nil
+}
+
+// all reads every item of a partition, following the query paginator.
+func all[I any](ctx context.Context, st *Store, pk, skPrefix string) ([]I, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("PK").Equal(expression.Value(pk)).And(expression.Key("SK").BeginsWith(skPrefix)),
+	).Build()
+	if err != nil {
+		return nil, err
+	}
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName: aws.String(st.table), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), ConsistentRead: aws.Bool(true),
+	})
+	var out []I
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var items []I
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+	}
+	return out, nil
+}
+
+// GetApplication reads one application.
+func (st *Store) GetApplication(ctx context.Context, id string) (portal.Application, error) {
+	return st.getApplication(ctx, id, false)
+}
+
+func (st *Store) getApplication(ctx context.Context, id string, consistent bool) (portal.Application, error) {
+	var it applicationItem
+	found, err := st.get(ctx, appKey(id), consistent, &it)
+	if err != nil {
+		return portal.Application{}, fmt.Errorf("get application %s: %w", id, err)
+	}
+	if !found {
+		return portal.Application{}, notFound("application", id)
+	}
+	return it.domain(), nil
+}
+
+// GetApplications reads the applications with the given ids, in that order,
+// skipping any that no longer exist.
+func (st *Store) GetApplications(ctx context.Context, ids []string) ([]portal.Application, error) {
+	byID := make(map[string]portal.Application, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		end := min(start+100, len(ids))
+		keys := make([]map[string]types.AttributeValue, 0, end-start)
+		for _, id := range ids[start:end] {
+			keys = append(keys, appKey(id))
+		}
+		request := map[string]types.KeysAndAttributes{st.table: {Keys: keys}}
+		for attempt := 0; len(request) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+			if err != nil {
+				return nil, fmt.Errorf("batch get applications: %w", err)
+			}
+			var items []applicationItem
+			if err := attributevalue.UnmarshalListOfMaps(res.Responses[st.table], &items); err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				byID[it.ID] = it.domain()
+			}
+			request = res.UnprocessedKeys
+		}
+	}
+	out := make([]portal.Application, 0, len(byID))
+	for _, id := range ids {
+		if a, ok := byID[id]; ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// ListApplications lists every application, oldest first.
+func (st *Store) ListApplications(ctx context.Context, cursor string, limit int) (portal.Page[portal.Application], error) {
+	p, err := page(ctx, st, indexGSI1, "GSI1PK", "APPS", "GSI1SK", "APP#", cursor, limit, false, applicationItem.domain)
+	if err != nil {
+		return p, fmt.Errorf("list applications: %w", err)
+	}
+	return p, nil
+}
+
+// GetDesignation reads the designation of email on an application.
+func (st *Store) GetDesignation(ctx context.Context, appID, email string) (portal.Designation, error) {
+	var it designationItem
+	found, err := st.get(ctx, designationKey(appID, email), true, &it)
+	if err != nil {
+		return portal.Designation{}, fmt.Errorf("get designation: %w", err)
+	}
+	if !found {
+		return portal.Designation{}, notFound("designation on", appID)
+	}
+	return it.domain(), nil
+}
+
+// ListDesignations lists every designation of an application.
+func (st *Store) ListDesignations(ctx context.Context, appID string) ([]portal.Designation, error) {
+	items, err := all[designationItem](ctx, st, "APP#"+appID, "DESIG#")
+	if err != nil {
+		return nil, fmt.Errorf("list designations of %s: %w", appID, err)
+	}
+	out := make([]portal.Designation, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.domain())
+	}
+	return out, nil
+}
+
+// ListDesignationsOf lists the designations of one email, across applications.
+func (st *Store) ListDesignationsOf(ctx context.Context, email, cursor string, limit int) (portal.Page[portal.Designation], error) {
+	p, err := page(ctx, st, indexGSI1, "GSI1PK", "USER#"+email, "GSI1SK", "APP#", cursor, limit, false, designationItem.domain)
+	if err != nil {
+		return p, fmt.Errorf("list designations of user: %w", err)
+	}
+	return p, nil
+}
+
+// GetSecret reads one secret of an application.
+func (st *Store) GetSecret(ctx context.Context, appID, secretID string) (portal.Secret, error) {
+	var it secretItem
+	found, err := st.get(ctx, secretKey(appID, secretID), true, &it)
+	if err != nil {
+		return portal.Secret{}, fmt.Errorf("get secret %s: %w", secretID, err)
+	}
+	if !found {
+		return portal.Secret{}, notFound("secret", secretID)
+	}
+	return it.domain(), nil
+}
+
+// ListSecrets lists an application's secrets, newest first.
+func (st *Store) ListSecrets(ctx context.Context, appID, cursor string, limit int) (portal.Page[portal.Secret], error) {
+	p, err := page(ctx, st, "", "PK", "APP#"+appID, "SK", "SECRET#", cursor, limit, true, secretItem.domain)
+	if err != nil {
+		return p, fmt.Errorf("list secrets of %s: %w", appID, err)
+	}
+	return p, nil
+}
+
+// ListEvents lists an application's audit events, newest first.
+func (st *Store) ListEvents(ctx context.Context, appID, cursor string, limit int) (portal.Page[audit.Event], error) {
+	p, err := page(ctx, st, "", "PK", "AUDIT#"+appID, "SK", "EVENT#", cursor, limit, true, eventItem.domain)
+	if err != nil {
+		return p, fmt.Errorf("list events of %s: %w", appID, err)
+	}
+	return p, nil
+}

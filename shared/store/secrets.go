@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"credportal/shared/audit"
+	"credportal/shared/portal"
+)
+
+// maxAttempts bounds the optimistic retries of a write that lost a race.
+const maxAttempts = 12
+
+// AddSecret stores a new secret, and its audit event, unless the application
+// already holds limit secrets active at now. The application's record holds
+// the set of its secrets and a version; the write is conditional on the
+// version read, so concurrent creates cannot both take the last place.
+func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, now time.Time, ev audit.Event) error {
+	secretAV, err := attributevalue.MarshalMap(newSecretItem(sec))
+	if err != nil {
+		return err
+	}
+	eventPut, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		app, err := st.getApplication(ctx, sec.ApplicationID, true)
+		if err != nil {
+			return err
+		}
+		if app.ActiveSecrets(now) >= limit {
+			return portal.ErrSecretLimit
+		}
+		// Expired entries leave the set here: they no longer count.
+		kept := map[string]time.Time{sec.ID: sec.ExpiresAt}
+		for id, exp := range app.Secrets {
+			if exp.After(now) {
+				kept[id] = exp
+			}
+		}
+		update, err := expression.NewBuilder().
+			WithUpdate(expression.Set(expression.Name("Secrets"), expression.Value(kept)).
+				Set(expression.Name("Version"), expression.Value(app.Version+1))).
+			WithCondition(expression.Name("Version").Equal(expression.Value(app.Version))).
+			Build()
+		if err != nil {
+			return err
+		}
+		_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName: aws.String(st.table), Key: appKey(sec.ApplicationID),
+				UpdateExpression: update.Update(), ConditionExpression: update.Condition(),
+				ExpressionAttributeNames: update.Names(), ExpressionAttributeValues: update.Values(),
+			}},
+			{Put: &types.Put{TableName: aws.String(st.table), Item: secretAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			eventPut,
+		}})
+		if err == nil {
+			return nil
+		}
+		if _, canceled := canceledReasons(err); !canceled {
+			return fmt.Errorf("add secret: %w", err)
+		}
+		// The application changed since it was read (or a transaction on it
+		// was in flight): read again and decide again.
+	}
+	return portal.Conflict("busy", "The application is being changed by someone else; try again.")
+}
+
+// RemoveSecret deletes a secret and records its audit event, atomically.
+func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event) error {
+	eventPut, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: aws.String(st.table), Key: secretKey(appID, secretID), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		{Update: &types.Update{
+			TableName: aws.String(st.table), Key: appKey(appID),
+			UpdateExpression:         aws.String("REMOVE Secrets.#id SET Version = Version + :one"),
+			ConditionExpression:      aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames: map[string]string{"#id": secretID},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":one": &types.AttributeValueMemberN{Value: "1"},
+			},
+		}},
+		eventPut,
+	}})
+	if reasons, canceled := canceledReasons(err); canceled {
+		if len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
+			return notFound("secret", secretID)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("remove secret %s: %w", secretID, err)
+	}
+	return nil
+}
+
+func (st *Store) eventPut(ev audit.Event) (types.TransactWriteItem, error) {
+	av, err := attributevalue.MarshalMap(newEventItem(ev))
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(st.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}}, nil
+}
+
+// backoff sleeps a jittered, growing delay before retry number attempt.
+func backoff(ctx context.Context, attempt int) error {
+	ceiling := int64(5*time.Millisecond) << min(attempt, 6)
+	n, _ := rand.Int(rand.Reader, big.NewInt(ceiling))
+	t := time.NewTimer(time.Duration(n.Int64()))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
