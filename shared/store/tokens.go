@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"credportal/shared/audit"
+	"credportal/shared/portal"
+)
+
+// What the token endpoint reads and writes.
+//
+// Throttling of token requests, per client id as the client sent it (known or
+// not), lives in the partition THROTTLE#<clientId>:
+//
+//	failure count  THROTTLE#<clientId> / WINDOW#<n>   Failures (ADD), TTL
+//	lockout        THROTTLE#<clientId> / LOCK         LockedUntil, Failures, TTL
+//
+// n numbers fixed windows of the failure-counting period since the Unix
+// epoch; both items expire through the table's TTL.
+
+// UsedPrecision is how coarse a secret's LastUsedAt is: it is written at most
+// once in this period, to bound the writes a busy client causes.
+const UsedPrecision = 5 * time.Minute
+
+// usedAt formats a LastUsedAt: UTC to the second, so that stored values of
+// equal length compare in time order as strings.
+func usedAt(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+// MarkSecretUsed sets a secret's LastUsedAt to at, unless it was set less
+// than UsedPrecision before at (or the secret no longer exists). It reports
+// whether it wrote.
+func (st *Store) MarkSecretUsed(ctx context.Context, appID, secretID string, at time.Time) (bool, error) {
+	cond := expression.AttributeExists(expression.Name("PK")).And(expression.Or(
+		expression.AttributeNotExists(expression.Name("LastUsedAt")),
+		expression.Name("LastUsedAt").LessThan(expression.Value(usedAt(at.Add(-UsedPrecision)))),
+	))
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("LastUsedAt"), expression.Value(usedAt(at)))).
+		WithCondition(cond).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.table), Key: secretKey(appID, secretID),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark secret %s used: %w", secretID, err)
+	}
+	return true, nil
+}
+
+// ClientSecrets returns the secrets of an application that are active at
+// now, read consistently, so a secret deleted a moment ago is not among them.
+func (st *Store) ClientSecrets(ctx context.Context, app portal.Application, now time.Time) ([]portal.Secret, error) {
+	var keys []map[string]types.AttributeValue
+	for id, exp := range app.Secrets {
+		if exp.After(now) {
+			keys = append(keys, secretKey(app.ID, id))
+		}
+	}
+	out := make([]portal.Secret, 0, len(keys))
+	for start := 0; start < len(keys); start += 100 {
+		request := map[string]types.KeysAndAttributes{st.table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(request) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+			if err != nil {
+				return nil, fmt.Errorf("get secrets of %s: %w", app.ID, err)
+			}
+			var items []secretItem
+			if err := attributevalue.UnmarshalListOfMaps(res.Responses[st.table], &items); err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				if sec := it.domain(); now.Before(sec.ExpiresAt) {
+					out = append(out, sec)
+				}
+			}
+			request = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+// ClientApplication finds the application a client id was issued to, reading
+// the application consistently so that its set of secrets is current.
+func (st *Store) ClientApplication(ctx context.Context, clientID string) (portal.Application, error) {
+	var it clientItem
+	found, err := st.get(ctx, clientKey(clientID), false, &it)
+	if err != nil {
+		return portal.Application{}, fmt.Errorf("get client: %w", err)
+	}
+	if !found {
+		return portal.Application{}, notFound("client", "")
+	}
+	return st.getApplication(ctx, it.AppID, true)
+}
+
+func throttleKey(clientID, sk string) map[string]types.AttributeValue {
+	return key("THROTTLE#"+clientID, sk)
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// LockedUntil returns when the lockout of a client id ends, or the zero time
+// when it is not locked at now.
+func (st *Store) LockedUntil(ctx context.Context, clientID string, now time.Time) (time.Time, error) {
+	var it struct {
+		LockedUntil int64 `dynamodbav:"LockedUntil"`
+	}
+	found, err := st.get(ctx, throttleKey(clientID, "LOCK"), true, &it)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("get lockout: %w", err)
+	}
+	if !found || it.LockedUntil <= now.Unix() {
+		return time.Time{}, nil
+	}
+	return time.Unix(it.LockedUntil, 0).UTC(), nil
+}
+
+// AddFailure counts one failed token request for a client id in the fixed
+// window of length window that holds now, and returns the window's count.
+func (st *Store) AddFailure(ctx context.Context, clientID string, now time.Time, window time.Duration) (int, error) {
+	secs := int64(window / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	n := now.Unix() / secs
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(st.table),
+		Key:                      throttleKey(clientID, "WINDOW#"+strconv.FormatInt(n, 10)),
+		UpdateExpression:         aws.String("ADD Failures :one SET #ttl = :ttl"),
+		ExpressionAttributeNames: map[string]string{"#ttl": "TTL"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":ttl": num((n + 2) * secs),
+		},
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count token failure: %w", err)
+	}
+	var got struct {
+		Failures int `dynamodbav:"Failures"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Attributes, &got); err != nil {
+		return 0, err
+	}
+	return got.Failures, nil
+}
+
+// Lock locks a client id out until until, unless it is locked at now already,
+// and reports whether this call started the lockout. When ev is given (the
+// client id is an application's) it is recorded with the lockout, atomically:
+// one audit event per burst of failures.
+func (st *Store) Lock(ctx context.Context, clientID string, failures int, now, until time.Time, ev *audit.Event) (bool, error) {
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("LockedUntil"), expression.Value(until.Unix())).
+			Set(expression.Name("Failures"), expression.Value(failures)).
+			Set(expression.Name("TTL"), expression.Value(until.Add(time.Hour).Unix()))).
+		WithCondition(expression.Or(
+			expression.AttributeNotExists(expression.Name("LockedUntil")),
+			expression.Name("LockedUntil").LessThanEqual(expression.Value(now.Unix())),
+		)).Build()
+	if err != nil {
+		return false, err
+	}
+	update := &types.Update{
+		TableName: aws.String(st.table), Key: throttleKey(clientID, "LOCK"),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	if ev == nil {
+		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: update.TableName, Key: update.Key, UpdateExpression: update.UpdateExpression,
+			ConditionExpression: update.ConditionExpression, ExpressionAttributeNames: update.ExpressionAttributeNames,
+			ExpressionAttributeValues: update.ExpressionAttributeValues,
+		})
+		if isConditionFailed(err) {
+			return false, nil
+		}
+	} else {
+		var event types.TransactWriteItem
+		if event, err = st.eventPut(*ev); err != nil {
+			return false, err
+		}
+		var reasons []string
+		reasons, err = st.transact(ctx, types.TransactWriteItem{Update: update}, event)
+		if failedAt(reasons, 0) {
+			return false, nil
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("lock client out: %w", err)
+	}
+	return true, nil
+}
