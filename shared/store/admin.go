@@ -62,8 +62,10 @@ var (
 	errDuplicateApplication  = portal.Conflict("duplicate_name", "This organisation has an application with this name already.")
 	// ErrClientIDTaken means a generated client id was already used; the
 	// caller generates another.
-	ErrClientIDTaken = portal.Conflict("client_id_taken", "The generated client id is taken.")
+	ErrClientIDTaken = portal.ErrClientIDTaken
 )
+
+var _ portal.AdminStore = (*Store)(nil)
 
 // CreateOrganisation stores a new organisation; names are unique.
 func (st *Store) CreateOrganisation(ctx context.Context, o portal.Organisation) error {

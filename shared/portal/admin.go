@@ -1,0 +1,502 @@
+package portal
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"credportal/shared/audit"
+	"credportal/shared/ids"
+)
+
+// AdminStore is the persistence the admin operations need. Not-found lookups
+// return an error wrapping ErrNotFound.
+type AdminStore interface {
+	// CreateOrganisation stores o; a name in use gives a duplicate_name
+	// conflict.
+	CreateOrganisation(ctx context.Context, o Organisation) error
+	GetOrganisation(ctx context.Context, id string) (Organisation, error)
+	ListOrganisations(ctx context.Context, cursor string, limit int) (Page[Organisation], error)
+	// CreateApplication stores a and ev atomically, reserving a.ClientID for
+	// ever. A client id used before gives ErrClientIDTaken; a name the
+	// organisation uses already, a duplicate_name conflict.
+	CreateApplication(ctx context.Context, a Application, ev audit.Event) error
+	// UpdateApplication sets the name and APIs of before's application and
+	// records ev atomically.
+	UpdateApplication(ctx context.Context, before Application, name string, apis []string, ev audit.Event) error
+	GetApplication(ctx context.Context, id string) (Application, error)
+	GetDesignation(ctx context.Context, applicationID, email string) (Designation, error)
+	ListDesignations(ctx context.Context, applicationID string) ([]Designation, error)
+	// PutDesignation creates or replaces d and records ev atomically; the
+	// application must exist.
+	PutDesignation(ctx context.Context, d Designation, ev audit.Event) error
+	// DeleteDesignation removes a designation and records ev atomically.
+	DeleteDesignation(ctx context.Context, applicationID, email string, ev audit.Event) error
+}
+
+// ErrClientIDTaken is what AdminStore.CreateApplication returns when a
+// generated client id was issued before; the admin service then generates
+// another.
+var ErrClientIDTaken = Conflict("client_id_taken", "The generated client id is taken.")
+
+// Errors of the admin operations.
+var (
+	errOrgNotFound         = newError(ErrNotFound, "organisation_not_found", "No such organisation.")
+	errDesignationNotFound = newError(ErrNotFound, "designation_not_found", "This email is not designated on the application.")
+	errInvalidName         = Invalid("invalid_name", fmt.Sprintf("The name must be 1 to %d printable characters, without leading or trailing spaces.", MaxNameLen))
+	errInvalidCountry      = Invalid("invalid_country", "The country must be an assigned ISO 3166-1 alpha-2 code, such as GB or DE.")
+	errNoAPIs              = Invalid("invalid_apis", "Grant the application at least one API.")
+	errInvalidEmail        = Invalid("invalid_email", fmt.Sprintf("The email must be a plain address such as name@example.com, at most %d characters.", MaxEmailLen))
+	errInvalidRole         = Invalid("invalid_role", "The role must be credential_manager or viewer.")
+)
+
+// MaxEmailLen bounds a designated email address, in bytes.
+const MaxEmailLen = 254
+
+// clientIDBytes is the randomness of a client id: 120 bits, 24 base32
+// characters.
+const clientIDBytes = 15
+
+// clientIDAttempts bounds how many client ids CreateApplication generates
+// before giving up; with 120 random bits a second attempt is already
+// vanishingly rare.
+const clientIDAttempts = 5
+
+var clientIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// ValidClientID reports whether s has the form of a client id the portal
+// issues, so malformed ones are rejected without a database read.
+func ValidClientID(s string) bool {
+	if len(s) != clientIDEncoding.EncodedLen(clientIDBytes) {
+		return false
+	}
+	_, err := clientIDEncoding.DecodeString(s)
+	return err == nil
+}
+
+// Admin performs the operations of the operator's IT team: organisations,
+// applications and their API permissions, and designations. Only admins may
+// call it; everyone else gets forbidden (an admin route's existence is no
+// secret).
+type Admin struct {
+	store  AdminStore
+	cfg    Config
+	now    func() time.Time
+	random io.Reader
+}
+
+// NewAdmin builds the admin service. now and random are injected so ids,
+// client ids and times can be tested exactly.
+func NewAdmin(store AdminStore, cfg Config, now func() time.Time, random io.Reader) *Admin {
+	return &Admin{store: store, cfg: cfg, now: now, random: random}
+}
+
+// AdminApplication is an application as the admin API shows it, with what an
+// admin should fix about it.
+type AdminApplication struct {
+	ApplicationDetail
+	Warnings []string `json:"warnings"`
+}
+
+// OrganisationInput is the body of an organisation's creation.
+type OrganisationInput struct {
+	Name    string `json:"name"`
+	Country string `json:"country"`
+}
+
+// ApplicationInput is the body of an application's creation.
+type ApplicationInput struct {
+	Name string   `json:"name"`
+	APIs []string `json:"apis"`
+}
+
+// ApplicationPatch changes the fields it sets.
+type ApplicationPatch struct {
+	Name *string   `json:"name,omitempty"`
+	APIs *[]string `json:"apis,omitempty"`
+}
+
+func (a *Admin) authorise(c Caller) error {
+	if !c.Admin {
+		return errAdminOnly
+	}
+	return nil
+}
+
+// APIs returns the catalogue of APIs applications may be granted.
+func (a *Admin) APIs(c Caller) ([]API, error) {
+	if err := a.authorise(c); err != nil {
+		return nil, err
+	}
+	return slices.Clone([]API(a.cfg.Catalogue)), nil
+}
+
+// CreateOrganisation adds a partner organisation. Names are unique, ignoring
+// case.
+func (a *Admin) CreateOrganisation(ctx context.Context, c Caller, in OrganisationInput, r Request) (Organisation, error) {
+	if err := a.authorise(c); err != nil {
+		return Organisation{}, err
+	}
+	if !ValidName(in.Name) {
+		return Organisation{}, errInvalidName
+	}
+	country, ok := Country(in.Country)
+	if !ok {
+		return Organisation{}, errInvalidCountry
+	}
+	now := a.now().UTC().Truncate(time.Second)
+	id, err := ids.New(ids.Organisation, now, a.random)
+	if err != nil {
+		return Organisation{}, fmt.Errorf("generate organisation id: %w", err)
+	}
+	o := Organisation{ID: id, Name: in.Name, Country: country, CreatedAt: now}
+	if err := a.store.CreateOrganisation(ctx, o); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return Organisation{}, err
+		}
+		return Organisation{}, fmt.Errorf("create organisation: %w", err)
+	}
+	return o, nil
+}
+
+// ListOrganisations lists organisations, oldest first.
+func (a *Admin) ListOrganisations(ctx context.Context, c Caller, cursor string) (Page[Organisation], error) {
+	if err := a.authorise(c); err != nil {
+		return Page[Organisation]{}, err
+	}
+	p, err := a.store.ListOrganisations(ctx, cursor, pageLimit)
+	if err != nil {
+		return Page[Organisation]{}, fmt.Errorf("list organisations: %w", err)
+	}
+	if p.Items == nil {
+		p.Items = []Organisation{}
+	}
+	return p, nil
+}
+
+// CreateApplication adds an application to an organisation with a generated
+// client id: 120 random bits, unguessable, and never reused, since the store
+// keeps every client id ever issued reserved.
+func (a *Admin) CreateApplication(ctx context.Context, c Caller, orgID string, in ApplicationInput, r Request) (AdminApplication, error) {
+	if err := a.authorise(c); err != nil {
+		return AdminApplication{}, err
+	}
+	org, err := a.organisation(ctx, orgID)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	if !ValidName(in.Name) {
+		return AdminApplication{}, errInvalidName
+	}
+	apis, err := a.checkAPIs(in.APIs)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	now := a.now().UTC().Truncate(time.Second)
+	id, err := ids.New(ids.Application, now, a.random)
+	if err != nil {
+		return AdminApplication{}, fmt.Errorf("generate application id: %w", err)
+	}
+	app := Application{
+		ID: id, Name: in.Name, Organisation: OrganisationRef{ID: org.ID, Name: org.Name},
+		APIs: apis, CreatedAt: now, Secrets: map[string]time.Time{},
+	}
+	for attempt := 1; ; attempt++ {
+		if app.ClientID, err = a.clientID(); err != nil {
+			return AdminApplication{}, err
+		}
+		ev, err := a.event(c, audit.ApplicationCreated, app.ID, r, now, map[string]string{
+			"name": app.Name, "apis": strings.Join(apis, ","), "clientId": app.ClientID, "organisationId": org.ID,
+		})
+		if err != nil {
+			return AdminApplication{}, err
+		}
+		err = a.store.CreateApplication(ctx, app, ev)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrClientIDTaken) {
+			if attempt < clientIDAttempts {
+				continue
+			}
+			return AdminApplication{}, fmt.Errorf("no unused client id after %d attempts: %v", attempt, err)
+		}
+		if errors.Is(err, ErrConflict) {
+			return AdminApplication{}, err
+		}
+		return AdminApplication{}, fmt.Errorf("create application: %w", err)
+	}
+	return a.detail(app, nil), nil
+}
+
+// UpdateApplication changes an application's name or APIs. A change of APIs
+// governs the access tokens issued from then on; tokens issued before keep
+// their scope until they expire (at most the token lifetime, 1 h).
+func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, in ApplicationPatch, r Request) (AdminApplication, error) {
+	if err := a.authorise(c); err != nil {
+		return AdminApplication{}, err
+	}
+	app, err := a.application(ctx, appID)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	name, apis := app.Name, sortedCopy(app.APIs)
+	details := map[string]string{}
+	if in.Name != nil {
+		if !ValidName(*in.Name) {
+			return AdminApplication{}, errInvalidName
+		}
+		if *in.Name != app.Name {
+			name = *in.Name
+			details["nameBefore"], details["nameAfter"] = app.Name, name
+		}
+	}
+	if in.APIs != nil {
+		checked, err := a.checkAPIs(*in.APIs)
+		if err != nil {
+			return AdminApplication{}, err
+		}
+		if !slices.Equal(checked, apis) {
+			details["apisBefore"], details["apisAfter"] = strings.Join(apis, ","), strings.Join(checked, ",")
+			apis = checked
+		}
+	}
+	ds, err := a.store.ListDesignations(ctx, appID)
+	if err != nil {
+		return AdminApplication{}, fmt.Errorf("list designations of %s: %w", appID, err)
+	}
+	if len(details) == 0 {
+		return a.detail(app, ds), nil
+	}
+	ev, err := a.event(c, audit.ApplicationUpdated, appID, r, a.now().UTC().Truncate(time.Second), details)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	if err := a.store.UpdateApplication(ctx, app, name, apis, ev); err != nil {
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return AdminApplication{}, errAppNotFound
+		case errors.Is(err, ErrConflict):
+			return AdminApplication{}, err
+		}
+		return AdminApplication{}, fmt.Errorf("update application %s: %w", appID, err)
+	}
+	app.Name, app.APIs = name, apis
+	return a.detail(app, ds), nil
+}
+
+// SetDesignation gives email the role on the application, creating or
+// changing the designation. Setting the role it already has changes nothing
+// and records nothing.
+func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email string, role Role, r Request) (AdminApplication, error) {
+	if err := a.authorise(c); err != nil {
+		return AdminApplication{}, err
+	}
+	email, err := CheckEmail(email)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	if !role.Valid() {
+		return AdminApplication{}, errInvalidRole
+	}
+	app, err := a.application(ctx, appID)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	var before Role
+	switch d, err := a.store.GetDesignation(ctx, appID, email); {
+	case err == nil:
+		before = d.Role
+	case !errors.Is(err, ErrNotFound):
+		return AdminApplication{}, fmt.Errorf("get designation: %w", err)
+	}
+	if before != role {
+		now := a.now().UTC().Truncate(time.Second)
+		ev, err := a.event(c, audit.DesignationSet, appID, r, now, map[string]string{
+			"email": email, "roleBefore": string(before), "roleAfter": string(role),
+		})
+		if err != nil {
+			return AdminApplication{}, err
+		}
+		d := Designation{ApplicationID: appID, Email: email, Role: role, CreatedAt: now, CreatedBy: c.Email}
+		if err := a.store.PutDesignation(ctx, d, ev); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return AdminApplication{}, errAppNotFound
+			}
+			return AdminApplication{}, fmt.Errorf("put designation: %w", err)
+		}
+	}
+	return a.current(ctx, app)
+}
+
+// RemoveDesignation takes email's designation away. It takes effect at once:
+// every read of a designation that decides access is strongly consistent.
+func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email string, r Request) (AdminApplication, error) {
+	if err := a.authorise(c); err != nil {
+		return AdminApplication{}, err
+	}
+	email, err := CheckEmail(email)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	app, err := a.application(ctx, appID)
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	d, err := a.store.GetDesignation(ctx, appID, email)
+	if errors.Is(err, ErrNotFound) {
+		return AdminApplication{}, errDesignationNotFound
+	}
+	if err != nil {
+		return AdminApplication{}, fmt.Errorf("get designation: %w", err)
+	}
+	ev, err := a.event(c, audit.DesignationRemoved, appID, r, a.now().UTC().Truncate(time.Second), map[string]string{
+		"email": email, "roleBefore": string(d.Role), "roleAfter": "",
+	})
+	if err != nil {
+		return AdminApplication{}, err
+	}
+	if err := a.store.DeleteDesignation(ctx, appID, email, ev); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return AdminApplication{}, errDesignationNotFound
+		}
+		return AdminApplication{}, fmt.Errorf("delete designation: %w", err)
+	}
+	return a.current(ctx, app)
+}
+
+// CheckEmail returns the address to designate: a plain address (no display
+// name, no angle brackets), lower-cased, at most MaxEmailLen bytes.
+func CheckEmail(s string) (string, error) {
+	email := strings.ToLower(s)
+	if len(email) == 0 || len(email) > MaxEmailLen {
+		return "", errInvalidEmail
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return "", errInvalidEmail
+	}
+	return email, nil
+}
+
+// checkAPIs validates a grant against the catalogue and returns it sorted.
+func (a *Admin) checkAPIs(apis []string) ([]string, error) {
+	if len(apis) == 0 {
+		return nil, errNoAPIs
+	}
+	seen := make(map[string]bool, len(apis))
+	for _, id := range apis {
+		if _, ok := a.cfg.Catalogue.Lookup(id); !ok {
+			return nil, Invalid("unknown_api", fmt.Sprintf("%q is not an API of the catalogue (GET /v1/admin/apis lists them).", truncate(id, 64)))
+		}
+		if seen[id] {
+			return nil, Invalid("duplicate_api", fmt.Sprintf("The API %q is listed twice.", id))
+		}
+		seen[id] = true
+	}
+	return sortedCopy(apis), nil
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// clientID generates a client id from the injected randomness.
+func (a *Admin) clientID() (string, error) {
+	var b [clientIDBytes]byte
+	if _, err := io.ReadFull(a.random, b[:]); err != nil {
+		return "", fmt.Errorf("generate client id: %w", err)
+	}
+	return clientIDEncoding.EncodeToString(b[:]), nil
+}
+
+func (a *Admin) organisation(ctx context.Context, id string) (Organisation, error) {
+	if !ids.Valid(ids.Organisation, id) {
+		return Organisation{}, errOrgNotFound
+	}
+	o, err := a.store.GetOrganisation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Organisation{}, errOrgNotFound
+	}
+	if err != nil {
+		return Organisation{}, fmt.Errorf("get organisation %s: %w", id, err)
+	}
+	return o, nil
+}
+
+func (a *Admin) application(ctx context.Context, id string) (Application, error) {
+	if !ids.Valid(ids.Application, id) {
+		return Application{}, errAppNotFound
+	}
+	app, err := a.store.GetApplication(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Application{}, errAppNotFound
+	}
+	if err != nil {
+		return Application{}, fmt.Errorf("get application %s: %w", id, err)
+	}
+	return app, nil
+}
+
+// current shows app with its designations as they are now.
+func (a *Admin) current(ctx context.Context, app Application) (AdminApplication, error) {
+	ds, err := a.store.ListDesignations(ctx, app.ID)
+	if err != nil {
+		return AdminApplication{}, fmt.Errorf("list designations of %s: %w", app.ID, err)
+	}
+	return a.detail(app, ds), nil
+}
+
+func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
+	now := a.now()
+	out := AdminApplication{
+		ApplicationDetail: ApplicationDetail{
+			ApplicationSummary: ApplicationSummary{
+				ID: app.ID, Name: app.Name, ClientID: app.ClientID, Organisation: app.Organisation,
+				APIs: a.cfg.Catalogue.Named(app.APIs), Role: RoleAdmin,
+				ActiveSecrets: app.ActiveSecrets(now), NextExpiry: app.NextExpiry(now), CreatedAt: app.CreatedAt,
+			},
+			Designations: make([]DesignationView, 0, len(ds)),
+		},
+		Warnings: []string{},
+	}
+	managers := 0
+	for _, d := range ds {
+		out.Designations = append(out.Designations, DesignationView{Email: d.Email, Role: d.Role})
+		if d.Role == RoleCredentialManager {
+			managers++
+		}
+	}
+	if managers < 2 {
+		out.Warnings = append(out.Warnings, "fewer_than_two_credential_managers: The application has "+
+			strconv.Itoa(managers)+" credential manager(s); designate at least two, so that someone can always rotate its secrets.")
+	}
+	return out
+}
+
+func (a *Admin) event(c Caller, action, appID string, r Request, now time.Time, details map[string]string) (audit.Event, error) {
+	id, err := ids.New(ids.Event, now, a.random)
+	if err != nil {
+		return audit.Event{}, fmt.Errorf("generate event id: %w", err)
+	}
+	return audit.Event{
+		ID: id, At: now, Actor: c.Email, Action: action, ApplicationID: appID,
+		SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: details,
+	}, nil
+}
