@@ -360,7 +360,7 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	if err != nil {
 		return CreatedSecret{}, fmt.Errorf("generate secret: %w", err)
 	}
-	id, err := ids.New(ids.Secret, now, s.random)
+	id, err := ids.New(ids.Secret, s.now(), s.random)
 	if err != nil {
 		return CreatedSecret{}, fmt.Errorf("generate secret id: %w", err)
 	}
@@ -369,7 +369,7 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 		Hash: secret.Digest(pepper.Key, value), PepperVersion: pepper.Version,
 		CreatedAt: now, CreatedBy: c.Email, ExpiresAt: expiresAt,
 	}
-	ev, err := s.event(c, audit.SecretCreated, sec, r, now)
+	ev, err := s.event(c, audit.SecretCreated, sec, r)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
@@ -411,7 +411,7 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse {
 		return errRecentlyUsed
 	}
-	ev, err := s.event(c, audit.SecretDeleted, sec, r, now)
+	ev, err := s.event(c, audit.SecretDeleted, sec, r)
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,10 @@ func (s *Service) ListEvents(ctx context.Context, c Caller, appID, cursor string
 	return page, nil
 }
 
-func (s *Service) event(c Caller, action string, sec Secret, r Request, now time.Time) (audit.Event, error) {
+// event describes an action on a secret, at the current time to the
+// millisecond so that the trail keeps its order.
+func (s *Service) event(c Caller, action string, sec Secret, r Request) (audit.Event, error) {
+	now := s.now().UTC()
 	id, err := ids.New(ids.Event, now, s.random)
 	if err != nil {
 		return audit.Event{}, fmt.Errorf("generate event id: %w", err)

@@ -1,0 +1,472 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"credportal/infra/emulator"
+	"credportal/shared/audit"
+	"credportal/shared/httpapi"
+	"credportal/shared/ids"
+	"credportal/shared/keys"
+	"credportal/shared/portal"
+	"credportal/shared/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+
+const (
+	admin      = "admin@operator.test"
+	managerA   = "manager@a.test"
+	viewerA    = "viewer@a.test"
+	managerB   = "manager@b.test"
+	outsiderA  = "someone.else@a.test"
+	adminGroup = "portal-admins"
+)
+
+// fixture is a table with two organisations: A with applications A1 (a
+// manager and a viewer) and A2, and B with B1.
+type fixture struct {
+	api       httpapi.API
+	db        *dynamodb.Client
+	table     string
+	a1, a2, b string
+	now       time.Time
+	pepper    string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	emu := emulator.ForTest(t)
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(emu.Config())
+	sm := secretsmanager.NewFromConfig(emu.Config())
+	f := &fixture{db: db, table: emu.NewTable(t), now: time.Now().UTC().Truncate(time.Second)}
+	pepperID := emu.NewSecret(t)
+	pv, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(pepperID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pepper = aws.ToString(pv.SecretString)
+	st := store.New(db, f.table)
+	svc := portal.NewService(st, keys.NewPeppers(sm, pepperID, time.Now), portal.DefaultConfig(), time.Now, rand.Reader)
+	f.api = httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: adminGroup, GroupsClaim: "cognito:groups"}}
+
+	mk := func(kind string) string {
+		id, err := ids.New(kind, time.Now(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	org := func(name string) portal.OrganisationRef {
+		o := portal.Organisation{ID: mk(ids.Organisation), Name: name, Country: "GB", CreatedAt: f.now}
+		if err := st.CreateOrganisation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		return portal.OrganisationRef{ID: o.ID, Name: o.Name}
+	}
+	app := func(o portal.OrganisationRef, name string, designations map[string]portal.Role) string {
+		a := portal.Application{ID: mk(ids.Application), Name: name, ClientID: emulator.UniqueName("c"), Organisation: o, APIs: []string{"search-match"}, CreatedAt: f.now}
+		ev := audit.Event{ID: mk(ids.Event), At: f.now, Actor: admin, Action: audit.ApplicationCreated, ApplicationID: a.ID}
+		if err := st.CreateApplication(ctx, a, ev); err != nil {
+			t.Fatal(err)
+		}
+		for email, role := range designations {
+			ev := audit.Event{ID: mk(ids.Event), At: f.now, Actor: admin, Action: audit.DesignationSet, ApplicationID: a.ID}
+			if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: a.ID, Email: email, Role: role, CreatedAt: f.now, CreatedBy: admin}, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return a.ID
+	}
+	a, b := org("Org A"), org("Org B")
+	f.a1 = app(a, "A1", map[string]portal.Role{managerA: portal.RoleCredentialManager, viewerA: portal.RoleViewer})
+	f.a2 = app(a, "A2", map[string]portal.Role{"other.manager@a.test": portal.RoleCredentialManager})
+	f.b = app(b, "B1", map[string]portal.Role{managerB: portal.RoleCredentialManager})
+	return f
+}
+
+// req builds an event as API Gateway passes it after the JWT authorizer;
+// email "" means no identity.
+func req(email string, path map[string]string, query map[string]string, body string) httpapi.Request {
+	r := events.APIGatewayV2HTTPRequest{PathParameters: path, QueryStringParameters: query, Body: body}
+	r.RequestContext.RequestID = "req-" + email
+	r.RequestContext.HTTP.SourceIP = "203.0.113.7"
+	r.RequestContext.HTTP.UserAgent = "route-test/1.0"
+	r.Headers = map[string]string{"authorization": "Bearer header.payload.signature-of-" + email}
+	if email != "" {
+		claims := map[string]string{"email": strings.ToUpper(email[:1]) + email[1:]}
+		if email == admin {
+			claims["cognito:groups"] = "[" + adminGroup + "]"
+		}
+		r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return r
+}
+
+func call(t *testing.T, h httpapi.Handler, r httpapi.Request) (int, map[string]any, httpapi.Response) {
+	t.Helper()
+	resp, err := h(context.Background(), r)
+	if err != nil {
+		t.Fatalf("handler error: %v", err)
+	}
+	var body map[string]any
+	if resp.Body != "" {
+		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+			t.Fatalf("body is not JSON: %q", resp.Body)
+		}
+	}
+	if resp.StatusCode >= 400 {
+		e, _ := body["error"].(map[string]any)
+		if e["code"] == "" || e["message"] == "" {
+			t.Fatalf("error body without code and message: %s", resp.Body)
+		}
+	}
+	return resp.StatusCode, body, resp
+}
+
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func items(body map[string]any) []any {
+	list, _ := body["items"].([]any)
+	return list
+}
+
+func app(id string) map[string]string { return map[string]string{"applicationId": id} }
+
+func secretPath(appID, secretID string) map[string]string {
+	return map[string]string{"applicationId": appID, "secretId": secretID}
+}
+
+func (f *fixture) create(t *testing.T, email, appID, body string) (int, map[string]any) {
+	t.Helper()
+	status, out, _ := call(t, f.api.CreateSecret(), req(email, app(appID), nil, body))
+	return status, out
+}
+
+func TestRoutesStatusPaths(t *testing.T) {
+	f := newFixture(t)
+	a := f.api
+	const ok = `{"name":"Secret by manager","lifetimeDays":90}`
+	_, created := f.create(t, managerA, f.a1, ok)
+	secretID, _ := created["id"].(string)
+	malformedApp := "app_../../etc"
+	unknownApp, _ := ids.New(ids.Application, time.Now(), rand.Reader)
+	unknownSecret, _ := ids.New(ids.Secret, time.Now(), rand.Reader)
+
+	cases := []struct {
+		name   string
+		h      httpapi.Handler
+		r      httpapi.Request
+		status int
+		code   string
+	}{
+		{"me 200", a.Me(), req(managerA, nil, nil, ""), 200, ""},
+		{"me 401", a.Me(), req("", nil, nil, ""), 401, "unauthenticated"},
+		{"list applications 200", a.ListApplications(), req(managerA, nil, nil, ""), 200, ""},
+		{"list applications 401", a.ListApplications(), req("", nil, nil, ""), 401, "unauthenticated"},
+		{"list applications bad cursor 400", a.ListApplications(), req(managerA, nil, map[string]string{"cursor": "not-a-cursor"}, ""), 400, "invalid_cursor"},
+		{"get application 200 manager", a.GetApplication(), req(managerA, app(f.a1), nil, ""), 200, ""},
+		{"get application 200 viewer", a.GetApplication(), req(viewerA, app(f.a1), nil, ""), 200, ""},
+		{"get application 200 admin", a.GetApplication(), req(admin, app(f.b), nil, ""), 200, ""},
+		{"get application 404 other organisation", a.GetApplication(), req(managerA, app(f.b), nil, ""), 404, "application_not_found"},
+		{"get application 404 same organisation, not designated", a.GetApplication(), req(managerA, app(f.a2), nil, ""), 404, "application_not_found"},
+		{"get application 404 malformed id", a.GetApplication(), req(managerA, app(malformedApp), nil, ""), 404, "application_not_found"},
+		{"get application 404 unknown id, admin", a.GetApplication(), req(admin, app(unknownApp), nil, ""), 404, "application_not_found"},
+		{"get application 401", a.GetApplication(), req("", app(f.a1), nil, ""), 401, "unauthenticated"},
+		{"list secrets 200", a.ListSecrets(), req(viewerA, app(f.a1), nil, ""), 200, ""},
+		{"list secrets 404", a.ListSecrets(), req(managerB, app(f.a1), nil, ""), 404, "application_not_found"},
+		{"list secrets bad cursor 400", a.ListSecrets(), req(managerA, app(f.a1), map[string]string{"cursor": "eyJQSyI6IkFQUCNvdGhlciIsIlNLIjoiU0VDUkVUI3gifQ"}, ""), 400, "invalid_cursor"},
+		{"create 403 viewer", a.CreateSecret(), req(viewerA, app(f.a1), nil, ok), 403, "forbidden"},
+		{"create 404 other organisation", a.CreateSecret(), req(managerB, app(f.a1), nil, ok), 404, "application_not_found"},
+		{"create 401", a.CreateSecret(), req("", app(f.a1), nil, ok), 401, "unauthenticated"},
+		{"create 400 unknown field", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"n","lifetimeDays":30,"value":"cps_mine"}`), 400, "unknown_field"},
+		{"create 400 366 days", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"n","lifetimeDays":366}`), 400, "invalid_lifetime"},
+		{"create 400 0 days", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"n","lifetimeDays":0}`), 400, "invalid_lifetime"},
+		{"create 400 expiresAt in an hour", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"n","expiresAt":"`+f.now.Add(time.Hour).Format(time.RFC3339)+`"}`), 400, "invalid_lifetime"},
+		{"create 400 both lifetimes", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"n","lifetimeDays":30,"expiresAt":"`+f.now.Add(48*time.Hour).Format(time.RFC3339)+`"}`), 400, "invalid_lifetime"},
+		{"create 400 no lifetime", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"n"}`), 400, "invalid_lifetime"},
+		{"create 400 empty name", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"","lifetimeDays":30}`), 400, "invalid_name"},
+		{"create 400 long name", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"`+strings.Repeat("x", 101)+`","lifetimeDays":30}`), 400, "invalid_name"},
+		{"create 400 control character", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"a\u0007b","lifetimeDays":30}`), 400, "invalid_name"},
+		{"create 400 not JSON", a.CreateSecret(), req(managerA, app(f.a1), nil, `name=x`), 400, "invalid_json"},
+		{"create 413", a.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"`+strings.Repeat("x", 17<<10)+`","lifetimeDays":30}`), 413, "body_too_large"},
+		{"delete 403 viewer", a.DeleteSecret(), req(viewerA, secretPath(f.a1, secretID), nil, ""), 403, "forbidden"},
+		{"delete 404 other organisation", a.DeleteSecret(), req(managerB, secretPath(f.a1, secretID), nil, ""), 404, "application_not_found"},
+		{"delete 404 unknown secret", a.DeleteSecret(), req(managerA, secretPath(f.a1, unknownSecret), nil, ""), 404, "secret_not_found"},
+		{"delete 404 malformed secret id", a.DeleteSecret(), req(managerA, secretPath(f.a1, "sec_%00"), nil, ""), 404, "secret_not_found"},
+		{"delete 404 secret of another application", a.DeleteSecret(), req(admin, secretPath(f.b, secretID), nil, ""), 404, "secret_not_found"},
+		{"delete 400 bad confirm", a.DeleteSecret(), req(managerA, secretPath(f.a1, secretID), map[string]string{"confirm": "yes"}, ""), 400, "invalid_confirm"},
+		{"delete 401", a.DeleteSecret(), req("", secretPath(f.a1, secretID), nil, ""), 401, "unauthenticated"},
+		{"audit 200 viewer", a.ListEvents(), req(viewerA, app(f.a1), nil, ""), 200, ""},
+		{"audit 404 other organisation", a.ListEvents(), req(managerB, app(f.a1), nil, ""), 404, "application_not_found"},
+		{"audit 401", a.ListEvents(), req("", app(f.a1), nil, ""), 401, "unauthenticated"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, resp := call(t, c.h, c.r)
+			if status != c.status || errCode(body) != c.code {
+				t.Fatalf("status %d code %q, want %d %q: %s", status, errCode(body), c.status, c.code, resp.Body)
+			}
+			if resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
+				t.Fatalf("headers %v", resp.Headers)
+			}
+		})
+	}
+	// None of the refused requests changed anything: A1 still has one secret
+	// and B1 none.
+	for appID, want := range map[string]int{f.a1: 1, f.b: 0} {
+		_, body, _ := call(t, a.ListSecrets(), req(admin, app(appID), nil, ""))
+		if got := len(items(body)); got != want {
+			t.Fatalf("application has %d secrets after refused requests, want %d", got, want)
+		}
+	}
+}
+
+func TestCreateListDelete(t *testing.T) {
+	f := newFixture(t)
+	status, created, resp := call(t, f.api.CreateSecret(), req(managerA, app(f.a1), nil, `{"name":"Rotation 2026","lifetimeDays":30}`))
+	if status != http.StatusCreated || resp.Headers["Cache-Control"] != "no-store" {
+		t.Fatalf("create: %d %v", status, resp.Headers)
+	}
+	value, _ := created["value"].(string)
+	id, _ := created["id"].(string)
+	if !strings.HasPrefix(value, "cps_") || created["hint"] != value[4:7] || created["createdBy"] != managerA || created["status"] != "active" {
+		t.Fatalf("created = %v", created)
+	}
+	exp, _ := time.Parse(time.RFC3339, created["expiresAt"].(string))
+	if d := exp.Sub(f.now); d < 30*24*time.Hour-5*time.Second || d > 30*24*time.Hour+5*time.Second {
+		t.Fatalf("expiresAt %v is not 30 days out", exp)
+	}
+	_, list, resp := call(t, f.api.ListSecrets(), req(viewerA, app(f.a1), nil, ""))
+	if strings.Contains(resp.Body, value) || strings.Contains(resp.Body, value[4:]) {
+		t.Fatal("the list shows the secret value")
+	}
+	got := items(list)
+	if len(got) != 1 {
+		t.Fatalf("list = %v", list)
+	}
+	entry := got[0].(map[string]any)
+	for _, k := range []string{"id", "name", "hint", "createdAt", "createdBy", "expiresAt", "lastUsedAt", "status"} {
+		if _, ok := entry[k]; !ok {
+			t.Fatalf("list entry lacks %s: %v", k, entry)
+		}
+	}
+	if _, ok := entry["value"]; ok {
+		t.Fatal("list entry has a value")
+	}
+	if _, ok := entry["hash"]; ok {
+		t.Fatal("list entry has a hash")
+	}
+	// The stored item holds the HMAC under the pepper, never the value.
+	raw, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: "APP#" + f.a1}, "SK": &types.AttributeValueMemberS{Value: "SECRET#" + id},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range raw.Item {
+		if s, ok := v.(*types.AttributeValueMemberS); ok && strings.Contains(s.Value, value[4:20]) {
+			t.Fatalf("attribute %s holds the value", k)
+		}
+	}
+	if status, _, _ := call(t, f.api.DeleteSecret(), req(managerA, secretPath(f.a1, id), nil, "")); status != http.StatusNoContent {
+		t.Fatalf("delete: %d", status)
+	}
+	if _, list, _ := call(t, f.api.ListSecrets(), req(managerA, app(f.a1), nil, "")); len(items(list)) != 0 {
+		t.Fatalf("deleted secret still listed: %v", list)
+	}
+	_, evs, _ := call(t, f.api.ListEvents(), req(viewerA, app(f.a1), nil, ""))
+	list2 := items(evs)
+	if len(list2) < 2 {
+		t.Fatalf("audit = %v", evs)
+	}
+	first := list2[0].(map[string]any)
+	second := list2[1].(map[string]any)
+	if first["action"] != audit.SecretDeleted || second["action"] != audit.SecretCreated {
+		t.Fatalf("audit order: %v, %v", first["action"], second["action"])
+	}
+	for _, e := range []map[string]any{first, second} {
+		if e["actor"] != managerA || e["secretId"] != id || e["hint"] != value[4:7] || e["sourceIp"] != "203.0.113.7" || e["userAgent"] != "route-test/1.0" || e["requestId"] != "req-"+managerA {
+			t.Fatalf("audit event %v", e)
+		}
+	}
+	if strings.Contains(fmtJSON(evs), value) {
+		t.Fatal("audit shows the value")
+	}
+}
+
+func fmtJSON(v any) string {
+	raw, _ := json.Marshal(v)
+	return string(raw)
+}
+
+func TestLimitAndRecentUse(t *testing.T) {
+	f := newFixture(t)
+	var last string
+	for i := 0; i < 3; i++ {
+		status, body := f.create(t, managerA, f.a1, `{"name":"s","lifetimeDays":10}`)
+		if status != http.StatusCreated {
+			t.Fatalf("create %d: %d %v", i, status, body)
+		}
+		last = body["id"].(string)
+	}
+	if status, body := f.create(t, admin, f.a1, `{"name":"s","lifetimeDays":10}`); status != http.StatusConflict || errCode(body) != "secret_limit_reached" {
+		t.Fatalf("beyond the limit: %d %v", status, body)
+	}
+	// Mark the secret used an hour ago, as the token endpoint does.
+	_, err := f.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(f.table),
+		Key: map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: "APP#" + f.a1}, "SK": &types.AttributeValueMemberS{Value: "SECRET#" + last},
+		},
+		UpdateExpression:          aws.String("SET LastUsedAt = :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: f.now.Add(-time.Hour).Format(time.RFC3339Nano)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := call(t, f.api.DeleteSecret(), req(managerA, secretPath(f.a1, last), nil, ""))
+	if status != http.StatusConflict || errCode(body) != "recently_used" {
+		t.Fatalf("delete of a recently used secret: %d %v", status, body)
+	}
+	if status, _, _ := call(t, f.api.DeleteSecret(), req(managerA, secretPath(f.a1, last), map[string]string{"confirm": "true"}, "")); status != http.StatusNoContent {
+		t.Fatalf("confirmed delete: %d", status)
+	}
+	if status, body := f.create(t, managerA, f.a1, `{"name":"s","lifetimeDays":10}`); status != http.StatusCreated {
+		t.Fatalf("create after delete: %d %v", status, body)
+	}
+}
+
+func TestTenantIsolation(t *testing.T) {
+	f := newFixture(t)
+	_, created := f.create(t, managerB, f.b, `{"name":"B's","lifetimeDays":10}`)
+	bSecret := created["id"].(string)
+	a := f.api
+	// A manager of A gets 404 on every route of B's application.
+	for name, h := range map[string]httpapi.Handler{
+		"get": a.GetApplication(), "list secrets": a.ListSecrets(), "create": a.CreateSecret(),
+		"delete": a.DeleteSecret(), "audit": a.ListEvents(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, who := range []string{managerA, viewerA, outsiderA} {
+				status, body, _ := call(t, h, req(who, secretPath(f.b, bSecret), nil, `{"name":"x","lifetimeDays":5}`))
+				if status != http.StatusNotFound || errCode(body) != "application_not_found" {
+					t.Fatalf("%s: %d %v", who, status, body)
+				}
+			}
+		})
+	}
+	t.Run("undesignated user sees an empty list", func(t *testing.T) {
+		_, body, resp := call(t, a.ListApplications(), req(outsiderA, nil, nil, ""))
+		if len(items(body)) != 0 || !strings.Contains(resp.Body, `"items":[]`) {
+			t.Fatalf("list = %s", resp.Body)
+		}
+		_, me, _ := call(t, a.Me(), req(outsiderA, nil, nil, ""))
+		if me["email"] != outsiderA || me["admin"] != false || len(me["designations"].([]any)) != 0 {
+			t.Fatalf("me = %v", me)
+		}
+	})
+	t.Run("manager sees only their applications", func(t *testing.T) {
+		_, body, _ := call(t, a.ListApplications(), req(managerA, nil, nil, ""))
+		got := items(body)
+		if len(got) != 1 || got[0].(map[string]any)["id"] != f.a1 || got[0].(map[string]any)["role"] != "credential_manager" {
+			t.Fatalf("list = %v", got)
+		}
+		entry := got[0].(map[string]any)
+		for _, k := range []string{"name", "clientId", "organisation", "apis", "activeSecrets", "nextExpiry"} {
+			if _, ok := entry[k]; !ok {
+				t.Fatalf("entry lacks %s: %v", k, entry)
+			}
+		}
+	})
+	t.Run("admin sees all", func(t *testing.T) {
+		_, body, _ := call(t, a.ListApplications(), req(admin, nil, nil, ""))
+		if len(items(body)) != 3 {
+			t.Fatalf("admin list = %v", body)
+		}
+		_, me, _ := call(t, a.Me(), req(admin, nil, nil, ""))
+		if me["admin"] != true {
+			t.Fatalf("me = %v", me)
+		}
+	})
+	t.Run("B's secret untouched", func(t *testing.T) {
+		_, body, _ := call(t, a.ListSecrets(), req(managerB, app(f.b), nil, ""))
+		if len(items(body)) != 1 {
+			t.Fatalf("B's secrets = %v", body)
+		}
+	})
+}
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogsNeverHoldSecrets(t *testing.T) {
+	f := newFixture(t)
+	var logs syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	r := req(managerA, app(f.a1), nil, `{"name":"logged","lifetimeDays":30}`)
+	status, created, _ := call(t, f.api.CreateSecret(), r)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d", status)
+	}
+	// A failing request logs its error: point the service at a pepper that
+	// does not exist.
+	emu := emulator.ForTest(t)
+	broken := httpapi.API{Identity: f.api.Identity, Service: portal.NewService(
+		store.New(f.db, f.table), keys.NewPeppers(secretsmanager.NewFromConfig(emu.Config()), "missing-pepper", time.Now),
+		portal.DefaultConfig(), time.Now, rand.Reader)}
+	if status, _, _ := call(t, broken.CreateSecret(), r); status != http.StatusInternalServerError {
+		t.Fatalf("broken create: %d", status)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "request failed") {
+		t.Fatalf("the failure was not logged: %s", out)
+	}
+	value := created["value"].(string)
+	for what, s := range map[string]string{"secret value": value, "pepper": f.pepper, "bearer token": "header.payload.signature"} {
+		if strings.Contains(out, s) {
+			t.Fatalf("logs contain the %s", what)
+		}
+	}
+}
