@@ -139,21 +139,21 @@ func (i secretItem) domain() portal.Secret {
 }
 
 type eventItem struct {
-	PK            string            `dynamodbav:"PK"`
-	SK            string            `dynamodbav:"SK"`
-	Type          string            `dynamodbav:"Type"`
-	TTL           int64             `dynamodbav:"TTL"`
-	ID            string            `dynamodbav:"ID"`
-	At            time.Time         `dynamodbav:"At"`
-	Actor         string            `dynamodbav:"Actor"`
-	Action        string            `dynamodbav:"Action"`
-	AppID         string            `dynamodbav:"AppID"`
-	SecretID      string            `dynamodbav:"SecretID,omitempty"`
-	Hint          string            `dynamodbav:"Hint,omitempty"`
-	SourceIP      string            `dynamodbav:"SourceIP,omitempty"`
-	UserAgent     string            `dynamodbav:"UserAgent,omitempty"`
-	RequestID     string            `dynamodbav:"RequestID,omitempty"`
-	Details       map[string]string `dynamodbav:"Details,omitempty"`
+	PK        string            `dynamodbav:"PK"`
+	SK        string            `dynamodbav:"SK"`
+	Type      string            `dynamodbav:"Type"`
+	TTL       int64             `dynamodbav:"TTL"`
+	ID        string            `dynamodbav:"ID"`
+	At        time.Time         `dynamodbav:"At"`
+	Actor     string            `dynamodbav:"Actor"`
+	Action    string            `dynamodbav:"Action"`
+	AppID     string            `dynamodbav:"AppID"`
+	SecretID  string            `dynamodbav:"SecretID,omitempty"`
+	Hint      string            `dynamodbav:"Hint,omitempty"`
+	SourceIP  string            `dynamodbav:"SourceIP,omitempty"`
+	UserAgent string            `dynamodbav:"UserAgent,omitempty"`
+	RequestID string            `dynamodbav:"RequestID,omitempty"`
+	Details   map[string]string `dynamodbav:"Details,omitempty"`
 }
 
 func newEventItem(e audit.Event) eventItem {

@@ -135,4 +135,3 @@ func backoff(ctx context.Context, attempt int) error {
 		return nil
 	}
 }
-
