@@ -123,7 +123,9 @@ type ApplicationPatch struct {
 	APIs *[]string `json:"apis,omitempty"`
 }
 
-func (a *Admin) authorise(c Caller) error {
+// Authorise lets admins through and tells everyone else the operation is for
+// admins, so that a front end can refuse before reading anything else.
+func (a *Admin) Authorise(c Caller) error {
 	if !c.Admin {
 		return errAdminOnly
 	}
@@ -132,7 +134,7 @@ func (a *Admin) authorise(c Caller) error {
 
 // APIs returns the catalogue of APIs applications may be granted.
 func (a *Admin) APIs(c Caller) ([]API, error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return nil, err
 	}
 	return slices.Clone([]API(a.cfg.Catalogue)), nil
@@ -141,7 +143,7 @@ func (a *Admin) APIs(c Caller) ([]API, error) {
 // CreateOrganisation adds a partner organisation. Names are unique, ignoring
 // case.
 func (a *Admin) CreateOrganisation(ctx context.Context, c Caller, in OrganisationInput, r Request) (Organisation, error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return Organisation{}, err
 	}
 	if !ValidName(in.Name) {
@@ -168,7 +170,7 @@ func (a *Admin) CreateOrganisation(ctx context.Context, c Caller, in Organisatio
 
 // ListOrganisations lists organisations, oldest first.
 func (a *Admin) ListOrganisations(ctx context.Context, c Caller, cursor string) (Page[Organisation], error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return Page[Organisation]{}, err
 	}
 	p, err := a.store.ListOrganisations(ctx, cursor, pageLimit)
@@ -185,7 +187,7 @@ func (a *Admin) ListOrganisations(ctx context.Context, c Caller, cursor string) 
 // client id: 120 random bits, unguessable, and never reused, since the store
 // keeps every client id ever issued reserved.
 func (a *Admin) CreateApplication(ctx context.Context, c Caller, orgID string, in ApplicationInput, r Request) (AdminApplication, error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return AdminApplication{}, err
 	}
 	org, err := a.organisation(ctx, orgID)
@@ -240,7 +242,7 @@ func (a *Admin) CreateApplication(ctx context.Context, c Caller, orgID string, i
 // governs the access tokens issued from then on; tokens issued before keep
 // their scope until they expire (at most the token lifetime, 1 h).
 func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, in ApplicationPatch, r Request) (AdminApplication, error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return AdminApplication{}, err
 	}
 	app, err := a.application(ctx, appID)
@@ -296,7 +298,7 @@ func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, i
 // changing the designation. Setting the role it already has changes nothing
 // and records nothing.
 func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email string, role Role, r Request) (AdminApplication, error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return AdminApplication{}, err
 	}
 	email, err := CheckEmail(email)
@@ -339,7 +341,7 @@ func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email strin
 // RemoveDesignation takes email's designation away. It takes effect at once:
 // every read of a designation that decides access is strongly consistent.
 func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email string, r Request) (AdminApplication, error) {
-	if err := a.authorise(c); err != nil {
+	if err := a.Authorise(c); err != nil {
 		return AdminApplication{}, err
 	}
 	email, err := CheckEmail(email)
