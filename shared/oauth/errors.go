@@ -1,0 +1,71 @@
+// Package oauth is the portal's OAuth 2.0 authorization server for machine
+// clients: the client_credentials grant of RFC 6749 §4.4 at the token
+// endpoint, the JWKS its access tokens verify against and the RFC 8414
+// metadata. Client secrets are checked against the portal's records; repeated
+// failures for one client id are throttled.
+package oauth
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Error codes of RFC 6749 §5.2, and the two the endpoint adds: slow_down
+// (registered by RFC 8628) while a client id is locked out after repeated
+// failures, and server_error when the portal itself failed.
+const (
+	CodeInvalidRequest       = "invalid_request"
+	CodeInvalidClient        = "invalid_client"
+	CodeInvalidGrant         = "invalid_grant"
+	CodeUnauthorizedClient   = "unauthorized_client"
+	CodeUnsupportedGrantType = "unsupported_grant_type"
+	CodeInvalidScope         = "invalid_scope"
+	CodeSlowDown             = "slow_down"
+	CodeServerError          = "server_error"
+)
+
+// Error is a token endpoint failure as the client sees it: an RFC 6749 §5.2
+// code, a description and the HTTP status. RetryAfter is set on slow_down.
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+	RetryAfter  time.Duration
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func invalidRequest(format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidRequest, Description: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+}
+
+// errInvalidClient is the one answer to every failed client authentication:
+// unknown client id, wrong, expired, deleted or malformed secret. It never
+// says which.
+var errInvalidClient = &Error{Code: CodeInvalidClient, Description: "Client authentication failed.", Status: http.StatusUnauthorized}
+
+var (
+	errNoClientAuth = &Error{Code: CodeInvalidClient, Description: "The request carries no client authentication: use HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post).", Status: http.StatusUnauthorized}
+	errAuthScheme   = &Error{Code: CodeInvalidClient, Description: "Only the Basic authentication scheme is supported.", Status: http.StatusUnauthorized}
+	errServer       = &Error{Code: CodeServerError, Description: "The token could not be issued; try again later.", Status: http.StatusInternalServerError}
+)
+
+func unsupportedGrantType() *Error {
+	return &Error{Code: CodeUnsupportedGrantType, Description: "Only the client_credentials grant type is supported.", Status: http.StatusBadRequest}
+}
+
+func invalidScope(description string) *Error {
+	return &Error{Code: CodeInvalidScope, Description: description, Status: http.StatusBadRequest}
+}
+
+func unauthorizedClient() *Error {
+	return &Error{Code: CodeUnauthorizedClient, Description: "This client is granted no APIs, so it may not obtain tokens.", Status: http.StatusBadRequest}
+}
+
+func slowDown(retry time.Duration) *Error {
+	return &Error{
+		Code: CodeSlowDown, Status: http.StatusTooManyRequests, RetryAfter: retry,
+		Description: "Too many failed attempts for this client id; wait for the time Retry-After gives.",
+	}
+}

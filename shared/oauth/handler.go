@@ -1,0 +1,116 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"credportal/shared/portal"
+)
+
+// Request and Response are the HTTP API's payload format 2.0.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// Handler is a Lambda handler of HTTP API routes.
+type Handler func(context.Context, Request) (Response, error)
+
+// TokenHandler serves POST /oauth2/token.
+func (s *Server) TokenHandler() Handler {
+	return func(ctx context.Context, req Request) (Response, error) {
+		tok, err := s.token(ctx, req)
+		if err != nil {
+			return s.errorResponse(ctx, err), nil
+		}
+		body, err := json.Marshal(tok)
+		if err != nil {
+			return s.errorResponse(ctx, err), nil
+		}
+		return Response{StatusCode: http.StatusOK, Headers: tokenHeaders(), Body: string(body)}, nil
+	}
+}
+
+func (s *Server) token(ctx context.Context, req Request) (Token, error) {
+	body := []byte(req.Body)
+	if len(req.Body) > 2*MaxBodyBytes {
+		return Token{}, invalidRequest("The request body is larger than %d bytes.", MaxBodyBytes)
+	}
+	if req.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return Token{}, invalidRequest("The request body could not be read.")
+		}
+		body = b
+	}
+	tr, err := ParseTokenRequest(header(req, "authorization"), header(req, "content-type"), body)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			slog.InfoContext(ctx, "token refused", "reason", e.Code)
+		}
+		return Token{}, err
+	}
+	return s.Issue(ctx, tr, portal.Request{
+		SourceIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent, RequestID: req.RequestContext.RequestID,
+	})
+}
+
+// header reads a request header; the HTTP API lower-cases their names, a
+// test or another front end may not.
+func header(req Request, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// tokenHeaders are on every token endpoint response (RFC 6749 §5.1).
+func tokenHeaders() map[string]string {
+	return map[string]string{
+		"Content-Type":           "application/json;charset=UTF-8",
+		"Cache-Control":          "no-store",
+		"Pragma":                 "no-cache",
+		"X-Content-Type-Options": "nosniff",
+	}
+}
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// errorResponse is the RFC 6749 §5.2 response for err. invalid_client carries
+// WWW-Authenticate; slow_down carries Retry-After. Anything that is not an
+// *Error is the portal's own failure: logged here, once, and shown as
+// server_error.
+func (s *Server) errorResponse(ctx context.Context, err error) Response {
+	var e *Error
+	if !errors.As(err, &e) {
+		slog.ErrorContext(ctx, "token request failed", "error", err.Error())
+		e = errServer
+	}
+	h := tokenHeaders()
+	switch e.Code {
+	case CodeInvalidClient:
+		h["WWW-Authenticate"] = `Basic realm="` + s.cfg.Realm + `", charset="UTF-8"`
+	case CodeSlowDown:
+		h["Retry-After"] = strconv.Itoa(int((e.RetryAfter + time.Second - 1) / time.Second))
+	}
+	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description})
+	return Response{StatusCode: e.Status, Headers: h, Body: string(body)}
+}

@@ -1,0 +1,342 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"credportal/shared/audit"
+	"credportal/shared/ids"
+	"credportal/shared/keys"
+	"credportal/shared/portal"
+	"credportal/shared/secret"
+)
+
+// Store is what the token endpoint reads and writes. Not-found lookups return
+// an error wrapping portal.ErrNotFound.
+type Store interface {
+	// ClientApplication finds the application a client id was issued to.
+	ClientApplication(ctx context.Context, clientID string) (portal.Application, error)
+	// ClientSecrets returns the application's secrets active at now.
+	ClientSecrets(ctx context.Context, app portal.Application, now time.Time) ([]portal.Secret, error)
+	// MarkSecretUsed sets LastUsedAt unless it was set recently.
+	MarkSecretUsed(ctx context.Context, appID, secretID string, at time.Time) (bool, error)
+	Throttle
+}
+
+// Throttle keeps the failed-attempt counts and lockouts of client ids.
+type Throttle interface {
+	// LockedUntil is when the lockout of clientID ends; zero when not locked.
+	LockedUntil(ctx context.Context, clientID string, now time.Time) (time.Time, error)
+	// AddFailure counts a failure in the fixed window holding now and returns
+	// the window's count.
+	AddFailure(ctx context.Context, clientID string, now time.Time, window time.Duration) (int, error)
+	// Lock starts a lockout unless one is running, recording ev with it when
+	// given; it reports whether it started one.
+	Lock(ctx context.Context, clientID string, failures int, now, until time.Time, ev *audit.Event) (bool, error)
+}
+
+// Peppers gives the pepper version a stored hash names.
+type Peppers interface {
+	Current(ctx context.Context) (secret.Pepper, error)
+	Version(ctx context.Context, version string) (secret.Pepper, error)
+}
+
+// Keys gives the key that signs access tokens.
+type Keys interface {
+	Current(ctx context.Context) (keys.SigningKey, error)
+}
+
+// ThrottlePolicy says when a client id is locked out: after Failures failed
+// attempts within one fixed Window, for Lockout.
+type ThrottlePolicy struct {
+	Failures int
+	Window   time.Duration
+	Lockout  time.Duration
+}
+
+// Defaults of the token endpoint.
+const (
+	DefaultTokenLifetime = time.Hour
+	DefaultRealm         = "oauth2"
+)
+
+// DefaultThrottle locks a client id out for 15 minutes after 10 failures
+// within a 5-minute window.
+func DefaultThrottle() ThrottlePolicy {
+	return ThrottlePolicy{Failures: 10, Window: 5 * time.Minute, Lockout: 15 * time.Minute}
+}
+
+// Config is the token endpoint's configuration.
+type Config struct {
+	Issuer        string // the iss of tokens and the metadata; no trailing slash
+	TokenLifetime time.Duration
+	Realm         string // of WWW-Authenticate
+	Format        secret.Format
+	Catalogue     portal.Catalogue
+	Throttle      ThrottlePolicy
+}
+
+// DefaultConfig is the configuration for an issuer when nothing else is set.
+func DefaultConfig(issuer string) Config {
+	return Config{
+		Issuer: strings.TrimRight(issuer, "/"), TokenLifetime: DefaultTokenLifetime, Realm: DefaultRealm,
+		Format: secret.Format{Prefix: secret.DefaultPrefix}, Catalogue: portal.DefaultCatalogue(), Throttle: DefaultThrottle(),
+	}
+}
+
+// Server issues access tokens to clients that authenticate with a client
+// secret.
+type Server struct {
+	store   Store
+	peppers Peppers
+	keys    Keys
+	cfg     Config
+	now     func() time.Time
+	random  io.Reader
+	// matches compares a presented value with a stored digest; secret.Matches
+	// except in benchmarks that weigh other verifiers.
+	matches func(key []byte, value string, digest []byte) bool
+}
+
+// NewServer builds the token endpoint's logic. now and random are injected
+// so expiry and lockouts can be tested to the second.
+func NewServer(store Store, peppers Peppers, k Keys, cfg Config, now func() time.Time, random io.Reader) *Server {
+	return &Server{store: store, peppers: peppers, keys: k, cfg: cfg, now: now, random: random, matches: secret.Matches}
+}
+
+// Config returns the server's configuration.
+func (s *Server) Config() Config { return s.cfg }
+
+// Token is a successful token response (RFC 6749 §5.1).
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+// claims are the access token's claims beyond the registered ones.
+type claims struct {
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+}
+
+// dummyDigest is compared against when there is no stored secret to compare
+// with, so an unknown client id costs the same hashing as a known one.
+var dummyDigest = make([]byte, 32)
+
+// Issue authenticates the client and, if it may, issues an access token. Its
+// errors are *Error, except for failures of the portal itself (server_error).
+func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Request) (Token, error) {
+	// A malformed value or client id is rejected before any storage access.
+	if !portal.ValidClientID(req.ClientID) || s.cfg.Format.Check(req.Secret) != nil {
+		slog.InfoContext(ctx, "token refused", "reason", "malformed credentials", "method", req.Method)
+		return Token{}, errInvalidClient
+	}
+	now := s.now().UTC()
+	until, err := s.store.LockedUntil(ctx, req.ClientID, now)
+	if err != nil {
+		return Token{}, fmt.Errorf("read lockout: %w", err)
+	}
+	if !until.IsZero() {
+		slog.InfoContext(ctx, "token refused", "reason", "locked out", "clientId", req.ClientID, "lockedUntil", until)
+		return Token{}, slowDown(until.Sub(now))
+	}
+	app, sec, err := s.authenticate(ctx, req, now)
+	if errors.Is(err, errInvalidClient) {
+		s.fail(ctx, req.ClientID, app, now, meta)
+		return Token{}, errInvalidClient
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	scopes, err := s.grant(app, req.Scope)
+	if err != nil {
+		slog.InfoContext(ctx, "token refused", "reason", "scope", "clientId", req.ClientID, "applicationId", app.ID)
+		return Token{}, err
+	}
+	tok, kid, jti, err := s.sign(ctx, req.ClientID, scopes, now)
+	if err != nil {
+		return Token{}, err
+	}
+	s.markUsed(ctx, sec, now)
+	slog.InfoContext(ctx, "token issued", "clientId", req.ClientID, "applicationId", app.ID, "secretId", sec.ID,
+		"method", req.Method, "scope", strings.Join(scopes, " "), "kid", kid, "jti", jti)
+	return tok, nil
+}
+
+// authenticate finds the secret the client presented. Every way of failing
+// is errInvalidClient; app is set when the client id is an application's.
+func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Time) (portal.Application, portal.Secret, error) {
+	app, err := s.store.ClientApplication(ctx, req.ClientID)
+	if errors.Is(err, portal.ErrNotFound) {
+		if err := s.burnHash(ctx, req.Secret); err != nil {
+			return portal.Application{}, portal.Secret{}, err
+		}
+		slog.InfoContext(ctx, "token refused", "reason", "unknown client id", "clientId", req.ClientID)
+		return portal.Application{}, portal.Secret{}, errInvalidClient
+	}
+	if err != nil {
+		return portal.Application{}, portal.Secret{}, fmt.Errorf("find client: %w", err)
+	}
+	secrets, err := s.store.ClientSecrets(ctx, app, now)
+	if err != nil {
+		return app, portal.Secret{}, fmt.Errorf("read client secrets: %w", err)
+	}
+	var (
+		found   portal.Secret
+		matched bool
+	)
+	for _, sec := range secrets {
+		if !now.Before(sec.ExpiresAt) {
+			continue
+		}
+		pepper, err := s.peppers.Version(ctx, sec.PepperVersion)
+		if err != nil {
+			return app, portal.Secret{}, fmt.Errorf("get pepper of secret %s: %w", sec.ID, err)
+		}
+		if s.matches(pepper.Key, req.Secret, sec.Hash) && !matched {
+			found, matched = sec, true
+		}
+	}
+	if len(secrets) == 0 {
+		if err := s.burnHash(ctx, req.Secret); err != nil {
+			return app, portal.Secret{}, err
+		}
+	}
+	if !matched {
+		slog.InfoContext(ctx, "token refused", "reason", "no active secret matches", "clientId", req.ClientID, "applicationId", app.ID)
+		return app, portal.Secret{}, errInvalidClient
+	}
+	return app, found, nil
+}
+
+// burnHash does the hashing a comparison would, against nothing.
+func (s *Server) burnHash(ctx context.Context, value string) error {
+	pepper, err := s.peppers.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("get pepper: %w", err)
+	}
+	s.matches(pepper.Key, value, dummyDigest)
+	return nil
+}
+
+// fail counts a failed authentication and starts a lockout when the count
+// reaches the policy's limit. A failure to count is logged, never shown: the
+// client gets invalid_client either way.
+func (s *Server) fail(ctx context.Context, clientID string, app portal.Application, now time.Time, meta portal.Request) {
+	p := s.cfg.Throttle
+	n, err := s.store.AddFailure(ctx, clientID, now, p.Window)
+	if err != nil {
+		slog.ErrorContext(ctx, "token failure not counted", "clientId", clientID, "error", err.Error())
+		return
+	}
+	if n < p.Failures {
+		return
+	}
+	until := now.Add(p.Lockout).Truncate(time.Second)
+	var ev *audit.Event
+	if app.ID != "" {
+		id, err := ids.New(ids.Event, now, s.random)
+		if err != nil {
+			slog.ErrorContext(ctx, "lockout not started", "clientId", clientID, "error", err.Error())
+			return
+		}
+		ev = &audit.Event{
+			ID: id, At: now, Actor: clientID, Action: audit.TokenFailures, ApplicationID: app.ID,
+			SourceIP: meta.SourceIP, UserAgent: meta.UserAgent, RequestID: meta.RequestID,
+			Details: map[string]string{
+				"failures": strconv.Itoa(n), "window": p.Window.String(), "lockedUntil": until.Format(time.RFC3339),
+			},
+		}
+	}
+	started, err := s.store.Lock(ctx, clientID, n, now, until, ev)
+	if err != nil {
+		slog.ErrorContext(ctx, "lockout not started", "clientId", clientID, "error", err.Error())
+		return
+	}
+	if started {
+		slog.WarnContext(ctx, "client id locked out after repeated failures", "clientId", clientID,
+			"applicationId", app.ID, "failures", n, "lockedUntil", until)
+	}
+}
+
+// grant resolves the requested scope against the application's APIs: all of
+// them when none is asked for.
+func (s *Server) grant(app portal.Application, scope string) ([]string, error) {
+	if len(app.APIs) == 0 {
+		return nil, unauthorizedClient()
+	}
+	asked, ok := parseScope(scope)
+	if !ok {
+		return nil, invalidScope("The scope is not a space-separated list of API ids.")
+	}
+	if len(asked) == 0 {
+		return append([]string(nil), app.APIs...), nil
+	}
+	allowed := make(map[string]bool, len(app.APIs))
+	for _, id := range app.APIs {
+		allowed[id] = true
+	}
+	for _, id := range asked {
+		if !allowed[id] {
+			return nil, invalidScope("The scope names an API this client is not granted: " + id + ".")
+		}
+	}
+	return asked, nil
+}
+
+// sign makes the access token: a JWT (RFC 9068 profile) signed ES256 by the
+// current key.
+func (s *Server) sign(ctx context.Context, clientID string, scopes []string, now time.Time) (Token, string, string, error) {
+	key, err := s.keys.Current(ctx)
+	if err != nil {
+		return Token{}, "", "", fmt.Errorf("get signing key: %w", err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.ID}},
+		(&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		return Token{}, "", "", fmt.Errorf("signer: %w", err)
+	}
+	var raw [16]byte
+	if _, err := io.ReadFull(s.random, raw[:]); err != nil {
+		return Token{}, "", "", fmt.Errorf("token id: %w", err)
+	}
+	jti := base64.RawURLEncoding.EncodeToString(raw[:])
+	iat := now.Truncate(time.Second)
+	scope := strings.Join(scopes, " ")
+	access, err := jwt.Signed(signer).Claims(jwt.Claims{
+		Issuer: s.cfg.Issuer, Subject: clientID, Audience: jwt.Audience(scopes), ID: jti,
+		IssuedAt: jwt.NewNumericDate(iat), Expiry: jwt.NewNumericDate(iat.Add(s.cfg.TokenLifetime)),
+	}).Claims(claims{ClientID: clientID, Scope: scope}).Serialize()
+	if err != nil {
+		return Token{}, "", "", fmt.Errorf("sign token: %w", err)
+	}
+	return Token{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.TokenLifetime / time.Second), Scope: scope}, key.ID, jti, nil
+}
+
+// markUsed records the secret's use, at most once per the store's precision.
+// The secret as read tells whether a write is due at all; the store's
+// conditional write settles races. A failure is logged and never fails the
+// request.
+func (s *Server) markUsed(ctx context.Context, sec portal.Secret, now time.Time) {
+	if sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) <= usedPrecision {
+		return
+	}
+	if _, err := s.store.MarkSecretUsed(ctx, sec.ApplicationID, sec.ID, now); err != nil {
+		slog.ErrorContext(ctx, "lastUsedAt not written", "applicationId", sec.ApplicationID, "secretId", sec.ID, "error", err.Error())
+	}
+}
+
+// usedPrecision matches the store's: LastUsedAt is written at most this often.
+const usedPrecision = 5 * time.Minute
