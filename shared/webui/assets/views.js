@@ -1,0 +1,395 @@
+// Pages of every signed-in user: their applications, one application with
+// its secrets, designations and audit log, and the creation of a secret.
+
+import * as api from './api.js';
+import {
+  h, mount, fmtTime, fmtDate, ago, plural, expiryBadge, roleLabel, copyButton, errorBox, loading,
+  openDialog, toast, field, busy,
+} from './dom.js';
+
+const enc = api.enc;
+
+function title(text) {
+  return h('h1', { text, tabindex: '-1' });
+}
+
+function apiChips(apis) {
+  if (!apis || apis.length === 0) return h('span', { class: 'muted', text: 'no APIs' });
+  return h('ul', { class: 'chips', 'aria-label': 'APIs' }, apis.map((a) => h('li', { text: a.name || a.id, title: a.id })));
+}
+
+function clientID(id) {
+  return h('div', { class: 'client-id' },
+    h('span', { class: 'label', text: 'Client ID' }),
+    h('code', { text: id }),
+    copyButton(() => id, 'Copy client ID'));
+}
+
+function nextExpiry(app) {
+  if (!app.activeSecrets) {
+    return h('span', { class: 'badge alert', text: 'no active secret: API access fails' });
+  }
+  if (!app.nextExpiry) return null;
+  return h('span', {}, fmtDate(app.nextExpiry), ' ', expiryBadge(app.nextExpiry));
+}
+
+/** canManage tells whether the caller may create and delete secrets. */
+function canManage(role) {
+  return role === 'credential_manager' || role === 'admin';
+}
+
+// --- My applications -------------------------------------------------------
+
+export async function applicationsPage(ctx) {
+  const list = h('ul', { class: 'apps', id: 'applications' });
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true, text: 'Show more applications' });
+  const status = h('div', {});
+  ctx.render(title(ctx.me.admin ? 'All applications' : 'My applications'), status, list, more);
+  let cursor = '';
+  const load = async () => {
+    mount(status, loading('Loading applications…'));
+    let page;
+    try {
+      page = await api.get(api.withCursor('/v1/applications', cursor));
+    } catch (err) {
+      mount(status, errorBox(err, 'The applications could not be loaded.'));
+      return;
+    }
+    mount(status);
+    const items = api.itemsOf(page);
+    if (!cursor && items.length === 0) {
+      mount(status, h('div', { class: 'empty' },
+        h('p', { text: ctx.me.admin ? 'There are no applications yet.' : 'You are not designated on any application yet.' }),
+        h('p', {}, ctx.me.admin
+          ? ['Create one in an organisation: ', h('a', { href: '#/admin/organisations', text: 'Organisations' }), '.']
+          : 'Ask the registry operator\'s IT team to designate you, by email, as a credential manager or viewer of your organisation\'s applications.')));
+    }
+    for (const app of items) list.appendChild(appCard(app));
+    cursor = page.nextCursor || '';
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => busy(more, 'Loading…', load));
+  await load();
+}
+
+function appCard(app) {
+  return h('li', { class: 'card app', 'data-id': app.id },
+    h('div', { class: 'card-head' },
+      h('h2', {}, h('a', { href: '#/applications/' + enc(app.id), text: app.name })),
+      h('span', { class: 'badge role', text: roleLabel(app.role) })),
+    h('p', { class: 'org', text: app.organisation ? app.organisation.name : '' }),
+    apiChips(app.apis),
+    clientID(app.clientId),
+    h('dl', { class: 'facts' },
+      h('dt', { text: 'Active secrets' }), h('dd', { class: 'active-secrets', text: String(app.activeSecrets) }),
+      h('dt', { text: 'Next expiry' }), h('dd', { class: 'next-expiry' }, nextExpiry(app) || '—')));
+}
+
+// --- One application --------------------------------------------------------
+
+export async function applicationPage(ctx, id) {
+  ctx.render(title('Application'), loading('Loading the application…'));
+  let app;
+  let secrets;
+  try {
+    [app, secrets] = await Promise.all([
+      api.get('/v1/applications/' + enc(id)),
+      api.listAll('/v1/applications/' + enc(id) + '/secrets'),
+    ]);
+  } catch (err) {
+    if (err.status === 401) throw err;
+    ctx.render(title('Application'), errorBox(err), h('p', {}, h('a', { href: '#/', text: 'Back to my applications' })));
+    return;
+  }
+  if (!ctx.alive()) return;
+  const manage = canManage(app.role);
+  const reload = () => applicationPage(ctx, id).then(() => ctx.focusTitle());
+  const audit = h('section', { class: 'audit', 'aria-labelledby': 'audit-title' });
+  ctx.render(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'My applications' }), ' / ', app.organisation ? app.organisation.name : ''),
+    h('div', { class: 'page-head' },
+      title(app.name),
+      h('div', { class: 'actions' },
+        manage ? h('a', { class: 'button', id: 'create-secret', href: '#/applications/' + enc(id) + '/secrets/new', text: 'Create secret' }) : null,
+        ctx.me.admin ? h('a', { class: 'button secondary', href: '#/admin/applications/' + enc(id), text: 'Manage application' }) : null)),
+    h('div', { class: 'card' },
+      h('p', {}, 'Your role: ', h('span', { class: 'badge role', id: 'my-role', text: roleLabel(app.role) })),
+      apiChips(app.apis),
+      clientID(app.clientId),
+      manage ? null : h('p', { class: 'hint', text: 'As a viewer you can see this application and its secrets, but not create or delete them.' })),
+    secretsSection(ctx, app, secrets, manage, reload),
+    designationsSection(app),
+    audit);
+  await auditSection(audit, id);
+}
+
+function secretsSection(ctx, app, secrets, manage, reload) {
+  const section = h('section', { 'aria-labelledby': 'secrets-title' }, h('h2', { id: 'secrets-title', text: 'Client secrets' }));
+  if (secrets.length === 0) {
+    section.appendChild(h('div', { class: 'empty' },
+      h('p', { text: 'This application has no client secrets, so its API clients cannot get access tokens.' }),
+      h('p', { text: manage ? 'Create a secret and give it to whoever runs the API client.' : 'Ask one of its credential managers to create one.' })));
+    return section;
+  }
+  const rows = secrets.map((s) => {
+    const expired = s.status !== 'active';
+    return h('tr', { 'data-secret': s.id, 'data-hint': s.hint },
+      h('td', { 'data-label': 'Name', class: 'name', text: s.name }),
+      h('td', { 'data-label': 'Hint' }, h('code', { class: 'hint-value', text: s.hint + '…' })),
+      h('td', { 'data-label': 'Created' }, fmtTime(s.createdAt), h('br'), h('span', { class: 'muted', text: 'by ' + s.createdBy })),
+      h('td', { 'data-label': 'Expires' }, fmtTime(s.expiresAt), ' ', expiryBadge(s.expiresAt)),
+      h('td', { 'data-label': 'Last used', class: 'last-used' }, s.lastUsedAt ? [fmtTime(s.lastUsedAt), h('br'), h('span', { class: 'muted', text: ago(s.lastUsedAt) })] : 'never'),
+      h('td', { 'data-label': 'Status' }, h('span', { class: expired ? 'badge alert' : 'badge ok', text: s.status })),
+      manage ? h('td', { 'data-label': 'Actions' },
+        h('button', { type: 'button', class: 'danger small delete', 'aria-label': 'Delete secret ' + s.name, text: 'Delete', onclick: (e) => deleteSecret(e.currentTarget, app, s, reload) })) : null);
+  });
+  section.appendChild(h('div', { class: 'table-wrap' },
+    h('table', { class: 'secrets', id: 'secrets' },
+      h('thead', {}, h('tr', {},
+        ['Name', 'Hint', 'Created', 'Expires', 'Last used', 'Status'].map((c) => h('th', { scope: 'col', text: c })),
+        manage ? h('th', { scope: 'col' }, h('span', { class: 'sr-only', text: 'Actions' })) : null)),
+      h('tbody', {}, rows))));
+  return section;
+}
+
+const RECENT = 24 * 3600 * 1000;
+
+function recentlyUsed(s) {
+  return !!s.lastUsedAt && Date.now() - Date.parse(s.lastUsedAt) < RECENT;
+}
+
+/**
+ * deleteSecret confirms and deletes. A secret used in the last 24 hours needs
+ * a stronger confirmation, and only then is confirm=true sent; a 409
+ * recently_used (the secret was used meanwhile) asks for it too.
+ */
+async function deleteSecret(btn, app, s, reload) {
+  let strong = recentlyUsed(s);
+  for (;;) {
+    const ok = await confirmDelete(app, s, strong);
+    if (!ok) return;
+    try {
+      await busy(btn, 'Deleting…', () => api.call('DELETE',
+        '/v1/applications/' + enc(app.id) + '/secrets/' + enc(s.id) + (strong ? '?confirm=true' : '')));
+    } catch (err) {
+      if (err.status === 409 && err.code === 'recently_used' && !strong) {
+        strong = true;
+        continue;
+      }
+      await openDialog('The secret was not deleted', (close) => h('div', {},
+        errorBox(err),
+        h('div', { class: 'dialog-actions' }, h('button', { type: 'button', text: 'Close', autofocus: true, onclick: () => close() }))));
+      return;
+    }
+    toast('Secret "' + s.name + '" deleted.');
+    await reload();
+    return;
+  }
+}
+
+function confirmDelete(app, s, strong) {
+  return openDialog(strong ? 'This secret is in use' : 'Delete this secret?', (close) => {
+    const confirmBtn = h('button', { type: 'button', class: 'danger', id: 'confirm-delete', text: strong ? 'Delete anyway' : 'Delete secret' });
+    confirmBtn.addEventListener('click', () => close(true));
+    const body = [
+      h('p', {}, 'Secret ', h('strong', { text: s.name }), ' (', h('code', { text: s.hint + '…' }), ') of ', h('strong', { text: app.name }), '.'),
+      h('p', { text: 'Deleting takes effect at once: the next token request with this secret fails. This cannot be undone.' }),
+    ];
+    let ack = null;
+    if (strong) {
+      body.push(h('div', { class: 'notice alert', role: 'alert' },
+        h('strong', { text: 'Used ' + (s.lastUsedAt ? ago(s.lastUsedAt) : 'in the last 24 hours') + '. ' }),
+        'Something is still using this secret. Make sure every API client has moved to a newer secret, or it stops working now.'));
+      ack = h('input', { type: 'checkbox', id: 'ack-recent' });
+      confirmBtn.disabled = true;
+      ack.addEventListener('change', () => { confirmBtn.disabled = !ack.checked; });
+      body.push(h('div', { class: 'check' }, ack, h('label', { for: 'ack-recent', text: 'I understand that clients still using this secret stop working' })));
+    }
+    return h('div', {}, body,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'secondary', id: 'cancel-delete', text: 'Cancel', autofocus: true, onclick: () => close(false) }),
+        confirmBtn));
+  });
+}
+
+function designationsSection(app) {
+  const ds = app.designations || [];
+  return h('section', { 'aria-labelledby': 'designations-title' },
+    h('h2', { id: 'designations-title', text: 'Designated people' }),
+    ds.length === 0
+      ? h('p', { class: 'empty', text: 'Nobody is designated on this application yet; an admin can designate credential managers.' })
+      : h('ul', { class: 'designations', id: 'designations' }, ds.map((d) => h('li', {},
+        h('span', { class: 'email', text: d.email }), ' ', h('span', { class: 'badge role', text: roleLabel(d.role) })))));
+}
+
+async function auditSection(section, id) {
+  const body = h('tbody', {});
+  const table = h('div', { class: 'table-wrap', hidden: true },
+    h('table', { class: 'audit', id: 'audit' },
+      h('thead', {}, h('tr', {}, ['When', 'Who', 'What', 'Secret', 'From'].map((c) => h('th', { scope: 'col', text: c })))),
+      body));
+  const status = h('div', {});
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true, text: 'Show older entries' });
+  mount(section, h('h2', { id: 'audit-title', text: 'Audit log' }), status, table, more);
+  let cursor = '';
+  const load = async () => {
+    mount(status, loading('Loading the audit log…'));
+    let page;
+    try {
+      page = await api.get(api.withCursor('/v1/applications/' + enc(id) + '/audit', cursor));
+    } catch (err) {
+      mount(status, errorBox(err, 'The audit log could not be loaded.'));
+      return;
+    }
+    mount(status);
+    const items = api.itemsOf(page);
+    if (!cursor && items.length === 0) mount(status, h('p', { class: 'empty', text: 'Nothing has happened to this application yet.' }));
+    for (const ev of items) {
+      body.appendChild(h('tr', { 'data-action': ev.action },
+        h('td', { 'data-label': 'When', text: fmtTime(ev.at) }),
+        h('td', { 'data-label': 'Who', text: ev.actor }),
+        h('td', { 'data-label': 'What' }, h('code', { text: ev.action }), details(ev)),
+        h('td', { 'data-label': 'Secret' }, ev.hint ? h('code', { text: ev.hint + '…' }) : ''),
+        h('td', { 'data-label': 'From', class: 'muted', text: ev.sourceIp || '' })));
+    }
+    table.hidden = body.children.length === 0;
+    cursor = page.nextCursor || '';
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => busy(more, 'Loading…', load));
+  await load();
+}
+
+function details(ev) {
+  const d = ev.details;
+  if (!d || Object.keys(d).length === 0) return null;
+  return h('span', { class: 'muted details', text: ' ' + Object.entries(d).map(([k, v]) => k + ': ' + v).join(', ') });
+}
+
+// --- Create a secret ----------------------------------------------------------
+
+/** suggestedName turns alice.smith@x into "Secret by Alice Smith". */
+export function suggestedName(email) {
+  const local = (email || '').split('@')[0];
+  const words = local.split(/[._+-]+/).filter(Boolean).map((w) => w.charAt(0).toUpperCase() + w.slice(1));
+  return ('Secret by ' + (words.join(' ') || 'me')).slice(0, 100);
+}
+
+export async function newSecretPage(ctx, id) {
+  ctx.render(title('Create a client secret'), loading('Loading the application…'));
+  let app;
+  try {
+    app = await api.get('/v1/applications/' + enc(id));
+  } catch (err) {
+    if (err.status === 401) throw err;
+    ctx.render(title('Create a client secret'), errorBox(err));
+    return;
+  }
+  if (!ctx.alive()) return;
+  const back = '#/applications/' + enc(id);
+  const crumbs = h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'My applications' }), ' / ', h('a', { href: back, text: app.name }));
+  if (!canManage(app.role)) {
+    ctx.render(crumbs, title('Create a client secret'),
+      h('div', { class: 'notice error', role: 'alert', text: 'Only the application\'s credential managers and admins may create secrets.' }));
+    return;
+  }
+  const max = ctx.cfg.maxLifetimeDays || 365;
+  const name = h('input', { type: 'text', name: 'name', id: 'secret-name', required: true, maxlength: '100', autocomplete: 'off' });
+  name.value = suggestedName(ctx.me.email);
+  const presets = [30, 90, 180, 365].filter((d) => d <= max);
+  if (!presets.includes(max) && max < 365) presets.push(max);
+  const day = 86400000;
+  const today = new Date();
+  const iso = (t) => new Date(t).toISOString().slice(0, 10);
+  const date = h('input', { type: 'date', id: 'secret-date', name: 'date', min: iso(today.getTime() + day), max: iso(today.getTime() + max * day), disabled: true });
+  const choice = (value, label, checked) => {
+    const rid = 'life-' + value;
+    const input = h('input', { type: 'radio', name: 'lifetime', id: rid, value: String(value), checked });
+    return h('div', { class: 'check' }, input, h('label', { for: rid, text: label }));
+  };
+  const fieldset = h('fieldset', { class: 'lifetime' },
+    h('legend', { text: 'Lifetime' }),
+    presets.map((d) => choice(d, plural(d, 'day') + ' (until ' + fmtDate(new Date(today.getTime() + d * day).toISOString()) + ')', d === Math.min(90, max) || (max < 90 && d === max))),
+    choice('date', 'Until a date', false),
+    field('Expiry date', date, 'At most ' + plural(max, 'day') + ' from today.'));
+  fieldset.addEventListener('change', () => {
+    const v = fieldset.querySelector('input[name=lifetime]:checked');
+    date.disabled = !v || v.value !== 'date';
+    if (!date.disabled) date.focus();
+  });
+  const errorEl = h('div', {});
+  const submit = h('button', { type: 'submit', id: 'create-submit', text: 'Create secret' });
+  const form = h('form', { class: 'card', novalidate: true },
+    field('Name', name, 'Say who or what uses it, so people know what to rotate. 1 to 100 characters.'),
+    fieldset,
+    errorEl,
+    h('div', { class: 'form-actions' }, submit, h('a', { href: back, class: 'button secondary', text: 'Cancel' })));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    mount(errorEl);
+    const n = name.value.trim();
+    if (n.length < 1 || n.length > 100) {
+      mount(errorEl, errorBox(new Error('Give the secret a name of 1 to 100 characters.')));
+      name.focus();
+      return;
+    }
+    const picked = fieldset.querySelector('input[name=lifetime]:checked');
+    const body = { name: n };
+    if (picked && picked.value === 'date') {
+      if (!date.value) {
+        mount(errorEl, errorBox(new Error('Choose the expiry date.')));
+        date.focus();
+        return;
+      }
+      // The chosen day, at the current time of day, kept inside the allowed range.
+      const now = Date.now();
+      let at = Date.parse(date.value + 'T00:00:00Z') + (now % day);
+      at = Math.min(at, now + max * day - 120000);
+      at = Math.max(at, now + day + 120000);
+      if (Date.parse(date.value + 'T00:00:00Z') > now + max * day) {
+        mount(errorEl, errorBox(new Error('The expiry date must be at most ' + plural(max, 'day') + ' from today.')));
+        return;
+      }
+      body.expiresAt = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    } else {
+      body.lifetimeDays = Number(picked ? picked.value : 90);
+    }
+    let created;
+    try {
+      created = await busy(submit, 'Creating…', () => api.call('POST', '/v1/applications/' + enc(id) + '/secrets', body));
+    } catch (err) {
+      if (err.status === 401) return;
+      mount(errorEl, errorBox(err, 'The secret was not created.'));
+      return;
+    }
+    if (!ctx.alive()) return;
+    showCreated(ctx, app, created, back, crumbs);
+  });
+  ctx.render(crumbs, title('Create a client secret'),
+    h('p', { text: 'For ' + app.name + ' (' + (app.organisation ? app.organisation.name : '') + '). The value is shown once, right after you create it.' }),
+    form);
+}
+
+function showCreated(ctx, app, created, back, crumbs) {
+  let value = created.value;
+  const valueEl = h('code', { class: 'secret-value', id: 'secret-value', text: value });
+  const done = h('a', { href: back, class: 'button', id: 'secret-done', text: 'Done: I have stored it' });
+  ctx.render(crumbs,
+    title('Secret created'),
+    h('div', { class: 'notice alert', role: 'alert' },
+      h('strong', { text: 'Copy this value now: you will not see it again. ' }),
+      'The portal keeps only a hash of it. Store it in your secret manager and give it to the API client of ' + app.name + '.'),
+    h('div', { class: 'card reveal' },
+      h('p', {}, h('strong', { text: created.name }), ' · hint ', h('code', { text: created.hint + '…' }),
+        ' · expires ', fmtTime(created.expiresAt)),
+      h('div', { class: 'value-row' }, valueEl, copyButton(() => value, 'Copy secret value'))),
+    h('div', { class: 'form-actions' }, done));
+  // Forget the value when the page changes.
+  const forget = () => {
+    value = '';
+    valueEl.textContent = '';
+    window.removeEventListener('hashchange', forget);
+  };
+  window.addEventListener('hashchange', forget);
+  created.value = '';
+}

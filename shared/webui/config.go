@@ -1,0 +1,176 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Sign-in modes of the UI.
+const (
+	// ModeOIDC signs users in at an OpenID Connect issuer with the
+	// authorization code flow and PKCE (the Cognito hosted UI in AWS).
+	ModeOIDC = "oidc"
+	// ModeLocal lets anyone pick a demo user and fetches a token from the
+	// local stack's GET /local/token. Only the local stack sets it.
+	ModeLocal = "local"
+)
+
+// Config is what the UI needs to know, served to it as /config.json.
+type Config struct {
+	SignInMode string `json:"signInMode"`
+	// Issuer is the OIDC issuer whose ID tokens the API accepts.
+	Issuer string `json:"issuer,omitempty"`
+	// AuthorizeEndpoint, TokenEndpoint and LogoutEndpoint are the issuer's
+	// endpoints; LogoutEndpoint is optional.
+	AuthorizeEndpoint string `json:"authorizeEndpoint,omitempty"`
+	TokenEndpoint     string `json:"tokenEndpoint,omitempty"`
+	LogoutEndpoint    string `json:"logoutEndpoint,omitempty"`
+	ClientID          string `json:"clientId,omitempty"`
+	// RedirectURI is where the issuer sends the user back: the portal's URL.
+	RedirectURI string `json:"redirectUri"`
+	// Scope is what the UI asks the issuer for.
+	Scope string `json:"scope,omitempty"`
+	// APIBase prefixes the API's paths; empty means the portal's own origin.
+	APIBase string `json:"apiBase"`
+	// MaxLifetimeDays is the longest lifetime a client secret may get.
+	MaxLifetimeDays int `json:"maxLifetimeDays"`
+	// DemoUsers are offered on the local sign-in page.
+	DemoUsers []DemoUser `json:"demoUsers,omitempty"`
+}
+
+// DemoUser is a user of the local stack's demo data.
+type DemoUser struct {
+	Email string `json:"email"`
+	Admin bool   `json:"admin"`
+	Note  string `json:"note"`
+}
+
+// DemoUsers are the users the local stack seeds.
+var DemoUsers = []DemoUser{
+	{Email: "admin@registry.example", Admin: true, Note: "Operator IT team (admin)"},
+	{Email: "alice@acme.example", Note: "Acme Ltd: credential manager of Acme Search and Acme Data Sync"},
+	{Email: "bob@acme.example", Note: "Acme Ltd: credential manager of Acme Search"},
+	{Email: "victor@acme.example", Note: "Acme Ltd: viewer of Acme Search"},
+	{Email: "carol@globex.example", Note: "Globex GmbH: credential manager of Globex Matching"},
+	{Email: "dave@globex.example", Note: "Globex GmbH: credential manager of Globex Matching"},
+}
+
+// Load reads the configuration from the function's environment, failing
+// with a message naming whatever is missing or malformed.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		SignInMode:        strings.TrimSpace(getenv("SIGN_IN_MODE")),
+		Issuer:            strings.TrimSpace(getenv("OIDC_ISSUER")),
+		AuthorizeEndpoint: strings.TrimSpace(getenv("OIDC_AUTHORIZE_URL")),
+		TokenEndpoint:     strings.TrimSpace(getenv("OIDC_TOKEN_URL")),
+		LogoutEndpoint:    strings.TrimSpace(getenv("OIDC_LOGOUT_URL")),
+		ClientID:          strings.TrimSpace(getenv("OIDC_CLIENT_ID")),
+		RedirectURI:       strings.TrimSpace(getenv("PORTAL_URL")),
+		APIBase:           strings.TrimSuffix(strings.TrimSpace(getenv("API_BASE")), "/"),
+		Scope:             "openid email profile",
+		MaxLifetimeDays:   365,
+	}
+	if c.SignInMode == "" {
+		c.SignInMode = ModeOIDC
+	}
+	var errs []error
+	if v := getenv("MAX_LIFETIME_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("MAX_LIFETIME_DAYS must be a positive whole number, not %q", v))
+		}
+		c.MaxLifetimeDays = n
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate checks that the configuration can sign anyone in.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.SignInMode {
+	case ModeLocal:
+	case ModeOIDC:
+		if c.ClientID == "" {
+			errs = append(errs, errors.New("OIDC_CLIENT_ID is not set"))
+		}
+		for _, v := range []struct{ name, value string }{
+			{"OIDC_ISSUER", c.Issuer}, {"OIDC_AUTHORIZE_URL", c.AuthorizeEndpoint}, {"OIDC_TOKEN_URL", c.TokenEndpoint},
+		} {
+			if err := checkURL(v.name, v.value, true); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := checkURL("OIDC_LOGOUT_URL", c.LogoutEndpoint, false); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("SIGN_IN_MODE must be %s or %s, not %q", ModeOIDC, ModeLocal, c.SignInMode))
+	}
+	if c.RedirectURI == "" {
+		errs = append(errs, errors.New("PORTAL_URL is not set"))
+	} else if u, err := url.Parse(c.RedirectURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("PORTAL_URL %q is not an http(s) URL", c.RedirectURI))
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL requires an https URL (http is accepted for loopback hosts, for
+// local issuers).
+func checkURL(name, v string, required bool) error {
+	if v == "" {
+		if required {
+			return fmt.Errorf("%s is not set", name)
+		}
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s %q is not a URL", name, v)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return fmt.Errorf("%s %q must use https", name, v)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// origin is scheme://host[:port] of an absolute URL, or "".
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// Must builds the handler from the environment at cold start, or exits with
+// a clear message: a portal that cannot sign anyone in must not serve.
+func Must() *Handler {
+	slog.SetDefault(lambdacontext.NewLogger())
+	h, err := func() (*Handler, error) {
+		cfg, err := Load(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		return New(cfg)
+	}()
+	if err != nil {
+		slog.Error("configuration", "error", err.Error())
+		fmt.Fprintln(os.Stderr, "configuration:", err)
+		os.Exit(1)
+	}
+	return h
+}
