@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	clients := config.Must()
+	clients := config.MustWithNotices()
 	lambda.Start(clients.API().DeleteSecret())
 }

@@ -1,0 +1,14 @@
+// Command expiry-sweep is the scheduled Lambda function that emails expiry
+// reminders for client secrets.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"credportal/shared/config"
+)
+
+func main() {
+	sweep := config.MustSweep()
+	lambda.Start(sweep.Handle)
+}

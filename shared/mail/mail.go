@@ -1,0 +1,188 @@
+// Package mail composes and sends the portal's emails through SES v2: the
+// security notices on secret changes, and the transport of the expiry
+// reminders' digests. Every message has a plain-text and an HTML part.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+
+	"credportal/shared/portal"
+)
+
+// SES is the part of the SES v2 client the package uses.
+type SES interface {
+	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+var _ SES = (*sesv2.Client)(nil)
+
+// Message is one email to send.
+type Message struct {
+	To      []string
+	Subject string
+	Date    time.Time
+	Text    string
+	HTML    string
+	// Headers are extra header fields, such as the key that identifies a
+	// reminder digest's contents.
+	Headers map[string]string
+}
+
+// Mailer sends messages from one address.
+type Mailer struct {
+	ses  SES
+	from string
+}
+
+// NewMailer sends from the address from (an identity SES may send for).
+func NewMailer(ses SES, from string) *Mailer { return &Mailer{ses: ses, from: from} }
+
+// From is the sender's address.
+func (m *Mailer) From() string { return m.from }
+
+// Send composes msg as multipart/alternative MIME and hands it to SES,
+// returning the message id SES gave it.
+func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
+	raw, err := Compose(m.from, msg)
+	if err != nil {
+		return "", err
+	}
+	out, err := m.ses.SendEmail(ctx, &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(m.from),
+		Destination:      &types.Destination{ToAddresses: msg.To},
+		Content:          &types.EmailContent{Raw: &types.RawMessage{Data: raw}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("send email to %s: %w", strings.Join(msg.To, ", "), err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// Compose writes msg as a MIME message with a text/plain and a text/html
+// alternative, both UTF-8 and quoted-printable.
+func Compose(from string, msg Message) ([]byte, error) {
+	if len(msg.To) == 0 {
+		return nil, errors.New("compose email: no recipient")
+	}
+	for _, a := range append([]string{from}, msg.To...) {
+		if _, err := mail.ParseAddress(a); err != nil {
+			return nil, fmt.Errorf("compose email: address %q: %w", a, err)
+		}
+	}
+	var head, body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	header := func(name, value string) {
+		fmt.Fprintf(&head, "%s: %s\r\n", name, headerValue(value))
+	}
+	header("From", from)
+	header("To", strings.Join(msg.To, ", "))
+	header("Subject", mime.QEncoding.Encode("utf-8", headerValue(msg.Subject)))
+	if !msg.Date.IsZero() {
+		header("Date", msg.Date.UTC().Format(time.RFC1123Z))
+	}
+	names := make([]string, 0, len(msg.Headers))
+	for k := range msg.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		header(textproto.CanonicalMIMEHeaderKey(headerValue(k)), msg.Headers[k])
+	}
+	header("MIME-Version", "1.0")
+	header("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
+	head.WriteString("\r\n")
+	for _, part := range []struct{ kind, body string }{{"text/plain", msg.Text}, {"text/html", msg.HTML}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.kind + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := writeQP(w, part.body); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return append(head.Bytes(), body.Bytes()...), nil
+}
+
+func writeQP(w io.Writer, body string) error {
+	qp := quotedprintable.NewWriter(w)
+	if _, err := io.WriteString(qp, strings.ReplaceAll(body, "\n", "\r\n")); err != nil {
+		return err
+	}
+	return qp.Close()
+}
+
+// headerValue keeps a header value on one line: no field can be injected.
+func headerValue(v string) string {
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+}
+
+// Throttled reports whether SES refused a message for its sending rate, so
+// sending again after a pause may succeed.
+func Throttled(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "TooManyRequestsException", "Throttling", "ThrottlingException":
+		return true
+	}
+	return false
+}
+
+// Stopped reports whether SES refuses to send anything more for now (daily
+// quota used, sending paused, account suspended): trying again in this run is
+// pointless.
+func Stopped(err error) bool {
+	var (
+		limit     *types.LimitExceededException
+		paused    *types.SendingPausedException
+		suspended *types.AccountSuspendedException
+	)
+	return errors.As(err, &limit) || errors.As(err, &paused) || errors.As(err, &suspended)
+}
+
+// Managers returns the emails of the credential managers among ds, sorted.
+// Viewers never get email.
+func Managers(ds []portal.Designation) []string {
+	var out []string
+	for _, d := range ds {
+		if d.Role == portal.RoleCredentialManager {
+			out = append(out, d.Email)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ApplicationURL is the portal page of an application: portalURL (with or
+// without its trailing slash) + "applications/<id>".
+func ApplicationURL(portalURL, appID string) string {
+	if !strings.HasSuffix(portalURL, "/") {
+		portalURL += "/"
+	}
+	return portalURL + "applications/" + appID
+}

@@ -1,0 +1,172 @@
+// Package reminder is the scheduled expiry sweep: it finds the client secrets
+// whose expiry crossed a reminder threshold, and emails each recipient one
+// digest, exactly once per (secret, threshold, recipient).
+//
+// Schedule. A secret's days left are counted in whole UTC calendar days: the
+// UTC date of its expiry minus the UTC date of the sweep's now (so a secret
+// expiring at 23:00 today has 0 days left at 07:00, one expiring at 01:00
+// tomorrow has 1). A threshold T is crossed once days left ≤ T; a run sends
+// only the most urgent (smallest) threshold crossed, so a secret that crossed
+// several since the last run gets one reminder. The sweep reads the ByExpiry
+// index one day partition at a time, from yesterday (a day's grace for a run
+// that failed on the expiry day) to today + the largest threshold: it reads
+// the secrets in that window and nothing else.
+//
+// Exactly once. Before sending, each (secret, threshold, recipient) is claimed
+// with a conditional write of REMINDER#<secretId> / <threshold>#<recipient>
+// carrying a random token and a lease; after SES accepts the digest the claims
+// are marked sent. A claim that already reads sent, or is leased by another
+// run, is skipped, so concurrent and repeated runs send nothing twice. If SES
+// refuses the digest the claims are released (conditional on the token) and
+// the next run sends them. If the run dies between claim and send, the lease
+// (longer than the function may run) expires and a later run takes the claim
+// over, conditionally, and sends it. What remains: if the run dies after SES
+// accepted a digest and before it recorded sent (retried several times), a
+// later run sends that digest again. That window is one DynamoDB write long;
+// the sweep prefers a rare duplicate to a lost reminder, and each message
+// carries the X-Portal-Reminders header naming its (secret@threshold) keys so
+// a duplicate can be recognised. Once every recipient of a secret's threshold
+// has it, the secret records the threshold (Reminded), so later runs skip it
+// without claiming again.
+package reminder
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"credportal/shared/mail"
+	"credportal/shared/portal"
+)
+
+// Expiring is a secret as the date-keyed index holds it.
+type Expiring struct {
+	portal.Secret
+	// Reminded is the most urgent threshold whose reminders have all been
+	// sent, or nil before the first.
+	Reminded *int
+}
+
+// Claim names one reminder: a secret, a threshold and a recipient.
+type Claim struct {
+	ApplicationID string
+	SecretID      string
+	Threshold     int
+	Recipient     string
+	// ExpiresAt is the secret's expiry; the claim record is kept well past it.
+	ExpiresAt time.Time
+}
+
+// Key is the claim's idempotency key as messages name it.
+func (c Claim) Key() string { return c.SecretID + "@" + strconv.Itoa(c.Threshold) }
+
+// ClaimResult is the outcome of trying to claim a reminder.
+type ClaimResult int
+
+// Claim outcomes.
+const (
+	// Claimed: this run holds the reminder and sends it.
+	Claimed ClaimResult = iota
+	// AlreadySent: some run sent it before.
+	AlreadySent
+	// Held: another run holds an unexpired lease on it.
+	Held
+)
+
+// Store is the persistence the sweep needs.
+type Store interface {
+	// ExpiringOn lists the secrets whose expiry falls on the UTC date of day.
+	ExpiringOn(ctx context.Context, day time.Time) ([]Expiring, error)
+	GetApplications(ctx context.Context, ids []string) ([]portal.Application, error)
+	ListDesignations(ctx context.Context, applicationID string) ([]portal.Designation, error)
+	// GetSecrets reads the given secrets of an application, skipping missing ones.
+	GetSecrets(ctx context.Context, applicationID string, ids []string) ([]portal.Secret, error)
+	// MarkReminded records on a secret that threshold is done for everyone.
+	MarkReminded(ctx context.Context, applicationID, secretID string, threshold int) error
+	// ClaimReminder takes c for token until now+lease, unless it was sent or
+	// another token's lease has not yet run out.
+	ClaimReminder(ctx context.Context, c Claim, token string, now time.Time, lease time.Duration) (ClaimResult, error)
+	// MarkReminderSent records that c went out, if token still holds it.
+	MarkReminderSent(ctx context.Context, c Claim, token, messageID string, now time.Time) error
+	// ReleaseReminder gives c up at once, if token still holds it.
+	ReleaseReminder(ctx context.Context, c Claim, token string) error
+}
+
+// Sender sends one email and returns its message id.
+type Sender interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+var _ Sender = (*mail.Mailer)(nil)
+
+// DefaultThresholds are the days before expiry a reminder is due.
+const DefaultThresholds = "30,14,7,3,1,0"
+
+// Config is the sweep's policy.
+type Config struct {
+	// Thresholds in days before expiry, any order, no duplicates.
+	Thresholds []int
+	// Fallback receives the reminders of applications with no credential
+	// manager; "" sends those nowhere.
+	Fallback string
+	// PortalURL is the portal's public URL; links go to PortalURL + "applications/<id>".
+	PortalURL string
+	// MaxSendRate is SES's sending rate, messages per second.
+	MaxSendRate float64
+	// Lease is how long a claim stays held without being marked sent. Keep
+	// it longer than the function's timeout, so a live run never loses one.
+	Lease time.Duration
+	// Margin is the time before the invocation's deadline at which the
+	// sweep stops starting new digests.
+	Margin time.Duration
+}
+
+// DefaultConfig is the policy when nothing else is configured.
+func DefaultConfig() Config {
+	ts, _ := ParseThresholds(DefaultThresholds)
+	return Config{Thresholds: ts, MaxSendRate: 10, Lease: 20 * time.Minute, Margin: 15 * time.Second}
+}
+
+// ParseThresholds reads a comma-separated list of whole days ≥ 0, such as
+// "30,14,7,3,1,0", and returns it sorted from the largest.
+func ParseThresholds(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || n > 3650 {
+			return nil, fmt.Errorf("reminder thresholds: %q is not a whole number of days from 0 to 3650", f)
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("reminder thresholds: %d appears twice", n)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out, nil
+}
+
+// DaysLeft counts whole UTC calendar days from now's date to the expiry's
+// date: 0 on the expiry day (before or after the instant), -1 the day after.
+func DaysLeft(now, expiresAt time.Time) int {
+	return int(date(expiresAt).Sub(date(now)).Hours() / 24)
+}
+
+func date(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Due returns the most urgent threshold crossed with left days to go: the
+// smallest T with left ≤ T. ok is false when none is crossed yet.
+func Due(thresholds []int, left int) (threshold int, ok bool) {
+	for _, t := range thresholds {
+		if left <= t && (!ok || t < threshold) {
+			threshold, ok = t, true
+		}
+	}
+	return threshold, ok
+}

@@ -1,0 +1,453 @@
+package reminder
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"credportal/shared/mail"
+	"credportal/shared/portal"
+)
+
+// Sweep runs the expiry reminders.
+type Sweep struct {
+	store   Store
+	sender  Sender
+	cfg     Config
+	now     func() time.Time
+	random  io.Reader
+	limiter *rate.Limiter
+	log     *slog.Logger
+}
+
+// New builds a sweep. now gives the business date and the claims' leases;
+// random makes the claim tokens.
+func New(st Store, sender Sender, cfg Config, now func() time.Time, random io.Reader) *Sweep {
+	if cfg.MaxSendRate <= 0 {
+		cfg.MaxSendRate = DefaultConfig().MaxSendRate
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultConfig().Lease
+	}
+	return &Sweep{
+		store: st, sender: sender, cfg: cfg, now: now, random: random,
+		limiter: rate.NewLimiter(rate.Limit(cfg.MaxSendRate), 1),
+		log:     slog.Default(),
+	}
+}
+
+// Result counts what a run did.
+type Result struct {
+	// Examined is the number of secrets read from the index.
+	Examined int `json:"examined"`
+	// Due is the number of (secret, threshold, recipient) reminders found due
+	// and not yet known to be done.
+	Due int `json:"due"`
+	// Sent is the number of digest emails SES accepted.
+	Sent int `json:"sent"`
+	// Reminders is the number of reminders those digests carried.
+	Reminders int `json:"reminders"`
+	// Skipped reminders were sent before, are held by another run, or have
+	// no one to go to.
+	Skipped int `json:"skipped"`
+	// Failed reminders could not be claimed or sent; a later run retries.
+	Failed int `json:"failed"`
+	// Deferred reminders were left for the next run when time ran out or
+	// SES stopped accepting mail.
+	Deferred int `json:"deferred"`
+}
+
+// item is one due reminder, with what its digest shows.
+type item struct {
+	claim    Claim
+	app      portal.Application
+	secret   portal.Secret
+	daysLeft int
+	replaced *portal.Secret // a newer active secret in use, if any
+}
+
+// secretKey identifies a (secret, threshold) pair.
+type secretKey struct {
+	appID, secretID string
+	threshold       int
+}
+
+// Run sweeps once. It returns an error when some reminder failed (so the
+// invocation is retried and alarmed on); reminders left for lack of time are
+// not an error.
+func (s *Sweep) Run(ctx context.Context) (Result, error) {
+	var res Result
+	now := s.now().UTC()
+	due, errs := s.findDue(ctx, now, &res)
+	byRecipient, incomplete, err := s.recipients(ctx, now, due, &res)
+	errs = append(errs, err)
+
+	names := make([]string, 0, len(byRecipient))
+	for r := range byRecipient {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	stopped := false
+	for _, rcpt := range names {
+		items := byRecipient[rcpt]
+		if !stopped && s.late(ctx) {
+			s.log.WarnContext(ctx, "expiry sweep stopping before the deadline; the rest waits for the next run")
+			stopped = true
+		}
+		if stopped {
+			res.Deferred += len(items)
+			for _, it := range items {
+				incomplete[keyOf(it.claim)] = true
+			}
+			continue
+		}
+		err := s.deliver(ctx, now, rcpt, items, &res, incomplete)
+		if errors.Is(err, errOutOfTime) {
+			s.log.WarnContext(ctx, "expiry sweep stopping before the deadline; the rest waits for the next run")
+			stopped = true
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			if mail.Stopped(err) || mail.Throttled(err) || ctx.Err() != nil {
+				s.log.WarnContext(ctx, "expiry sweep stopping: SES is not accepting mail", "error", err.Error())
+				stopped = true
+			}
+		}
+	}
+
+	// A threshold every recipient has is recorded on the secret, so later
+	// runs skip it without claiming again.
+	for k := range s.complete(due, incomplete) {
+		if err := s.store.MarkReminded(ctx, k.appID, k.secretID, k.threshold); err != nil && !errors.Is(err, portal.ErrNotFound) {
+			s.log.WarnContext(ctx, "could not record a finished reminder", "secretId", k.secretID, "threshold", k.threshold, "error", err.Error())
+		}
+	}
+	s.log.InfoContext(ctx, "expiry sweep",
+		"day", now.Format(time.DateOnly), "examined", res.Examined, "due", res.Due, "sent", res.Sent,
+		"reminders", res.Reminders, "skipped", res.Skipped, "failed", res.Failed, "deferred", res.Deferred)
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("expiry sweep: %d reminders failed: %w", res.Failed, err)
+	}
+	return res, nil
+}
+
+// dueSecret is a secret with the threshold it is due for.
+type dueSecret struct {
+	Expiring
+	threshold int
+	daysLeft  int
+}
+
+// findDue reads the window's day partitions and keeps the secrets with a
+// threshold crossed and not yet done.
+func (s *Sweep) findDue(ctx context.Context, now time.Time, res *Result) ([]dueSecret, []error) {
+	var (
+		due  []dueSecret
+		errs []error
+	)
+	window := slices.Max(s.cfg.Thresholds)
+	for d := -1; d <= window; d++ {
+		secs, err := s.store.ExpiringOn(ctx, now.AddDate(0, 0, d))
+		if err != nil {
+			s.log.ErrorContext(ctx, "could not read expiring secrets", "day", now.AddDate(0, 0, d).Format(time.DateOnly), "error", err.Error())
+			errs = append(errs, err)
+			res.Failed++
+			continue
+		}
+		res.Examined += len(secs)
+		for _, sec := range secs {
+			left := DaysLeft(now, sec.ExpiresAt)
+			t, ok := Due(s.cfg.Thresholds, left)
+			if !ok || (sec.Reminded != nil && *sec.Reminded <= t) {
+				continue
+			}
+			due = append(due, dueSecret{Expiring: sec, threshold: t, daysLeft: left})
+		}
+	}
+	return due, errs
+}
+
+// recipients resolves who gets each due secret: the application's credential
+// managers, else the fallback address.
+func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, res *Result) (map[string][]item, map[secretKey]bool, error) {
+	byRecipient := map[string][]item{}
+	incomplete := map[secretKey]bool{}
+	byApp := map[string][]dueSecret{}
+	var appIDs []string
+	for _, d := range due {
+		if _, seen := byApp[d.ApplicationID]; !seen {
+			appIDs = append(appIDs, d.ApplicationID)
+		}
+		byApp[d.ApplicationID] = append(byApp[d.ApplicationID], d)
+	}
+	if len(appIDs) == 0 {
+		return byRecipient, incomplete, nil
+	}
+	fail := func(secs []dueSecret, err error) error {
+		for _, d := range secs {
+			res.Failed++
+			incomplete[secretKey{d.ApplicationID, d.ID, d.threshold}] = true
+		}
+		return err
+	}
+	apps, err := s.store.GetApplications(ctx, appIDs)
+	if err != nil {
+		return byRecipient, incomplete, fail(due, fmt.Errorf("read applications: %w", err))
+	}
+	var errs []error
+	for _, app := range apps {
+		secs := byApp[app.ID]
+		ds, err := s.store.ListDesignations(ctx, app.ID)
+		if err != nil {
+			errs = append(errs, fail(secs, fmt.Errorf("read designations of %s: %w", app.ID, err)))
+			continue
+		}
+		to := mail.Managers(ds)
+		if len(to) == 0 && s.cfg.Fallback != "" {
+			to = []string{s.cfg.Fallback}
+		}
+		if len(to) == 0 {
+			s.log.WarnContext(ctx, "no one to remind: the application has no credential manager and no fallback address is set", "applicationId", app.ID)
+			res.Skipped += len(secs)
+			for _, d := range secs {
+				incomplete[secretKey{app.ID, d.ID, d.threshold}] = true
+			}
+			continue
+		}
+		replaced, err := s.replacements(ctx, now, app, secs)
+		if err != nil {
+			// The note is a courtesy: send the reminders without it.
+			s.log.WarnContext(ctx, "could not check for replacement secrets", "applicationId", app.ID, "error", err.Error())
+		}
+		for _, d := range secs {
+			for _, rcpt := range to {
+				res.Due++
+				byRecipient[rcpt] = append(byRecipient[rcpt], item{
+					claim: Claim{
+						ApplicationID: app.ID, SecretID: d.ID, Threshold: d.threshold, Recipient: rcpt, ExpiresAt: d.ExpiresAt,
+					},
+					app: app, secret: d.Secret, daysLeft: d.daysLeft, replaced: replaced[d.ID],
+				})
+			}
+		}
+	}
+	return byRecipient, incomplete, errors.Join(errs...)
+}
+
+// replacements finds, for each due secret, a newer secret of the same
+// application that is active, expires later and has been used: the due one
+// then looks replaced. Only such candidates are read, from the set of secret
+// ids and expiries the application record keeps.
+func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Application, secs []dueSecret) (map[string]*portal.Secret, error) {
+	out := map[string]*portal.Secret{}
+	var candidates []string
+	for id, exp := range app.Secrets {
+		if !exp.After(now) {
+			continue
+		}
+		for _, d := range secs {
+			if id != d.ID && exp.After(d.ExpiresAt) {
+				candidates = append(candidates, id)
+				break
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		return out, nil
+	}
+	sort.Strings(candidates)
+	newer, err := s.store.GetSecrets(ctx, app.ID, candidates)
+	if err != nil {
+		return out, err
+	}
+	for _, d := range secs {
+		for i := range newer {
+			n := newer[i]
+			if n.ID == d.ID || n.LastUsedAt == nil || !n.CreatedAt.After(d.CreatedAt) || !n.ExpiresAt.After(d.ExpiresAt) || !n.ExpiresAt.After(now) {
+				continue
+			}
+			if cur := out[d.ID]; cur == nil || n.LastUsedAt.After(*cur.LastUsedAt) {
+				out[d.ID] = &n
+			}
+		}
+	}
+	return out, nil
+}
+
+// deliver claims a recipient's reminders, sends the digest of those claimed,
+// and records them sent, or releases them if SES refused.
+func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items []item, res *Result, incomplete map[secretKey]bool) error {
+	token, err := s.token()
+	if err != nil {
+		return err
+	}
+	var (
+		claimed []item
+		errs    []error
+	)
+	for _, it := range items {
+		got, err := s.store.ClaimReminder(ctx, it.claim, token, now, s.cfg.Lease)
+		switch {
+		case err != nil:
+			s.log.ErrorContext(ctx, "could not claim a reminder", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "error", err.Error())
+			res.Failed++
+			incomplete[keyOf(it.claim)] = true
+			errs = append(errs, err)
+		case got == Claimed:
+			claimed = append(claimed, it)
+		case got == AlreadySent:
+			res.Skipped++
+		default:
+			res.Skipped++
+			incomplete[keyOf(it.claim)] = true
+		}
+	}
+	if len(claimed) == 0 {
+		return errors.Join(errs...)
+	}
+	msg, err := s.digest(rcpt, now, token, claimed)
+	if err == nil {
+		var id string
+		if id, err = s.send(ctx, msg); err == nil {
+			res.Sent++
+			res.Reminders += len(claimed)
+			for _, it := range claimed {
+				if err := s.markSent(ctx, it.claim, token, id, now); err != nil {
+					// SES has it: the claim's lease runs out and a later run
+					// sends it again. The one duplicate the design allows.
+					s.log.ErrorContext(ctx, "reminder sent but not recorded", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "messageId", id, "error", err.Error())
+					incomplete[keyOf(it.claim)] = true
+				}
+			}
+			return errors.Join(errs...)
+		}
+	}
+	if errors.Is(err, errOutOfTime) {
+		res.Deferred += len(claimed)
+	} else {
+		s.log.ErrorContext(ctx, "could not send a reminder digest", "reminders", len(claimed), "error", err.Error())
+		res.Failed += len(claimed)
+	}
+	for _, it := range claimed {
+		incomplete[keyOf(it.claim)] = true
+		// Released at once, the reminder goes out with the next run; if the
+		// release fails too, the lease runs out instead.
+		if rerr := s.store.ReleaseReminder(context.WithoutCancel(ctx), it.claim, token); rerr != nil {
+			s.log.WarnContext(ctx, "could not release a reminder claim", "secretId", it.claim.SecretID, "error", rerr.Error())
+		}
+	}
+	return errors.Join(append(errs, err)...)
+}
+
+// send waits for the send rate, then sends, pausing and trying again while
+// SES throttles.
+func (s *Sweep) send(ctx context.Context, msg mail.Message) (string, error) {
+	work, cancel := s.workContext(ctx)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if err := s.limiter.Wait(work); err != nil {
+			return "", errOutOfTime
+		}
+		id, err := s.sender.Send(ctx, msg)
+		if err == nil || !mail.Throttled(err) || attempt == 5 {
+			return id, err
+		}
+		s.log.WarnContext(ctx, "SES throttled; pausing", "pause", wait.String())
+		if err := sleep(work, wait); err != nil {
+			return "", errOutOfTime
+		}
+		wait = min(2*wait, 3*time.Second)
+	}
+}
+
+// markSent records a sent reminder, trying a few times: a failure here is the
+// one way a reminder could go out twice.
+func (s *Sweep) markSent(ctx context.Context, c Claim, token, id string, now time.Time) error {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if attempt > 0 {
+			_ = sleep(ctx, time.Duration(attempt)*50*time.Millisecond)
+		}
+		if err = s.store.MarkReminderSent(ctx, c, token, id, now); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// complete lists the (secret, threshold) pairs that every recipient has.
+func (s *Sweep) complete(due []dueSecret, incomplete map[secretKey]bool) map[secretKey]bool {
+	out := map[secretKey]bool{}
+	for _, d := range due {
+		k := secretKey{d.ApplicationID, d.ID, d.threshold}
+		if !incomplete[k] {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+func keyOf(c Claim) secretKey { return secretKey{c.ApplicationID, c.SecretID, c.Threshold} }
+
+// late reports whether the invocation is too close to its deadline to start
+// another digest. The deadline is wall-clock time, as Lambda sets it.
+func (s *Sweep) late(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < s.cfg.Margin
+}
+
+// workContext ends Margin before the invocation's deadline: waits end there.
+func (s *Sweep) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
+}
+
+// errOutOfTime means the invocation's time ran out before a digest went out:
+// its reminders wait for the next run.
+var errOutOfTime = errors.New("out of time before the deadline")
+
+func (s *Sweep) token() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.random, b[:]); err != nil {
+		return "", fmt.Errorf("claim token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// keys lists the idempotency keys of a digest's reminders.
+func keys(items []item) string {
+	ks := make([]string, len(items))
+	for i, it := range items {
+		ks[i] = it.claim.Key()
+	}
+	return strings.Join(ks, " ")
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"credportal/shared/reminder"
+)
+
+// Reminder claims (one per secret, threshold and recipient):
+//
+//	reminder  REMINDER#<secretId> / <threshold>#<recipient>
+//
+// Status is "claimed" while a run holds it (Token, until LeaseUntil, in Unix
+// milliseconds), then "sent". TTL removes it long after the secret has left
+// the sweep's window.
+
+const (
+	typeReminder    = "reminder"
+	reminderClaimed = "claimed"
+	reminderSent    = "sent"
+	// reminderRetention is how long after a secret's expiry its claims are
+	// kept: far past the day after expiry, the last day the sweep reads it.
+	reminderRetention = 30 * 24 * time.Hour
+)
+
+type reminderItem struct {
+	PK         string     `dynamodbav:"PK"`
+	SK         string     `dynamodbav:"SK"`
+	Type       string     `dynamodbav:"Type"`
+	Status     string     `dynamodbav:"Status"`
+	Token      string     `dynamodbav:"Token"`
+	ClaimedAt  time.Time  `dynamodbav:"ClaimedAt"`
+	LeaseUntil int64      `dynamodbav:"LeaseUntil"`
+	SentAt     *time.Time `dynamodbav:"SentAt,omitempty"`
+	MessageID  string     `dynamodbav:"MessageID,omitempty"`
+	AppID      string     `dynamodbav:"AppID"`
+	SecretID   string     `dynamodbav:"SecretID"`
+	Threshold  int        `dynamodbav:"Threshold"`
+	Recipient  string     `dynamodbav:"Recipient"`
+	TTL        int64      `dynamodbav:"TTL"`
+}
+
+func reminderKey(c reminder.Claim) map[string]types.AttributeValue {
+	return key("REMINDER#"+c.SecretID, strconv.Itoa(c.Threshold)+"#"+c.Recipient)
+}
+
+func n(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+
+// ClaimReminder takes c for token until now+lease. It succeeds when no run
+// has claimed c, or when the claim was never marked sent and its lease has
+// run out (the run holding it died): one conditional write, so of two runs
+// taking over the same stale claim only one can win.
+func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token string, now time.Time, lease time.Duration) (reminder.ClaimResult, error) {
+	av, err := attributevalue.MarshalMap(reminderItem{
+		PK: "REMINDER#" + c.SecretID, SK: strconv.Itoa(c.Threshold) + "#" + c.Recipient, Type: typeReminder,
+		Status: reminderClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli(),
+		AppID: c.ApplicationID, SecretID: c.SecretID, Threshold: c.Threshold, Recipient: c.Recipient,
+		TTL: c.ExpiresAt.Add(reminderRetention).Unix(),
+	})
+	if err != nil {
+		return 0, err
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(st.table), Item: av,
+		ConditionExpression:      aws.String("attribute_not_exists(PK) OR (#status = :claimed AND LeaseUntil < :now)"),
+		ExpressionAttributeNames: map[string]string{"#status": "Status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":claimed": s(reminderClaimed), ":now": n(now.UnixMilli()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if status, ok := ccf.Item["Status"].(*types.AttributeValueMemberS); ok && status.Value == reminderSent {
+			return reminder.AlreadySent, nil
+		}
+		return reminder.Held, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("claim reminder %s: %w", c.Key(), err)
+	}
+	return reminder.Claimed, nil
+}
+
+// MarkReminderSent records that c went out, while token holds it.
+func (st *Store) MarkReminderSent(ctx context.Context, c reminder.Claim, token, messageID string, now time.Time) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.table), Key: reminderKey(c),
+		UpdateExpression:         aws.String("SET #status = :sent, SentAt = :at, MessageID = :id"),
+		ConditionExpression:      aws.String("#token = :token"),
+		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":sent": s(reminderSent), ":at": s(now.UTC().Format(time.RFC3339Nano)), ":id": s(messageID), ":token": s(token),
+		},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("mark reminder %s sent: the claim was taken over", c.Key())
+	}
+	if err != nil {
+		return fmt.Errorf("mark reminder %s sent: %w", c.Key(), err)
+	}
+	return nil
+}
+
+// ReleaseReminder gives c up at once (its lease ends now), while token holds
+// it and it was not sent: the next run claims it again.
+func (st *Store) ReleaseReminder(ctx context.Context, c reminder.Claim, token string) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.table), Key: reminderKey(c),
+		UpdateExpression:         aws.String("SET LeaseUntil = :zero"),
+		ConditionExpression:      aws.String("#token = :token AND #status = :claimed"),
+		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":zero": n(0), ":token": s(token), ":claimed": s(reminderClaimed),
+		},
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("release reminder %s: %w", c.Key(), err)
+	}
+	return nil
+}
+
+// ReminderStatus reads a claim's status ("claimed", "sent"), or "" if none.
+func (st *Store) ReminderStatus(ctx context.Context, c reminder.Claim) (string, error) {
+	var it reminderItem
+	found, err := st.get(ctx, reminderKey(c), true, &it)
+	if err != nil || !found {
+		return "", err
+	}
+	return it.Status, nil
+}
