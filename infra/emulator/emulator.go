@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"strconv"
@@ -125,6 +126,11 @@ type Mail struct {
 	Subject     string   `json:"subject"`
 	Raw         string   `json:"raw_data"`
 	Body        string   `json:"body"`
+	// Text and HTML are the message's plain-text and HTML parts, and Header
+	// its header fields (raw messages only), parsed from Raw or Body.
+	Text   string      `json:"text"`
+	HTML   string      `json:"html"`
+	Header mail.Header `json:"-"`
 }
 
 // SentMail returns the emails SES has accepted, oldest first.
@@ -168,6 +174,7 @@ type rawMessage struct {
 
 func (m rawMessage) mail() Mail {
 	out := Mail{Source: m.Source, Raw: m.RawData, Subject: m.Subject, Body: m.Body}
+	out.parse()
 	var list []string
 	if json.Unmarshal(m.Destinations, &list) == nil {
 		out.Destination = list
