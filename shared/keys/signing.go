@@ -327,6 +327,10 @@ func (k *SigningKeys) generate(ctx context.Context) error {
 			}
 		}
 	}
+	// Another function may have generated the key since this one looked.
+	if key, err := k.version(ctx, replaced); err != nil || key != nil {
+		return err
+	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), k.random)
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
