@@ -1,0 +1,46 @@
+package config
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	e, err := Load(env(map[string]string{
+		"TABLE_NAME": "t", "PEPPER_SECRET_ID": "p", "SECRET_PREFIX": "xyz_", "MAX_LIFETIME_DAYS": "90",
+		"ACTIVE_SECRET_LIMIT": "2", "API_CATALOGUE": "a=Alpha, b=Beta",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Portal.Format.Prefix != "xyz_" || e.Portal.Policy.MaxLifetimeDays != 90 || e.Portal.Policy.ActiveLimit != 2 ||
+		len(e.Portal.Catalogue) != 2 || e.Portal.Catalogue[1].Name != "Beta" || e.AdminGroup != "portal-admins" || e.GroupsClaim != "cognito:groups" {
+		t.Fatalf("env = %+v", e)
+	}
+	_, err = Load(env(map[string]string{"MAX_LIFETIME_DAYS": "a year", "ACTIVE_SECRET_LIMIT": "0", "API_CATALOGUE": "nameless"}))
+	for _, want := range []string{"TABLE_NAME", "MAX_LIFETIME_DAYS", "ACTIVE_SECRET_LIMIT", "API_CATALOGUE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestAWSFromEnv(t *testing.T) {
+	cfg, err := awsFromEnv(env(map[string]string{
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET",
+		"AWS_SESSION_TOKEN": "TOKEN", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "AKID" || creds.SessionToken != "TOKEN" || cfg.Region != "eu-west-1" || *cfg.BaseEndpoint != "http://127.0.0.1:4566" {
+		t.Fatalf("cfg = %+v, creds = %+v, %v", cfg, creds, err)
+	}
+	if _, err := awsFromEnv(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "AWS_REGION") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("missing environment: %v", err)
+	}
+}
