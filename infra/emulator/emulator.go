@@ -143,21 +143,44 @@ func (e *Emulator) SentMail(ctx context.Context) ([]Mail, error) {
 	defer resp.Body.Close()
 	var state struct {
 		SES struct {
-			RawMessage map[string]map[string][]rawMessage `json:"RawMessage"`
-			Message    map[string]map[string][]rawMessage `json:"Message"`
+			RawMessage json.RawMessage `json:"RawMessage"`
+			Message    json.RawMessage `json:"Message"`
 		} `json:"ses"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
 		return nil, fmt.Errorf("decode emulator state: %w", err)
 	}
 	var out []Mail
-	for _, byRegion := range []map[string]map[string][]rawMessage{state.SES.RawMessage, state.SES.Message} {
-		for _, byAccount := range byRegion {
-			for _, msgs := range byAccount {
-				for _, m := range msgs {
-					out = append(out, m.mail())
-				}
-			}
+	for _, kind := range []json.RawMessage{state.SES.RawMessage, state.SES.Message} {
+		msgs, err := messages(kind)
+		if err != nil {
+			return nil, fmt.Errorf("decode emulator state: %w", err)
+		}
+		for _, m := range msgs {
+			out = append(out, m.mail())
+		}
+	}
+	return out, nil
+}
+
+// messages reads one kind of sent message: moto 5 lists them flat; earlier
+// versions nest them by account and region.
+func messages(raw json.RawMessage) ([]rawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var flat []rawMessage
+	if err := json.Unmarshal(raw, &flat); err == nil {
+		return flat, nil
+	}
+	var nested map[string]map[string][]rawMessage
+	if err := json.Unmarshal(raw, &nested); err != nil {
+		return nil, err
+	}
+	var out []rawMessage
+	for _, byAccount := range nested {
+		for _, msgs := range byAccount {
+			out = append(out, msgs...)
 		}
 	}
 	return out, nil

@@ -53,7 +53,9 @@ func reminderKey(c reminder.Claim) map[string]types.AttributeValue {
 	return key("REMINDER#"+c.SecretID, strconv.Itoa(c.Threshold)+"#"+c.Recipient)
 }
 
-func n(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func reminderNumber(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 // ClaimReminder takes c for token until now+lease. It succeeds when no run
 // has claimed c, or when the claim was never marked sent and its lease has
@@ -74,7 +76,7 @@ func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token stri
 		ConditionExpression:      aws.String("attribute_not_exists(PK) OR (#status = :claimed AND LeaseUntil < :now)"),
 		ExpressionAttributeNames: map[string]string{"#status": "Status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":claimed": s(reminderClaimed), ":now": n(now.UnixMilli()),
+			":claimed": s(reminderClaimed), ":now": reminderNumber(now.UnixMilli()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -120,7 +122,7 @@ func (st *Store) ReleaseReminder(ctx context.Context, c reminder.Claim, token st
 		ConditionExpression:      aws.String("#token = :token AND #status = :claimed"),
 		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":zero": n(0), ":token": s(token), ":claimed": s(reminderClaimed),
+			":zero": reminderNumber(0), ":token": s(token), ":claimed": s(reminderClaimed),
 		},
 	})
 	if isConditionFailed(err) {

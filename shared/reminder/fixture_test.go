@@ -1,0 +1,302 @@
+package reminder_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"credportal/infra/emulator"
+	"credportal/shared/audit"
+	"credportal/shared/ids"
+	"credportal/shared/mail"
+	"credportal/shared/portal"
+	"credportal/shared/reminder"
+	"credportal/shared/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+
+// day0 is the first day of the tests' calendar; sweeps run at 07:00 UTC.
+var day0 = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+
+const portalURL = "https://portal.test/"
+
+// faults fails chosen calls of one operation of a real SDK client: the Nth
+// call (counting from 1) of op fails before it is sent, or after the
+// emulator has processed it when after is set.
+type faults struct {
+	mu    sync.Mutex
+	op    string
+	after bool
+	err   error
+	fail  map[int]bool
+	calls int
+}
+
+func (f *faults) set(op string, after bool, err error, nth ...int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.op, f.after, f.err, f.calls, f.fail = op, after, err, 0, map[int]bool{}
+	for _, n := range nth {
+		f.fail[n] = true
+	}
+}
+
+func (f *faults) clear() { f.set("", false, nil) }
+
+func (f *faults) hit(ctx context.Context) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.op == "" || awsmiddleware.GetOperationName(ctx) != f.op {
+		return false
+	}
+	f.calls++
+	return f.fail[f.calls]
+}
+
+func (f *faults) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("inject-fault",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			failing := f.hit(ctx)
+			if failing && !f.after {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, f.err
+			}
+			out, md, err := next.HandleInitialize(ctx, in)
+			if failing {
+				return middleware.InitializeOutput{}, md, f.err
+			}
+			return out, md, err
+		}), middleware.Before)
+}
+
+var (
+	errInjected = errors.New("injected failure")
+	errThrottle = &smithy.GenericAPIError{Code: "TooManyRequestsException", Message: "Maximum sending rate exceeded."}
+)
+
+// fixture is a fresh table, a fresh sender identity and SDK clients with
+// fault injection, all on the shared emulator.
+type fixture struct {
+	t        *testing.T
+	emu      *emulator.Emulator
+	st       *store.Store
+	sender   string
+	fallback string
+	dbFaults *faults
+	sesFault *faults
+	ses      *sesv2.Client
+	now      time.Time
+	mu       sync.Mutex
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	emu := emulator.ForTest(t)
+	f := &fixture{t: t, emu: emu, dbFaults: &faults{}, sesFault: &faults{}, now: day0}
+	cfg := emu.Config()
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, f.dbFaults.middleware) })
+	f.st = store.New(db, emu.NewTable(t))
+	f.ses = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, f.sesFault.middleware) })
+	domain := strings.ToLower(emulator.UniqueName("t")) + ".example"
+	f.sender = "no-reply@" + domain
+	f.fallback = "credentials@" + domain
+	if _, err := sesv2.NewFromConfig(cfg).CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(f.sender)}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) setNow(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = t
+}
+
+func (f *fixture) config() reminder.Config {
+	cfg := reminder.DefaultConfig()
+	cfg.PortalURL = portalURL
+	cfg.Fallback = f.fallback
+	cfg.MaxSendRate = 1000
+	cfg.Margin = time.Second
+	return cfg
+}
+
+func (f *fixture) sweep(cfg reminder.Config) *reminder.Sweep {
+	return reminder.New(f.st, mail.NewMailer(f.ses, f.sender), cfg, f.clock, rand.Reader)
+}
+
+// run sweeps once at the fixture's now with the default configuration.
+func (f *fixture) run() (reminder.Result, error) {
+	return f.sweep(f.config()).Run(context.Background())
+}
+
+func (f *fixture) mustRun() reminder.Result {
+	f.t.Helper()
+	res, err := f.run()
+	if err != nil {
+		f.t.Fatalf("sweep: %v (%+v)", err, res)
+	}
+	return res
+}
+
+func (f *fixture) id(kind string) string {
+	id, err := ids.New(kind, f.clock(), rand.Reader)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+func (f *fixture) event(appID, action string) audit.Event {
+	return audit.Event{ID: f.id(ids.Event), At: f.clock(), Actor: "admin@operator.test", Action: action, ApplicationID: appID}
+}
+
+// app creates an organisation's application with the given designations.
+func (f *fixture) app(org, name string, managers, viewers []string) portal.Application {
+	f.t.Helper()
+	ctx := context.Background()
+	o := portal.Organisation{ID: f.id(ids.Organisation), Name: org + " " + emulator.UniqueName(""), Country: "GB", CreatedAt: day0}
+	if err := f.st.CreateOrganisation(ctx, o); err != nil {
+		f.t.Fatal(err)
+	}
+	a := portal.Application{
+		ID: f.id(ids.Application), Name: name, ClientID: emulator.UniqueName("client"),
+		Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: day0,
+	}
+	if err := f.st.CreateApplication(ctx, a, f.event(a.ID, audit.ApplicationCreated)); err != nil {
+		f.t.Fatal(err)
+	}
+	for role, emails := range map[portal.Role][]string{portal.RoleCredentialManager: managers, portal.RoleViewer: viewers} {
+		for _, e := range emails {
+			d := portal.Designation{ApplicationID: a.ID, Email: e, Role: role, CreatedAt: day0, CreatedBy: "admin@operator.test"}
+			if err := f.st.PutDesignation(ctx, d, f.event(a.ID, audit.DesignationSet)); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	return a
+}
+
+// secret adds a secret to app, created at the fixture's now.
+func (f *fixture) secret(app portal.Application, name string, expiresAt time.Time) portal.Secret {
+	f.t.Helper()
+	now := f.clock()
+	s := portal.Secret{
+		ID: f.id(ids.Secret), ApplicationID: app.ID, Name: name, Hint: strings.ToLower(name[:1]) + "x9",
+		Hash: []byte{1, 2, 3}, PepperVersion: "v1", CreatedAt: now, CreatedBy: "m@partner.test", ExpiresAt: expiresAt,
+	}
+	if err := f.st.AddSecret(context.Background(), s, 20, now, f.event(app.ID, audit.SecretCreated)); err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) remove(s portal.Secret) {
+	f.t.Helper()
+	if err := f.st.RemoveSecret(context.Background(), s.ApplicationID, s.ID, f.event(s.ApplicationID, audit.SecretDeleted)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// mail returns the messages sent from this fixture's sender, oldest first.
+func (f *fixture) mail() []emulator.Mail {
+	f.t.Helper()
+	all, err := f.emu.SentMail(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []emulator.Mail
+	for _, m := range all {
+		if m.Source == f.sender {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// to returns the one recipient of a message.
+func to(t *testing.T, m emulator.Mail) string {
+	t.Helper()
+	set := map[string]bool{}
+	for _, d := range m.Destination {
+		set[d] = true
+	}
+	if len(set) != 1 {
+		t.Fatalf("message to %v, want one recipient", m.Destination)
+	}
+	for d := range set {
+		return d
+	}
+	return ""
+}
+
+// sent counts, from the mail sent, each reminder "recipient secretId@threshold".
+func (f *fixture) sent() map[string]int {
+	f.t.Helper()
+	out := map[string]int{}
+	for _, m := range f.mail() {
+		rcpt := to(f.t, m)
+		for _, k := range strings.Fields(m.Header.Get("X-Portal-Reminders")) {
+			out[rcpt+" "+k]++
+		}
+	}
+	return out
+}
+
+func key(rcpt string, s portal.Secret, threshold int) string {
+	return fmt.Sprintf("%s %s@%d", rcpt, s.ID, threshold)
+}
+
+// exactlyOnce checks that the reminders sent are want, each once.
+func (f *fixture) exactlyOnce(want ...string) {
+	f.t.Helper()
+	got := f.sent()
+	for k, n := range got {
+		if n != 1 {
+			f.t.Errorf("reminder %s sent %d times", k, n)
+		}
+	}
+	var missing, extra []string
+	wanted := map[string]bool{}
+	for _, k := range want {
+		wanted[k] = true
+		if got[k] == 0 {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if !wanted[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		f.t.Errorf("reminders missing %v, unexpected %v", missing, extra)
+	}
+}
+
+// at is day d of the calendar at hh:mm UTC.
+func at(d, hh, mm int) time.Time {
+	return time.Date(day0.Year(), day0.Month(), day0.Day()+d, hh, mm, 0, 0, time.UTC)
+}
