@@ -75,7 +75,7 @@ function renderChrome() {
   mount(who,
     h('span', { class: 'email', text: state.me.email }),
     state.me.admin ? h('span', { class: 'badge admin', text: 'admin' }) : null,
-    h('button', { type: 'button', class: 'secondary small', id: 'sign-out', text: 'Sign out', onclick: () => { state.me = null; auth.signOut(state.cfg); } }));
+    h('button', { type: 'button', class: 'secondary small', id: 'sign-out', text: 'Sign out', onclick: signOut }));
 }
 
 async function route() {
@@ -123,6 +123,13 @@ async function route() {
     ctx.render(h('h1', { text: 'Something went wrong', tabindex: '-1' }), errorBox(err));
   }
   ctx.focusTitle();
+}
+
+function signOut() {
+  state.me = null;
+  if (auth.signOut(state.cfg)) return;
+  history.replaceState(null, '', location.pathname + '#/');
+  route();
 }
 
 function onUnauthorized() {

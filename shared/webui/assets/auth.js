@@ -150,15 +150,19 @@ export async function signInLocal(cfg, email, admin) {
   store(data.access_token);
 }
 
-/** signOut forgets the token and, with an issuer that has one, ends its session too. */
+/**
+ * signOut forgets the token and, with an issuer that has a logout endpoint,
+ * ends its session too: then it returns true, as the browser is leaving.
+ */
 export function signOut(cfg) {
   forget();
+  sessionStorage.removeItem(RETURN);
   if (cfg.signInMode === 'oidc' && cfg.logoutEndpoint) {
     const u = new URL(cfg.logoutEndpoint);
     u.searchParams.set('client_id', cfg.clientId);
     u.searchParams.set('logout_uri', cfg.redirectUri);
     location.assign(u.toString());
-    return;
+    return true;
   }
-  location.hash = '#/';
+  return false;
 }
