@@ -328,7 +328,7 @@ func routes(handlers map[string]oauth.Handler) http.Handler {
 // httpServer serves the token endpoint and the discovery documents.
 func (f *fixture) httpServer() *httptest.Server {
 	srv := httptest.NewServer(routes(map[string]oauth.Handler{
-		"POST " + oauth.TokenPath:  f.token,
+		"POST " + oauth.TokenPath:   f.token,
 		"GET " + oauth.JWKSPath:     f.jwks,
 		"GET " + oauth.MetadataPath: f.jwks,
 	}))
