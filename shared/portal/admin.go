@@ -492,8 +492,11 @@ func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
 	return out
 }
 
+// event describes one change for the audit trail. Its id is made from the
+// clock to the millisecond, so that changes within one second keep their
+// order in the trail.
 func (a *Admin) event(c Caller, action, appID string, r Request, now time.Time, details map[string]string) (audit.Event, error) {
-	id, err := ids.New(ids.Event, now, a.random)
+	id, err := ids.New(ids.Event, a.now(), a.random)
 	if err != nil {
 		return audit.Event{}, fmt.Errorf("generate event id: %w", err)
 	}

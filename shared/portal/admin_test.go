@@ -34,13 +34,32 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	emu := emulator.ForTest(t)
-	st := store.New(dynamodb.NewFromConfig(emu.Config()), emu.NewTable(t))
+	st := store.New(serialTransactions{DynamoDB: dynamodb.NewFromConfig(emu.Config())}, emu.NewTable(t))
 	now := clock()
 	return fixture{
 		store:   st,
 		admin:   portal.NewAdmin(st, portal.DefaultConfig(), now, rand.Reader),
 		service: portal.NewService(st, nil, portal.DefaultConfig(), now, rand.Reader),
 	}
+}
+
+// serialTransactions sends one transaction at a time to the emulator. moto
+// snapshots a table (copy.deepcopy) before each TransactWriteItems to roll a
+// canceled one back; run concurrently, the copy fails with "dictionary changed
+// size during iteration" (a 500), and a rollback can restore a snapshot that
+// misses another transaction's write. DynamoDB serialises conflicting
+// transactions itself; this wrapper gives the emulator the same guarantee,
+// while the callers above it still run concurrently.
+type serialTransactions struct {
+	store.DynamoDB
+}
+
+var transactions sync.Mutex
+
+func (s serialTransactions) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	transactions.Lock()
+	defer transactions.Unlock()
+	return s.DynamoDB.TransactWriteItems(ctx, in, opts...)
 }
 
 // clock ticks a second per reading, so audit events sort in the order made.
@@ -221,3 +240,259 @@ func decodeClientID(t *testing.T, id string) []byte {
 }
 
 var _ io.Reader = (*repeatOnce)(nil)
+
+func TestDesignationGrantsAndRevokesAccess(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org := f.org(t, "Visible Ltd")
+	app := f.app(t, org.ID, "Visible App", "match-connect")
+	user := portal.Caller{Email: "newcomer@visible.example"}
+
+	listed := func() []string {
+		t.Helper()
+		p, err := f.service.ListApplications(ctx, user, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range p.Items {
+			out = append(out, a.ID+"/"+string(a.Role))
+		}
+		return out
+	}
+	if got := listed(); len(got) != 0 {
+		t.Fatalf("before designation: %v", got)
+	}
+	if _, err := f.service.GetApplication(ctx, user, app.ID); !errors.Is(err, portal.ErrNotFound) {
+		t.Fatalf("GetApplication before designation: %v", err)
+	}
+
+	if _, err := f.admin.SetDesignation(ctx, admin, app.ID, "Newcomer@Visible.example", portal.RoleViewer, request); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed(); fmt.Sprint(got) != "["+app.ID+"/viewer]" {
+		t.Fatalf("after designation: %v", got)
+	}
+	detail, err := f.service.GetApplication(ctx, user, app.ID)
+	if err != nil || detail.Role != portal.RoleViewer || detail.ClientID != app.ClientID {
+		t.Fatalf("GetApplication after designation = %+v, %v", detail, err)
+	}
+
+	if _, err := f.admin.RemoveDesignation(ctx, admin, app.ID, "newcomer@visible.example", request); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed(); len(got) != 0 {
+		t.Fatalf("after removal: %v", got)
+	}
+	if _, err := f.service.GetApplication(ctx, user, app.ID); code(err) != "application_not_found" {
+		t.Fatalf("GetApplication right after removal: %v", err)
+	}
+}
+
+func TestConcurrentCreates(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org := f.org(t, "Busy Ltd")
+
+	t.Run("distinct names get distinct client ids", func(t *testing.T) {
+		const n = 30
+		var wg sync.WaitGroup
+		apps := make([]portal.AdminApplication, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				apps[i], errs[i] = f.admin.CreateApplication(ctx, admin, org.ID,
+					portal.ApplicationInput{Name: fmt.Sprintf("App %02d", i), APIs: []string{"search-match"}}, request)
+			})
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("create %d: %v", i, errs[i])
+			}
+			if !portal.ValidClientID(apps[i].ClientID) || seen[apps[i].ClientID] {
+				t.Fatalf("client id %q of app %d is malformed or repeated", apps[i].ClientID, i)
+			}
+			seen[apps[i].ClientID] = true
+		}
+		for id := range seen {
+			a, err := f.store.ApplicationByClientID(ctx, id)
+			if err != nil || a.ClientID != id {
+				t.Fatalf("ApplicationByClientID(%s) = %+v, %v", id, a, err)
+			}
+		}
+	})
+
+	t.Run("one name, one winner", func(t *testing.T) {
+		const n = 12
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				// Names differing only in case are the same name.
+				name := "Contested"
+				if i%2 == 1 {
+					name = "CONTESTED"
+				}
+				_, errs[i] = f.admin.CreateApplication(ctx, admin, org.ID, portal.ApplicationInput{Name: name, APIs: []string{"data-manager"}}, request)
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch code(err) {
+			case "":
+				won++
+			case "duplicate_name":
+				if !errors.Is(err, portal.ErrConflict) {
+					t.Errorf("create %d: %v is not a conflict", i, err)
+				}
+			default:
+				t.Errorf("create %d: %v", i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d creates won, want exactly 1", won)
+		}
+	})
+}
+
+func TestAdminOnly(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org := f.org(t, "Guarded Ltd")
+	app := f.app(t, org.ID, "Guarded App", "search-match")
+	if _, err := f.admin.SetDesignation(ctx, admin, app.ID, "manager@guarded.example", portal.RoleCredentialManager, request); err != nil {
+		t.Fatal(err)
+	}
+	name := "Renamed"
+	for _, c := range []portal.Caller{{Email: "manager@guarded.example"}, {Email: "nobody@guarded.example"}} {
+		for op, call := range map[string]func() error{
+			"APIs": func() error { _, err := f.admin.APIs(c); return err },
+			"CreateOrganisation": func() error {
+				_, err := f.admin.CreateOrganisation(ctx, c, portal.OrganisationInput{Name: "X", Country: "GB"}, request)
+				return err
+			},
+			"ListOrganisations": func() error { _, err := f.admin.ListOrganisations(ctx, c, ""); return err },
+			"CreateApplication": func() error {
+				_, err := f.admin.CreateApplication(ctx, c, org.ID, portal.ApplicationInput{Name: "X", APIs: []string{"search-match"}}, request)
+				return err
+			},
+			"UpdateApplication": func() error {
+				_, err := f.admin.UpdateApplication(ctx, c, app.ID, portal.ApplicationPatch{Name: &name}, request)
+				return err
+			},
+			"SetDesignation": func() error {
+				_, err := f.admin.SetDesignation(ctx, c, app.ID, c.Email, portal.RoleCredentialManager, request)
+				return err
+			},
+			"RemoveDesignation": func() error {
+				_, err := f.admin.RemoveDesignation(ctx, c, app.ID, "manager@guarded.example", request)
+				return err
+			},
+		} {
+			if err := call(); !errors.Is(err, portal.ErrForbidden) || code(err) != "forbidden" {
+				t.Errorf("%s as %s: %v, want forbidden", op, c.Email, err)
+			}
+		}
+	}
+	got, err := f.admin.UpdateApplication(ctx, admin, app.ID, portal.ApplicationPatch{}, request)
+	if err != nil || got.Name != "Guarded App" || len(got.Designations) != 1 {
+		t.Fatalf("nothing changed by non-admins: %+v, %v", got, err)
+	}
+}
+
+func TestUnchangedWritesRecordNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org := f.org(t, "Quiet Ltd")
+	app := f.app(t, org.ID, "Quiet App", "search-match", "data-manager")
+	if _, err := f.admin.SetDesignation(ctx, admin, app.ID, "m@quiet.example", portal.RoleCredentialManager, request); err != nil {
+		t.Fatal(err)
+	}
+	same := app.Name
+	reordered := []string{"search-match", "data-manager"}
+	if _, err := f.admin.UpdateApplication(ctx, admin, app.ID, portal.ApplicationPatch{Name: &same, APIs: &reordered}, request); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.SetDesignation(ctx, admin, app.ID, "M@quiet.example", portal.RoleCredentialManager, request); err != nil {
+		t.Fatal(err)
+	}
+	events, err := f.store.ListEvents(ctx, app.ID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events.Items) != 2 {
+		t.Fatalf("%d events, want 2 (created, one designation)", len(events.Items))
+	}
+}
+
+func TestCheckEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice@acme.example":         "alice@acme.example",
+		"Alice.Smith@ACME.example":   "alice.smith@acme.example",
+		"a+tag@acme.example":         "a+tag@acme.example",
+		"o'brien@acme.example":       "o'brien@acme.example",
+		"":                           "",
+		"alice":                      "",
+		"alice@":                     "",
+		"@acme.example":              "",
+		"Alice <alice@acme.example>": "",
+		"<alice@acme.example>":       "",
+		" alice@acme.example":        "",
+		"alice@acme.example ":        "",
+		"alice@acme.example, b@c.d":  "",
+		"alice@@acme.example":        "",
+		"al ice@acme.example":        "",
+		"alice@acme.example (work)":  "",
+		`"alice smith"@acme.example`: "",
+		"alice@acme..example":        "",
+		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test": strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test",
+		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".test": "",
+	} {
+		got, err := portal.CheckEmail(in)
+		if got != want || (want == "") != (code(err) == "invalid_email") {
+			t.Errorf("CheckEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestCountry(t *testing.T) {
+	for in, want := range map[string]string{
+		"GB": "GB", "gb": "GB", "De": "DE", "AX": "AX", "SS": "SS", "ZW": "ZW",
+		"UK": "", "EU": "", "XK": "", "XX": "", "AN": "", "G": "", "GBR": "", "": "", "G B": "",
+	} {
+		got, ok := portal.Country(in)
+		if ok != (want != "") || (ok && got != want) {
+			t.Errorf("Country(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	n := 0
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			if _, ok := portal.Country(string([]rune{a, b})); ok {
+				n++
+			}
+		}
+	}
+	if n != 249 {
+		t.Fatalf("%d assigned codes, want 249", n)
+	}
+}
+
+func TestValidClientID(t *testing.T) {
+	for in, want := range map[string]bool{
+		"abcdefghijklmnopqrstuvwx":  true,
+		"234567abcdefghijklmnopqr":  true,
+		"abcdefghijklmnopqrstuvw":   false,
+		"abcdefghijklmnopqrstuvwxy": false,
+		"ABCDEFGHIJKLMNOPQRSTUVWX":  false,
+		"abcdefghijklmnopqrstuvw1":  false,
+		"":                          false,
+	} {
+		if got := portal.ValidClientID(in); got != want {
+			t.Errorf("ValidClientID(%q) = %v", in, got)
+		}
+	}
+}
