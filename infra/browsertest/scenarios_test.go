@@ -171,7 +171,13 @@ func viewer(t *testing.T, tb *tab, appID string) {
 	if del != 403 {
 		t.Errorf("viewer's delete: status %d, want 403", del)
 	}
-	tb.signOut()
+
+	// A token the API no longer accepts sends the user back to sign in.
+	tb.expect("401")
+	evalJS[bool](tb, `(() => { sessionStorage.setItem('credportal.token', 'not.a-valid.token'); return true; })()`)
+	tb.open("#/")
+	tb.waitFor("button.user")
+	tb.waitJS(`document.querySelector('main .notice.error') && document.querySelector('main .notice.error').textContent.includes('session has ended')`, "session-ended notice")
 }
 
 // admin: creates an application in an organisation, designates a manager

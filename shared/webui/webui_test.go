@@ -387,3 +387,40 @@ func TestSampleEvents(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHandle: whatever the path, the handler answers with the security
+// headers, and serves a body only for the page, its config and its assets.
+func FuzzHandle(f *testing.F) {
+	for _, seed := range []string{"/", "/config.json", "/assets/x/app.js", "/assets/../../etc/passwd", "//", "/assets/", "/index.html", "/assets/%2e%2e/webui.go"} {
+		f.Add(seed)
+	}
+	h, err := webui.New(localConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	known := map[string]bool{"/": true, "/index.html": true, "/config.json": true}
+	for _, name := range []string{"app.js", "api.js", "auth.js", "dom.js", "views.js", "admin.js", "signin.js", "app.css", "icon.svg"} {
+		known["/assets/"+h.Version()+"/"+name] = true
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		resp, err := h.Handle(context.Background(), get(path, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Headers["Content-Security-Policy"] == "" || resp.Headers["X-Content-Type-Options"] != "nosniff" {
+			t.Fatalf("%q: security headers missing", path)
+		}
+		switch resp.StatusCode {
+		case 200:
+			if !known[path] {
+				t.Fatalf("%q served", path)
+			}
+		case 404:
+			if known[path] {
+				t.Fatalf("%q not served", path)
+			}
+		default:
+			t.Fatalf("%q: status %d", path, resp.StatusCode)
+		}
+	})
+}
