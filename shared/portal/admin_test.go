@@ -496,3 +496,37 @@ func TestValidClientID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckEmail checks that every address CheckEmail accepts is lower-case,
+// bounded, a single plain address, and accepted again unchanged.
+func FuzzCheckEmail(f *testing.F) {
+	for _, seed := range []string{
+		"alice@acme.example", "Alice <alice@acme.example>", "a+b@c.d", `"a b"@c.d`, "a@b", "a@[127.0.0.1]",
+		"a@b.c (comment)", "a,b@c.d", "=?utf-8?q?a?=@b.c", "ü@example.com", "a@b.c\n", "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := portal.CheckEmail(in)
+		if err != nil {
+			if out != "" || code(err) != "invalid_email" {
+				t.Fatalf("CheckEmail(%q) = %q, %v", in, out, err)
+			}
+			return
+		}
+		if out != strings.ToLower(in) || len(out) > portal.MaxEmailLen || strings.Count(out, "@") < 1 {
+			t.Fatalf("CheckEmail(%q) = %q", in, out)
+		}
+		if strings.ContainsAny(out, " \t\r\n<>,;()") {
+			t.Fatalf("CheckEmail(%q) = %q holds a separator", in, out)
+		}
+		for _, r := range out {
+			if r < 0x20 || r == 0x7f {
+				t.Fatalf("CheckEmail(%q) = %q holds a control character", in, out)
+			}
+		}
+		if again, err := portal.CheckEmail(out); err != nil || again != out {
+			t.Fatalf("CheckEmail(%q) = %q, %v on the second pass", out, again, err)
+		}
+	})
+}
