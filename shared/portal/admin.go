@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -29,7 +30,8 @@ type AdminStore interface {
 	// organisation uses already, a duplicate_name conflict.
 	CreateApplication(ctx context.Context, a Application, ev audit.Event) error
 	// UpdateApplication sets the name and APIs of before's application and
-	// records ev atomically.
+	// records ev atomically, unless the application no longer has before's
+	// name and APIs (a conflict) or no longer exists (not found).
 	UpdateApplication(ctx context.Context, before Application, name string, apis []string, ev audit.Event) error
 	GetApplication(ctx context.Context, id string) (Application, error)
 	GetDesignation(ctx context.Context, applicationID, email string) (Designation, error)
@@ -165,6 +167,10 @@ func (a *Admin) CreateOrganisation(ctx context.Context, c Caller, in Organisatio
 		}
 		return Organisation{}, fmt.Errorf("create organisation: %w", err)
 	}
+	// The audit trail is kept per application; an organisation's creation is
+	// recorded in the function's log.
+	slog.InfoContext(ctx, "organisation created", "organisationId", o.ID, "name", o.Name, "country", o.Country,
+		"actor", c.Email, "sourceIp", r.SourceIP, "requestId", r.RequestID)
 	return o, nil
 }
 

@@ -530,3 +530,72 @@ func FuzzCheckEmail(f *testing.F) {
 		}
 	})
 }
+
+func TestConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org := f.org(t, "Edited Ltd")
+	app := f.app(t, org.ID, "Original", "search-match")
+
+	t.Run("a stale write is refused", func(t *testing.T) {
+		stale, err := f.store.GetApplication(ctx, app.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apis := []string{"data-manager"}
+		if _, err := f.admin.UpdateApplication(ctx, admin, app.ID, portal.ApplicationPatch{APIs: &apis}, request); err != nil {
+			t.Fatal(err)
+		}
+		ev := audit.Event{ID: "evt_01kmz3w9k2m4n6p8q0r2s4t6va", At: t0, Actor: admin.Email, Action: audit.ApplicationUpdated, ApplicationID: app.ID}
+		err = f.store.UpdateApplication(ctx, stale, "Stale rename", stale.APIs, ev)
+		if !errors.Is(err, portal.ErrConflict) || code(err) != "concurrent_update" {
+			t.Fatalf("stale update: %v", err)
+		}
+		now, err := f.store.GetApplication(ctx, app.ID)
+		if err != nil || now.Name != "Original" || fmt.Sprint(now.APIs) != "[data-manager]" {
+			t.Fatalf("after the stale update: %+v, %v", now, err)
+		}
+	})
+
+	t.Run("concurrent renames leave one name taken", func(t *testing.T) {
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				name := fmt.Sprintf("Rename %d", i)
+				_, errs[i] = f.admin.UpdateApplication(ctx, admin, app.ID, portal.ApplicationPatch{Name: &name}, request)
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch code(err) {
+			case "":
+				won++
+			case "concurrent_update":
+			default:
+				t.Errorf("rename %d: %v", i, err)
+			}
+		}
+		final, err := f.store.GetApplication(ctx, app.ID)
+		if err != nil || won == 0 {
+			t.Fatalf("%d renames won; application %+v, %v", won, final, err)
+		}
+		// Every name but the final one is free again in the organisation.
+		for i := range n {
+			name := fmt.Sprintf("Rename %d", i)
+			_, err := f.admin.CreateApplication(ctx, admin, org.ID, portal.ApplicationInput{Name: name, APIs: []string{"search-match"}}, request)
+			if name == final.Name {
+				if code(err) != "duplicate_name" {
+					t.Errorf("the final name %q is free: %v", name, err)
+				}
+			} else if err != nil {
+				t.Errorf("name %q stayed taken: %v", name, err)
+			}
+		}
+		if _, err := f.admin.CreateApplication(ctx, admin, org.ID, portal.ApplicationInput{Name: "Original", APIs: []string{"search-match"}}, request); err != nil {
+			t.Errorf("the first name stayed taken: %v", err)
+		}
+	})
+}

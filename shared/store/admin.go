@@ -60,6 +60,7 @@ func failedAt(reasons []string, i int) bool {
 var (
 	errDuplicateOrganisation = portal.Conflict("duplicate_name", "An organisation with this name exists already.")
 	errDuplicateApplication  = portal.Conflict("duplicate_name", "This organisation has an application with this name already.")
+	errApplicationChanged    = portal.Conflict("concurrent_update", "The application was changed by someone else meanwhile; reload it and try again.")
 	// ErrClientIDTaken means a generated client id was already used; the
 	// caller generates another.
 	ErrClientIDTaken = portal.ErrClientIDTaken
@@ -142,11 +143,19 @@ func (st *Store) CreateApplication(ctx context.Context, a portal.Application, ev
 }
 
 // UpdateApplication changes an application's name and APIs, keeping names
-// unique within its organisation, and records ev.
+// unique within its organisation, and records ev. It applies only while the
+// application still has before's name and APIs: a concurrent change gives
+// errApplicationChanged rather than being overwritten (or orphaning a name).
 func (st *Store) UpdateApplication(ctx context.Context, before portal.Application, name string, apis []string, ev audit.Event) error {
+	beforeAPIs := before.APIs
+	if beforeAPIs == nil {
+		beforeAPIs = []string{}
+	}
 	upd, err := expression.NewBuilder().
 		WithUpdate(expression.Set(expression.Name("Name"), expression.Value(name)).Set(expression.Name("APIs"), expression.Value(apis))).
-		WithCondition(expression.AttributeExists(expression.Name("PK"))).Build()
+		WithCondition(expression.AttributeExists(expression.Name("PK")).
+			And(expression.Name("Name").Equal(expression.Value(before.Name))).
+			And(expression.Name("APIs").Equal(expression.Value(beforeAPIs)))).Build()
 	if err != nil {
 		return err
 	}
@@ -172,7 +181,10 @@ func (st *Store) UpdateApplication(ctx context.Context, before portal.Applicatio
 	reasons, err := st.transact(ctx, items...)
 	switch {
 	case failedAt(reasons, 0):
-		return notFound("application", before.ID)
+		if _, err := st.getApplication(ctx, before.ID, true); err != nil {
+			return err
+		}
+		return errApplicationChanged
 	case renamed && failedAt(reasons, 1):
 		return errDuplicateApplication
 	case err != nil:
