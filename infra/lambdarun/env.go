@@ -1,0 +1,34 @@
+package lambdarun
+
+import (
+	"fmt"
+	"sort"
+
+	"credportal/infra/template"
+)
+
+// Env resolves fn's environment from the template (globals merged) with the
+// local values of resources and parameters, and adds what points the AWS SDK
+// at the emulator: AWS_ENDPOINT_URL, the region and fixed test credentials.
+func Env(t *template.Template, fn template.Function, l template.Locals, endpoint, region string) (map[string]string, error) {
+	out := map[string]string{
+		"AWS_ENDPOINT_URL":      endpoint,
+		"AWS_REGION":            region,
+		"AWS_DEFAULT_REGION":    region,
+		"AWS_ACCESS_KEY_ID":     "testing",
+		"AWS_SECRET_ACCESS_KEY": "testing",
+	}
+	names := make([]string, 0, len(fn.Env))
+	for k := range fn.Env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v, err := t.Resolve(fn.Env[k], l)
+		if err != nil {
+			return nil, fmt.Errorf("%s: environment %s: %w", fn.LogicalID, k, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

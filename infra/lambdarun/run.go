@@ -1,0 +1,272 @@
+package lambdarun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"credportal/infra/template"
+)
+
+// Instance is one function running under its own runtime emulator. The
+// emulator serves one invocation at a time, so Invoke calls are serialised.
+type Instance struct {
+	Function template.Function
+	// URL is the emulator's invoke endpoint.
+	URL string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	logs *logScanner
+	mu   sync.Mutex // one invocation at a time
+}
+
+// invokePath is the Lambda Invoke API path the emulator serves.
+const invokePath = "/2015-03-31/functions/function/invocations"
+
+// Start runs fn's bootstrap under the runtime emulator with exactly env as
+// its environment (plus PATH, and the Lambda variables the emulator sets),
+// on two free 127.0.0.1 ports. The emulator's and the function's output go
+// to logs (nil discards). The process has its own process group, is killed
+// by Stop, and dies with the calling process.
+func (b *Build) Start(ctx context.Context, fn template.Function, env map[string]string, logs io.Writer) (*Instance, error) {
+	bootstrap, ok := b.Bootstraps[fn.Package]
+	if !ok {
+		return nil, fmt.Errorf("%s: package %s was not built", fn.LogicalID, fn.Package)
+	}
+	rieAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	apiAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(b.RIE, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, bootstrap)
+	cmd.Dir = b.Dir
+	cmd.Env = environ(fn, env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if logs == nil {
+		logs = io.Discard
+	}
+	in := &Instance{Function: fn, URL: "http://" + rieAddr + invokePath, cmd: cmd, done: make(chan struct{}), logs: newLogScanner(pr, logs)}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start runtime emulator for %s: %w", fn.LogicalID, err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		pw.Close()
+		close(in.done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", rieAddr, time.Second)
+		if err == nil {
+			c.Close()
+			return in, nil
+		}
+		select {
+		case <-in.done:
+			return nil, fmt.Errorf("runtime emulator for %s exited at start", fn.LogicalID)
+		case <-ctx.Done():
+			in.Stop()
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			in.Stop()
+			return nil, fmt.Errorf("runtime emulator for %s did not listen on %s", fn.LogicalID, rieAddr)
+		}
+	}
+}
+
+// environ is the emulator's environment, which it hands on to the function:
+// nothing of the caller's own (no stray AWS_PROFILE), only fn's variables
+// and what a Lambda function finds set.
+func environ(fn template.Function, env map[string]string) []string {
+	vars := map[string]string{
+		"PATH":                     "/usr/local/bin:/usr/bin:/bin",
+		"TZ":                       ":UTC",
+		"AWS_LAMBDA_FUNCTION_NAME": fn.LogicalID,
+		"AWS_LAMBDA_LOG_FORMAT":    "JSON",
+	}
+	if fn.Timeout > 0 {
+		vars["AWS_LAMBDA_FUNCTION_TIMEOUT"] = strconv.Itoa(fn.Timeout)
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	out := make([]string, 0, len(vars))
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrStopped is returned by Invoke once the emulator has exited.
+var ErrStopped = errors.New("function is not running")
+
+// Invoke sends payload to the function and returns what it answered. A
+// function error (an unhandled error or a crash) comes back as the Lambda
+// error payload {"errorMessage","errorType"}, as the Invoke API gives it.
+func (in *Instance) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	select {
+	case <-in.done:
+		return nil, fmt.Errorf("%s: %w", in.Function.LogicalID, ErrStopped)
+	default:
+	}
+	timeout := time.Duration(in.Function.Timeout)*time.Second + 5*time.Second
+	if in.Function.Timeout == 0 {
+		timeout = 305 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.URL, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", in.Function.LogicalID, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", in.Function.LogicalID, err)
+	}
+	in.logs.invoked()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("invoke %s: runtime emulator answered %d: %s", in.Function.LogicalID, resp.StatusCode, bytes.TrimSpace(body))
+	}
+	return body, nil
+}
+
+// InitDuration waits until the emulator has reported the last invocation
+// and returns the init duration of the function's cold start: the emulator's
+// "INIT REPORT(durationMs: …)", from the bootstrap's exec until it asks for
+// its first event, which is what Lambda reports as Init Duration. (The
+// emulator's own REPORT "Init Duration" times only its handover to the
+// runtime; the larger of the two is returned.) Zero before the first
+// invocation.
+func (in *Instance) InitDuration(ctx context.Context) (time.Duration, error) {
+	return in.logs.initDuration(ctx)
+}
+
+// Stop kills the emulator and the function it runs.
+func (in *Instance) Stop() {
+	if in == nil || in.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+	<-in.done
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+var (
+	reportLine     = regexp.MustCompile(`^REPORT RequestId: \S+\s+(?:Init Duration: ([0-9.]+) ms)?`)
+	initReportLine = regexp.MustCompile(`\(rapid\) INIT REPORT\(durationMs: ([0-9.]+)\)`)
+)
+
+// logScanner copies the emulator's output to a writer and reads its REPORT
+// lines.
+type logScanner struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	reports  int
+	invokes  int
+	init     time.Duration
+	finished bool
+	// runtimeInit is the emulator's "INIT REPORT(durationMs: …)": from
+	// the bootstrap's start until it asks for its first event.
+	runtimeInit time.Duration
+}
+
+func millis(b []byte) time.Duration {
+	ms, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+func newLogScanner(r io.Reader, w io.Writer) *logScanner {
+	s := &logScanner{}
+	s.cond = sync.NewCond(&s.mu)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			_, _ = w.Write(append(line, '\n'))
+			if m := initReportLine.FindSubmatch(line); m != nil {
+				s.mu.Lock()
+				s.runtimeInit = millis(m[1])
+				s.mu.Unlock()
+			}
+			if m := reportLine.FindSubmatch(line); m != nil {
+				s.mu.Lock()
+				s.reports++
+				if len(m[1]) > 0 {
+					s.init = max(s.runtimeInit, millis(m[1]))
+				}
+				s.cond.Broadcast()
+				s.mu.Unlock()
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+		s.mu.Lock()
+		s.finished = true
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}()
+	return s
+}
+
+func (s *logScanner) invoked() {
+	s.mu.Lock()
+	s.invokes++
+	s.mu.Unlock()
+}
+
+func (s *logScanner) initDuration(ctx context.Context) (time.Duration, error) {
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.reports < s.invokes && !s.finished {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		s.cond.Wait()
+	}
+	return s.init, nil
+}
