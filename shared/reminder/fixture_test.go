@@ -108,7 +108,12 @@ func newFixture(t *testing.T) *fixture {
 	emu := emulator.ForTest(t)
 	f := &fixture{t: t, emu: emu, dbFaults: &faults{}, sesFault: &faults{}, now: day0}
 	cfg := emu.Config()
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, f.dbFaults.middleware) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		// The SDK's own retries, as in AWS, for the emulator's transient
+		// connection errors; injected faults come before them and are final.
+		o.RetryMaxAttempts = 3
+		o.APIOptions = append(o.APIOptions, f.dbFaults.middleware)
+	})
 	f.st = store.New(db, emu.NewTable(t))
 	f.ses = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, f.sesFault.middleware) })
 	domain := strings.ToLower(emulator.UniqueName("t")) + ".example"

@@ -121,9 +121,22 @@ func TestDigests(t *testing.T) {
 	if !strings.Contains(alice.Text, "days left: 5") || !strings.Contains(alice.HTML, "<td>5</td>") {
 		t.Errorf("days left not shown:\n%s\n%s", alice.Text, alice.HTML)
 	}
-	// Grouped by application: each application's heading once, its secrets under it.
-	if strings.Count(alice.Text, "Acme Search (") != 1 || strings.Index(alice.Text, "Acme Data Sync (") > strings.Index(alice.Text, "Acme Search (") {
-		t.Errorf("digest not grouped by application (sorted by name):\n%s", alice.Text)
+	// Grouped by application: each application's heading once, its secrets
+	// between it and its link.
+	for _, g := range []struct {
+		app     portal.Application
+		secrets []string
+	}{{search, []string{"Production key", "Today key"}}, {sync, []string{"Sync key"}}} {
+		head := strings.Index(alice.Text, g.app.Name+" (")
+		link := strings.Index(alice.Text, portalURL+"applications/"+g.app.ID)
+		if strings.Count(alice.Text, g.app.Name+" (") != 1 || head < 0 || link < head {
+			t.Fatalf("no group for %s:\n%s", g.app.Name, alice.Text)
+		}
+		for _, name := range g.secrets {
+			if i := strings.Index(alice.Text, name); i < head || i > link {
+				t.Errorf("%s is not in the group of %s:\n%s", name, g.app.Name, alice.Text)
+			}
+		}
 	}
 	if alice.Subject != "3 client secrets close to expiry" {
 		t.Errorf("subject %q", alice.Subject)

@@ -82,8 +82,16 @@ func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token stri
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		if status, ok := ccf.Item["Status"].(*types.AttributeValueMemberS); ok && status.Value == reminderSent {
+		var old reminderItem
+		if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
+			return 0, err
+		}
+		switch {
+		case old.Status == reminderSent:
 			return reminder.AlreadySent, nil
+		case old.Token == token:
+			// A retried write whose first attempt succeeded: the claim is ours.
+			return reminder.Claimed, nil
 		}
 		return reminder.Held, nil
 	}

@@ -1,0 +1,161 @@
+package reminder_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedThree makes three applications, each with its own two managers and a
+// secret seven days from expiry: six reminders in six digests.
+func seedThree(f *fixture) []string {
+	var want []string
+	for i, org := range []string{"a", "b", "c"} {
+		m1, m2 := "m1@"+org+".test", "m2@"+org+".test"
+		app := f.app(org, "App "+org, []string{m1, m2}, nil)
+		s := f.secret(app, "Key "+string(rune('A'+i)), at(7, 12, 0))
+		want = append(want, key(m1, s, 7), key(m2, s, 7))
+	}
+	return want
+}
+
+// SES refuses some digests: they go out on the next run, none doubled.
+func TestSESFailureRetriedNextRun(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	f.sesFault.set("SendEmail", false, errInjected, 2, 5)
+	res, err := f.run()
+	if err == nil || res.Failed != 2 || res.Sent != 4 {
+		t.Fatalf("first run: %+v, %v", res, err)
+	}
+	if got := len(f.sent()); got != 4 {
+		t.Fatalf("%d reminders after the failing run, want 4", got)
+	}
+	res, err = f.run()
+	if err != nil || res.Sent != 2 || res.Failed != 0 {
+		t.Fatalf("second run: %+v, %v", res, err)
+	}
+	f.sesFault.clear()
+	f.mustRun()
+	f.exactlyOnce(want...)
+}
+
+// SES throttles: the sweep pauses and sends again within the run.
+func TestSESThrottlingBacksOff(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	f.sesFault.set("SendEmail", false, errThrottle, 1, 2)
+	res := f.mustRun()
+	if res.Sent != 6 || res.Failed != 0 {
+		t.Fatalf("%+v", res)
+	}
+	f.exactlyOnce(want...)
+}
+
+// A claim is written but the sweep never learns it (the DynamoDB response is
+// lost): the reminder waits for the lease to run out, then goes out, once.
+func TestDynamoDBFailureAfterClaim(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	f.dbFaults.set("PutItem", true, errInjected, 3)
+	if _, err := f.run(); err == nil {
+		t.Fatal("a failed claim must fail the run")
+	}
+	f.dbFaults.clear()
+	if got := len(f.sent()); got != 5 {
+		t.Fatalf("%d reminders sent, want 5", got)
+	}
+	// Within the lease another run leaves the claim alone…
+	f.setNow(day0.Add(10 * time.Minute))
+	if res := f.mustRun(); res.Sent != 0 || res.Skipped != 2 { // one sent, one held
+		t.Fatalf("run within the lease: %+v", res)
+	}
+	// …after it, takes it over and sends it.
+	f.setNow(day0.Add(f.config().Lease + time.Minute))
+	if res := f.mustRun(); res.Sent != 1 {
+		t.Fatalf("run after the lease: %+v", res)
+	}
+	f.exactlyOnce(want...)
+}
+
+// Recording "sent" fails once: it is retried, so the lease running out does
+// not send the reminder again.
+func TestDynamoDBFailureMarkingSent(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	f.dbFaults.set("UpdateItem", true, errInjected, 1)
+	f.mustRun()
+	f.dbFaults.clear()
+	f.setNow(day0.Add(f.config().Lease + time.Minute))
+	if res := f.mustRun(); res.Sent != 0 {
+		t.Fatalf("run after the lease: %+v", res)
+	}
+	f.exactlyOnce(want...)
+}
+
+// Reading one day of the index fails: the other days go out, that day's
+// secrets on the next run.
+func TestDynamoDBFailureReadingADay(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	app := f.app("d", "App d", []string{"m@d.test"}, nil)
+	s := f.secret(app, "Tomorrow", at(1, 12, 0))
+	want = append(want, key("m@d.test", s, 1))
+	f.dbFaults.set("Query", false, errInjected, 3) // day -1, 0, then 1
+	res, err := f.run()
+	if err == nil || res.Sent != 6 {
+		t.Fatalf("first run: %+v, %v", res, err)
+	}
+	f.dbFaults.clear()
+	if res := f.mustRun(); res.Sent != 1 {
+		t.Fatalf("second run: %+v", res)
+	}
+	f.exactlyOnce(want...)
+}
+
+// With too little time left the sweep starts nothing, and says so; the next
+// run sends everything.
+func TestStopsBeforeTheDeadline(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	res, err := f.sweep(f.config()).Run(ctx) // margin 1s: already too late
+	if err != nil || res.Sent != 0 || res.Deferred != 6 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	f.mustRun()
+	f.exactlyOnce(want...)
+}
+
+// The send rate holds the sweep back; when the next send would fall past
+// the deadline's margin the sweep stops cleanly and leaves the rest.
+func TestSendRateAndDeadline(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	cfg := f.config()
+	cfg.MaxSendRate = 0.2 // one message every 5 s
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	res, err := f.sweep(cfg).Run(ctx)
+	if err != nil || res.Sent != 1 || res.Deferred != 5 || res.Failed != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	f.mustRun()
+	f.exactlyOnce(want...)
+}
+
+// A deleted secret leaves the index with its item: no reminder.
+func TestDeletedSecretsAreGone(t *testing.T) {
+	f := newFixture(t)
+	app := f.app("a", "App", []string{"m@a.test"}, nil)
+	s := f.secret(app, "Gone", at(3, 12, 0))
+	keep := f.secret(app, "Kept", at(3, 13, 0))
+	f.remove(s)
+	f.mustRun()
+	f.exactlyOnce(key("m@a.test", keep, 3))
+	if m := f.mail(); len(m) != 1 || strings.Contains(m[0].Text, "Gone") {
+		t.Fatalf("mail %+v", m)
+	}
+}
