@@ -1,0 +1,178 @@
+package mail_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"credportal/infra/emulator"
+	"credportal/shared/audit"
+	"credportal/shared/ids"
+	"credportal/shared/keys"
+	mailer "credportal/shared/mail"
+	"credportal/shared/portal"
+	"credportal/shared/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+
+var t0 = time.Date(2026, 11, 26, 9, 15, 0, 0, time.UTC)
+
+type noticeFixture struct {
+	t        *testing.T
+	emu      *emulator.Emulator
+	st       *store.Store
+	svc      *portal.Service
+	sender   string
+	fallback string
+}
+
+func newNoticeFixture(t *testing.T) *noticeFixture {
+	t.Helper()
+	emu := emulator.ForTest(t)
+	cfg := emu.Config()
+	ctx := context.Background()
+	domain := strings.ToLower(emulator.UniqueName("n")) + ".example"
+	f := &noticeFixture{t: t, emu: emu, sender: "no-reply@" + domain, fallback: "credentials@" + domain}
+	ses := sesv2.NewFromConfig(cfg)
+	if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(f.sender)}); err != nil {
+		t.Fatal(err)
+	}
+	f.st = store.New(dynamodb.NewFromConfig(cfg), emu.NewTable(t))
+	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), emu.NewSecret(t), time.Now)
+	notifier := mailer.NewNotifier(mailer.NewMailer(ses, f.sender), f.st, "https://portal.test/", f.fallback)
+	f.svc = portal.NewService(f.st, peppers, portal.DefaultConfig(), func() time.Time { return t0 }, rand.Reader, portal.WithNotifier(notifier))
+	return f
+}
+
+func (f *noticeFixture) app(name string, managers, viewers []string) portal.Application {
+	f.t.Helper()
+	ctx := context.Background()
+	id := func(kind string) string {
+		v, err := ids.New(kind, t0, rand.Reader)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return v
+	}
+	ev := func(appID, action string) audit.Event {
+		return audit.Event{ID: id(ids.Event), At: t0, Actor: "admin@operator.test", Action: action, ApplicationID: appID}
+	}
+	o := portal.Organisation{ID: id(ids.Organisation), Name: emulator.UniqueName(name), Country: "GB", CreatedAt: t0}
+	if err := f.st.CreateOrganisation(ctx, o); err != nil {
+		f.t.Fatal(err)
+	}
+	a := portal.Application{ID: id(ids.Application), Name: name, ClientID: emulator.UniqueName("c"), Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: t0}
+	if err := f.st.CreateApplication(ctx, a, ev(a.ID, audit.ApplicationCreated)); err != nil {
+		f.t.Fatal(err)
+	}
+	for role, emails := range map[portal.Role][]string{portal.RoleCredentialManager: managers, portal.RoleViewer: viewers} {
+		for _, e := range emails {
+			if err := f.st.PutDesignation(ctx, portal.Designation{ApplicationID: a.ID, Email: e, Role: role, CreatedAt: t0, CreatedBy: "admin@operator.test"}, ev(a.ID, audit.DesignationSet)); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	return a
+}
+
+// mail returns this fixture's messages by recipient.
+func (f *noticeFixture) mail() map[string][]emulator.Mail {
+	f.t.Helper()
+	all, err := f.emu.SentMail(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := map[string][]emulator.Mail{}
+	for _, m := range all {
+		if m.Source != f.sender {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, d := range m.Destination {
+			if !seen[d] {
+				seen[d] = true
+				out[d] = append(out[d], m)
+			}
+		}
+	}
+	return out
+}
+
+func TestSecurityNotices(t *testing.T) {
+	f := newNoticeFixture(t)
+	ctx := context.Background()
+	acme := f.app("Acme Search", []string{"alice@acme.test", "bob@acme.test"}, []string{"victor@acme.test"})
+	f.app("Globex Matching", []string{"carol@globex.test"}, nil)
+	days := 90
+	alice := portal.Caller{Email: "alice@acme.test"}
+	created, err := f.svc.CreateSecret(ctx, alice, acme.ID, portal.CreateSecretInput{Name: "Secret by Alice", LifetimeDays: &days}, portal.Request{SourceIP: "203.0.113.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.mail()
+	if len(got) != 2 || len(got["alice@acme.test"]) != 1 || len(got["bob@acme.test"]) != 1 {
+		t.Fatalf("created: notices to %v", keysOf(got))
+	}
+	m := got["bob@acme.test"][0]
+	if m.Subject != "Client secret created on Acme Search" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		for _, want := range []string{"created", "Secret by Alice", created.Hint + "…", "alice@acme.test", "2026-11-26 09:15 UTC", "2027-02-24 09:15 UTC", "203.0.113.9", "https://portal.test/applications/" + acme.ID} {
+			if !strings.Contains(part, want) {
+				t.Errorf("created notice lacks %q:\n%s", want, part)
+			}
+		}
+	}
+	if strings.Contains(m.Raw, created.Value) || bytes.Contains([]byte(m.Raw), []byte(created.Value[len(created.Value)-10:])) {
+		t.Fatal("the notice carries the secret's value")
+	}
+
+	admin := portal.Caller{Email: "admin@operator.test", Admin: true}
+	if err := f.svc.DeleteSecret(ctx, admin, acme.ID, created.ID, false, portal.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	got = f.mail()
+	if len(got) != 2 || len(got["alice@acme.test"]) != 2 || len(got["bob@acme.test"]) != 2 {
+		t.Fatalf("deleted: notices to %v", keysOf(got))
+	}
+	m = got["alice@acme.test"][1]
+	if m.Subject != "Client secret deleted on Acme Search" || !strings.Contains(m.Text, "By:         admin@operator.test") || !strings.Contains(m.Text, "Secret by Alice ("+created.Hint+"…)") {
+		t.Errorf("deleted notice %q:\n%s", m.Subject, m.Text)
+	}
+	if strings.Contains(m.Text, "Expires:") {
+		t.Errorf("a deletion notice shows no expiry:\n%s", m.Text)
+	}
+}
+
+// Without a credential manager, the notice goes to the fallback address.
+func TestSecurityNoticeFallback(t *testing.T) {
+	f := newNoticeFixture(t)
+	orphan := f.app("Initech Billing", nil, []string{"vera@initech.test"})
+	days := 30
+	if _, err := f.svc.CreateSecret(context.Background(), portal.Caller{Email: "admin@operator.test", Admin: true}, orphan.ID, portal.CreateSecretInput{Name: "Ops", LifetimeDays: &days}, portal.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	got := f.mail()
+	if len(got) != 1 || len(got[f.fallback]) != 1 {
+		t.Fatalf("notices to %v", keysOf(got))
+	}
+}
+
+func keysOf(m map[string][]emulator.Mail) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"×"+string(rune('0'+len(v))))
+	}
+	return out
+}
