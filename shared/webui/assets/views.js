@@ -261,9 +261,9 @@ async function auditSection(section, id) {
 }
 
 function details(ev) {
-  const d = ev.details;
-  if (!d || Object.keys(d).length === 0) return null;
-  return h('span', { class: 'muted details', text: ' ' + Object.entries(d).map(([k, v]) => k + ': ' + v).join(', ') });
+  const parts = Object.entries(ev.details || {}).filter(([, v]) => v !== '' && v !== null && v !== undefined);
+  if (parts.length === 0) return null;
+  return h('span', { class: 'muted details', text: ' ' + parts.map(([k, v]) => k + ': ' + v).join(', ') });
 }
 
 // --- Create a secret ----------------------------------------------------------
