@@ -123,12 +123,26 @@ func credentialManager(t *testing.T, tb *tab) {
 		t.Fatal("the secret value is still in the page after leaving the creation page")
 	}
 
-	// Delete it after confirming.
+	// An API client now uses it, behind the page's back: the token endpoint
+	// records lastUsedAt.
+	clientID := tb.text(".client-id code")
+	status := evalJS[int](tb, fmt.Sprintf(`fetch('/oauth2/token', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({grant_type: 'client_credentials', client_id: %q, client_secret: %q})}).then(r => r.status)`, clientID, value))
+	if status != 200 {
+		t.Fatalf("token request with the new secret: status %d", status)
+	}
+
+	// Delete it: the page still shows it as never used, so the first
+	// confirmation is the plain one; the API answers 409 recently_used, and
+	// the stronger confirmation follows before confirm=true is sent.
+	tb.expect("409")
 	tb.click(row + " button.delete")
 	tb.waitFor("dialog[open] #confirm-delete")
 	if evalJS[bool](tb, `!!document.querySelector('dialog[open] #ack-recent')`) {
 		t.Error("a never-used secret asks for the recently-used confirmation")
 	}
+	tb.click("#confirm-delete")
+	tb.waitFor("dialog[open] #ack-recent")
+	tb.click("#ack-recent")
 	tb.click("#confirm-delete")
 	tb.waitJS(fmt.Sprintf(`!document.querySelector(%q) && document.querySelector('#secrets')`, row), "secret gone from the list")
 
