@@ -1,0 +1,131 @@
+package localstack
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TokenLifetime is how long a token of GET /local/token is valid.
+const TokenLifetime = time.Hour
+
+// authorizer emulates the HTTP API's JWT authorizer with a key of its own: it
+// issues ID-token-like JWTs for the demo users and verifies them as API
+// Gateway verifies the issuer's tokens.
+type authorizer struct {
+	key        *ecdsa.PrivateKey
+	issuer     string
+	audience   string
+	adminGroup string
+	now        func() time.Time
+}
+
+func newAuthorizer(issuer, audience, adminGroup string, now func() time.Time) (*authorizer, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate the local signing key: %w", err)
+	}
+	return &authorizer{key: key, issuer: issuer, audience: audience, adminGroup: adminGroup, now: now}, nil
+}
+
+// token issues a token for email, in the admin group when admin: the claims
+// a Cognito ID token carries.
+func (a *authorizer) token(email string, admin bool) (string, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(email))
+	if err != nil || addr.Name != "" || !strings.Contains(addr.Address, "@") {
+		return "", fmt.Errorf("%q is not an email address", email)
+	}
+	email = strings.ToLower(addr.Address)
+	now := a.now()
+	sum := sha256.Sum256([]byte(email))
+	claims := jwt.MapClaims{
+		"iss":            a.issuer,
+		"aud":            a.audience,
+		"sub":            hex.EncodeToString(sum[:16]),
+		"email":          email,
+		"email_verified": true,
+		"token_use":      "id",
+		"iat":            now.Unix(),
+		"auth_time":      now.Unix(),
+		"exp":            now.Add(TokenLifetime).Unix(),
+	}
+	if admin {
+		claims["cognito:groups"] = []string{a.adminGroup}
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(a.key)
+}
+
+var errUnauthorized = errors.New("unauthorized")
+
+// verify checks an Authorization header as the JWT authorizer does and
+// returns the claims and scopes as the HTTP API passes them to a function:
+// every claim a string, arrays rendered "[a b]".
+func (a *authorizer) verify(header string) (map[string]string, []string, error) {
+	raw := strings.TrimSpace(header)
+	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
+		raw = strings.TrimSpace(raw[7:])
+	}
+	if raw == "" {
+		return nil, nil, errUnauthorized
+	}
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &a.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
+		jwt.WithIssuer(a.issuer), jwt.WithAudience(a.audience),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(a.now),
+	)
+	if err != nil {
+		return nil, nil, errUnauthorized
+	}
+	out := make(map[string]string, len(claims))
+	for k, v := range claims {
+		out[k] = claimString(v)
+	}
+	var scopes []string
+	if s, ok := claims["scope"].(string); ok {
+		scopes = strings.Fields(s)
+	}
+	return out, scopes, nil
+}
+
+// claimString renders a claim as the HTTP API does.
+func claimString(v any) string {
+	switch c := v.(type) {
+	case string:
+		return c
+	case float64:
+		if c == float64(int64(c)) {
+			return fmt.Sprint(int64(c))
+		}
+		return fmt.Sprint(c)
+	case []any:
+		parts := make([]string, len(c))
+		for i, p := range c {
+			parts[i] = claimString(p)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(c))
+		for k := range c {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ":" + claimString(c[k])
+		}
+		return "map[" + strings.Join(parts, " ") + "]"
+	default:
+		return fmt.Sprint(c)
+	}
+}

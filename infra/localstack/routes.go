@@ -1,0 +1,254 @@
+package localstack
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"credportal/infra/template"
+)
+
+// route is one HttpApi route of template.yaml and the function serving it.
+type route struct {
+	template.Route
+	function string // logical id
+	segments []string
+}
+
+// segment kinds, in the order API Gateway prefers them when several routes
+// match: a literal, then a {param}, then a greedy {proxy+}.
+const (
+	literal = iota
+	param
+	greedy
+)
+
+func kind(seg string) int {
+	switch {
+	case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "+}"):
+		return greedy
+	case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
+		return param
+	}
+	return literal
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+func newRoutes(fns []template.Function) []route {
+	var out []route
+	for _, f := range fns {
+		for _, r := range f.Routes {
+			out = append(out, route{Route: r, function: f.LogicalID, segments: splitPath(r.Path)})
+		}
+	}
+	// Most specific first: compare segment by segment, literal before
+	// parameter before greedy; then longer before shorter.
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].segments, out[j].segments
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if ka, kb := kind(a[k]), kind(b[k]); ka != kb {
+				return ka < kb
+			}
+		}
+		return len(a) > len(b)
+	})
+	return out
+}
+
+// match finds the route of method and the raw (escaped) path, and the path
+// parameters it binds.
+func match(routes []route, method, rawPath string) (route, map[string]string, bool) {
+	segs := splitPath(rawPath)
+	for _, r := range routes {
+		if r.Method != method && r.Method != "ANY" {
+			continue
+		}
+		if params, ok := r.bind(segs); ok {
+			return r, params, true
+		}
+	}
+	return route{}, nil, false
+}
+
+func (r route) bind(segs []string) (map[string]string, bool) {
+	params := map[string]string{}
+	for i, s := range r.segments {
+		switch kind(s) {
+		case greedy:
+			if i >= len(segs) {
+				return nil, false
+			}
+			params[strings.TrimSuffix(strings.TrimPrefix(s, "{"), "+}")] = strings.Join(segs[i:], "/")
+			return params, true
+		case param:
+			if i >= len(segs) || segs[i] == "" {
+				return nil, false
+			}
+			params[strings.Trim(s, "{}")] = segs[i]
+		default:
+			if i >= len(segs) || segs[i] != s {
+				return nil, false
+			}
+		}
+	}
+	if len(segs) != len(r.segments) {
+		return nil, false
+	}
+	return params, true
+}
+
+// event translates an HTTP request into the HTTP API's payload format 2.0.
+func event(req *http.Request, r route, params map[string]string, body []byte, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
+	routeKey := r.Method + " " + r.Path
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: routeKey, RawPath: req.URL.EscapedPath(), RawQueryString: req.URL.RawQuery,
+		Headers: map[string]string{},
+	}
+	for name, values := range req.Header {
+		name = strings.ToLower(name)
+		if name == "cookie" {
+			for _, v := range values {
+				for _, c := range strings.Split(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						ev.Cookies = append(ev.Cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		ev.Headers[name] = strings.Join(values, ",")
+	}
+	ev.Headers["host"] = req.Host
+	if req.ContentLength > 0 && ev.Headers["content-length"] == "" {
+		ev.Headers["content-length"] = strconv.FormatInt(req.ContentLength, 10)
+	}
+	sourceIP, _, _ := net.SplitHostPort(req.RemoteAddr)
+	ev.Headers["x-forwarded-for"] = sourceIP
+	ev.Headers["x-forwarded-proto"] = "http"
+	if q := req.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		for k, v := range q {
+			ev.QueryStringParameters[k] = strings.Join(v, ",")
+		}
+	}
+	if len(params) > 0 {
+		ev.PathParameters = params
+	}
+	host, _, _ := strings.Cut(req.Host, ":")
+	ev.RequestContext = events.APIGatewayV2HTTPRequestContext{
+		RouteKey: routeKey, AccountID: "123456789012", Stage: "$default", RequestID: requestID,
+		APIID: "local", DomainName: host, DomainPrefix: strings.Split(host, ".")[0],
+		Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+			Method: req.Method, Path: req.URL.Path, Protocol: req.Proto, SourceIP: sourceIP, UserAgent: req.UserAgent(),
+		},
+	}
+	if len(body) > 0 {
+		if textual(req.Header.Get("Content-Type")) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	return ev
+}
+
+// textual reports whether API Gateway passes a body of this content type as
+// text rather than base64.
+func textual(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "+json") ||
+		strings.HasSuffix(mt, "xml") || mt == "application/javascript"
+}
+
+// writeResponse writes a function's answer as the HTTP API would: a payload
+// 2.0 response object, or any other JSON value as a 200 JSON body; a function
+// error is a bare 500.
+func writeResponse(w http.ResponseWriter, out []byte) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(out, &probe) == nil {
+		if _, failed := probe["errorMessage"]; failed {
+			if _, typed := probe["errorType"]; typed {
+				gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+				return
+			}
+		}
+	}
+	if _, ok := probe["statusCode"]; !ok {
+		if !json.Valid(out) {
+			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+		return
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode < 100 || resp.StatusCode > 599 {
+		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	h := w.Header()
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for _, c := range resp.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+		body = b
+	}
+	if h.Get("Content-Type") == "" && len(body) > 0 {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
+}
+
+// gatewayError is API Gateway's own error body.
+func gatewayError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": message})
+}
+
+// readBody reads a request body up to API Gateway's 10 MB payload limit.
+func readBody(req *http.Request) ([]byte, bool) {
+	const limit = 10 << 20
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil || len(b) > limit {
+		return nil, false
+	}
+	return b, true
+}
