@@ -174,6 +174,12 @@ func viewer(t *testing.T, tb *tab, appID string) {
 		t.Errorf("a viewer sees %d create/delete controls", n)
 	}
 	tb.screenshot("application-viewer")
+	tb.viewport(375, 812)
+	tb.screenshot("application-375px")
+	if w := evalJS[int](tb, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("at 375 px the application page is %d px wide", w)
+	}
+	tb.viewport(1280, 900)
 
 	tb.expect("403")
 	post := evalJS[int](tb, fmt.Sprintf(`fetch('/v1/applications/%s/secrets', {method: 'POST', headers: {'Authorization': 'Bearer ' + sessionStorage.getItem('credportal.token'), 'Content-Type': 'application/json'}, body: JSON.stringify({name: 'Sneaky', lifetimeDays: 30})}).then(r => r.status)`, appID))
