@@ -1,0 +1,74 @@
+package browsertest_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"testing"
+
+	"credportal/infra/localstack"
+)
+
+// TestPortal runs the UI's main journeys in Chromium against the local
+// stack, seeded with the demo data, as `make dev` serves it.
+func TestPortal(t *testing.T) {
+	stack, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: logs()})
+	if err != nil {
+		t.Fatalf("start the local stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := stack.Stop(); err != nil {
+			t.Errorf("stop the local stack: %v", err)
+		}
+	})
+	acmeSearch := applicationID(t, stack, "alice@acme.example", "Acme Search")
+	b := newBrowser(t)
+	t.Run("credential manager", func(t *testing.T) {
+		credentialManager(t, newTab(t, b, stack.URL))
+	})
+	t.Run("viewer", func(t *testing.T) {
+		viewer(t, newTab(t, b, stack.URL), acmeSearch)
+	})
+	t.Run("admin", func(t *testing.T) {
+		admin(t, newTab(t, b, stack.URL), "bob@acme.example")
+	})
+}
+
+// applicationID finds an application the user sees, through the API.
+func applicationID(t *testing.T, stack *localstack.Stack, email, name string) string {
+	t.Helper()
+	token, err := stack.Token(email, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, stack.URL+"/v1/applications", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct{ ID, Name string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("list applications: status %d, %v", resp.StatusCode, err)
+	}
+	for _, a := range list.Items {
+		if a.Name == name {
+			return a.ID
+		}
+	}
+	t.Fatalf("%s does not see %q: %+v", email, name, list.Items)
+	return ""
+}
+
+// logs shows the stack's logs with BROWSERTEST_LOGS=1, for debugging.
+func logs() io.Writer {
+	if os.Getenv("BROWSERTEST_LOGS") != "" {
+		return os.Stderr
+	}
+	return nil
+}
