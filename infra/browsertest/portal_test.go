@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"testing"
 
 	"credportal/infra/localstack"
@@ -24,12 +25,14 @@ func TestPortal(t *testing.T) {
 		}
 	})
 	acmeSearch := applicationID(t, stack, "alice@acme.example", "Acme Search")
+	link := reminderLink(t, stack, acmeSearch)
+	t.Logf("reminder link: %s", link)
 	b := newBrowser(t)
 	t.Run("credential manager", func(t *testing.T) {
 		credentialManager(t, newTab(t, b, stack.URL))
 	})
 	t.Run("viewer", func(t *testing.T) {
-		viewer(t, newTab(t, b, stack.URL), acmeSearch)
+		viewer(t, newTab(t, b, stack.URL), acmeSearch, link)
 	})
 	t.Run("admin", func(t *testing.T) {
 		admin(t, newTab(t, b, stack.URL), "bob@acme.example")
@@ -62,6 +65,33 @@ func applicationID(t *testing.T, stack *localstack.Stack, email, name string) st
 		}
 	}
 	t.Fatalf("%s does not see %q: %+v", email, name, list.Items)
+	return ""
+}
+
+// reminderLink runs the expiry sweep and returns the link to the
+// application from a reminder it sent, as a credential manager would click it.
+func reminderLink(t *testing.T, stack *localstack.Stack, appID string) string {
+	t.Helper()
+	resp, err := http.Post(stack.URL+"/local/sweep", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sweep: status %d: %s", resp.StatusCode, body)
+	}
+	mails, err := stack.Mail(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`https?://[^\s"<>]*` + regexp.QuoteMeta(appID))
+	for _, m := range mails {
+		if l := re.FindString(m.Text); l != "" {
+			return l
+		}
+	}
+	t.Fatalf("no reminder links to %s among %d emails", appID, len(mails))
 	return ""
 }
 

@@ -2,6 +2,8 @@ package browsertest_test
 
 import (
 	"fmt"
+
+	"github.com/chromedp/chromedp"
 	"sort"
 	"strings"
 	"testing"
@@ -156,11 +158,11 @@ func credentialManager(t *testing.T, tb *tab) {
 	tb.signOut()
 }
 
-// viewer: victor follows an emailed deep link, signs in, lands on the
-// application, sees no create or delete control, and the API refuses him
-// anyway.
-func viewer(t *testing.T, tb *tab, appID string) {
-	tb.open("#/applications/" + appID)
+// viewer: victor follows a link from a reminder email, signs in, lands on
+// the application, sees no create or delete control, and the API refuses
+// him anyway.
+func viewer(t *testing.T, tb *tab, appID, link string) {
+	tb.do("open "+link, chromedp.Navigate(link))
 	tb.waitFor("button.user")
 	tb.signInAs("victor@acme.example")
 	tb.waitFor("#secrets tbody tr")

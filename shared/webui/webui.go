@@ -164,7 +164,8 @@ const (
 	cacheRevalidate = "no-cache"
 )
 
-// Handle serves GET / (and HEAD), /config.json and /assets/<version>/<file>.
+// Handle serves GET (and HEAD) of /, /applications/<id> (the page too),
+// /config.json and /assets/<version>/<file>.
 func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Response, error) {
 	method := req.RequestContext.HTTP.Method
 	if method != http.MethodGet && method != http.MethodHead {
@@ -179,7 +180,7 @@ func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Respon
 		cache string
 	)
 	switch {
-	case p == "/" || p == "/index.html":
+	case p == "/" || p == "/index.html" || isApplicationPath(p):
 		a, cache = h.index, cacheRevalidate
 	case p == "/config.json":
 		a, cache = h.config, cacheRevalidate
@@ -209,6 +210,13 @@ func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Respon
 		body = ""
 	}
 	return httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: body}, nil
+}
+
+// isApplicationPath matches /applications/<id>, the form of the links in
+// emails: the page serves it, and the UI turns it into #/applications/<id>.
+func isApplicationPath(p string) bool {
+	id, ok := strings.CutPrefix(p, "/applications/")
+	return ok && id != "" && !strings.ContainsAny(id, "/\\")
 }
 
 func (h *Handler) plain(status int, body string, extra map[string]string) httpapi.Response {

@@ -112,6 +112,9 @@ func TestRoutes(t *testing.T) {
 		{"index.html as asset", "/assets/" + v + "/index.html", 404, "text/plain; charset=utf-8", "no-store", ""},
 		{"traversal", "/assets/" + v + "/../webui.go", 404, "text/plain; charset=utf-8", "no-store", ""},
 		{"unknown path", "/admin", 404, "text/plain; charset=utf-8", "no-store", ""},
+		{"emailed application link", "/applications/app_01m8am01crmyry9xt4qya904zv", 200, "text/html; charset=utf-8", "no-cache", `src="/assets/` + v + `/app.js"`},
+		{"deeper application path", "/applications/app_1/secrets", 404, "text/plain; charset=utf-8", "no-store", ""},
+		{"applications alone", "/applications/", 404, "text/plain; charset=utf-8", "no-store", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -399,6 +402,10 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	known := map[string]bool{"/": true, "/index.html": true, "/config.json": true}
+	isPage := func(p string) bool {
+		id, ok := strings.CutPrefix(p, "/applications/")
+		return ok && id != "" && !strings.ContainsAny(id, "/\\")
+	}
 	for _, name := range []string{"app.js", "api.js", "auth.js", "dom.js", "views.js", "admin.js", "signin.js", "app.css", "icon.svg"} {
 		known["/assets/"+h.Version()+"/"+name] = true
 	}
@@ -412,11 +419,11 @@ func FuzzHandle(f *testing.F) {
 		}
 		switch resp.StatusCode {
 		case 200:
-			if !known[path] {
+			if !known[path] && !isPage(path) {
 				t.Fatalf("%q served", path)
 			}
 		case 404:
-			if known[path] {
+			if known[path] || isPage(path) {
 				t.Fatalf("%q not served", path)
 			}
 		default:

@@ -139,6 +139,23 @@ function onUnauthorized() {
   route();
 }
 
+/**
+ * pathToHash turns <portal>/applications/<id>, the links in emails, into
+ * <portal>#/applications/<id>, the page's own route.
+ */
+function pathToHash(cfg) {
+  let base = '/';
+  try {
+    base = new URL(cfg.redirectUri).pathname;
+  } catch {
+    base = '/';
+  }
+  if (!base.endsWith('/')) base += '/';
+  const rest = location.pathname.startsWith(base) ? location.pathname.slice(base.length) : '';
+  const m = rest.match(/^applications\/([^/]+)$/);
+  if (m) history.replaceState(null, '', base + location.search + '#/applications/' + m[1]);
+}
+
 async function boot() {
   document.getElementById('skip').addEventListener('click', (e) => {
     e.preventDefault();
@@ -152,6 +169,7 @@ async function boot() {
     mount(main, errorBox(new Error('The portal configuration could not be loaded (' + err.message + '). Reload the page.')));
     return;
   }
+  pathToHash(state.cfg);
   api.configure(state.cfg.apiBase, auth.token, onUnauthorized);
   if (state.cfg.signInMode === 'oidc') {
     try {
