@@ -149,8 +149,14 @@ func serveUI(t *testing.T, h *webui.Handler, is *issuer) http.Handler {
 		for k, v := range resp.Headers {
 			w.Header().Set(k, v)
 		}
+		body := []byte(resp.Body)
+		if resp.IsBase64Encoded {
+			if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+				t.Errorf("handler body: %v", err)
+			}
+		}
 		w.WriteHeader(resp.StatusCode)
-		_, _ = io.WriteString(w, resp.Body)
+		_, _ = w.Write(body)
 	})
 }
 

@@ -7,9 +7,11 @@ package webui
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -33,6 +35,10 @@ type asset struct {
 	body        string
 	contentType string
 	etag        string
+	// gzipped is the body gzip-compressed and base64-encoded (the HTTP API
+	// carries binary bodies so), or "" when compression does not pay.
+	gzipped  string
+	gzipETag string
 }
 
 // Handler serves the UI. Build it once, at cold start, with New.
@@ -96,7 +102,16 @@ func New(cfg Config) (*Handler, error) {
 
 func newAsset(body []byte, contentType string) asset {
 	sum := sha256.Sum256(body)
-	return asset{body: string(body), contentType: contentType, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	tag := hex.EncodeToString(sum[:12])
+	a := asset{body: string(body), contentType: contentType, etag: `"` + tag + `"`}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	if buf.Len() < len(body)*9/10 {
+		a.gzipped, a.gzipETag = base64.StdEncoding.EncodeToString(buf.Bytes()), `"`+tag+`-gz"`
+	}
+	return a
 }
 
 func contentType(name string) string {
@@ -201,15 +216,19 @@ func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Respon
 	default:
 		return h.plain(http.StatusNotFound, "Not found.\n", nil), nil
 	}
-	headers := h.with(map[string]string{"Content-Type": a.contentType, "Cache-Control": cache, "ETag": a.etag})
-	if etagMatches(header(req, "if-none-match"), a.etag) {
+	headers := h.with(map[string]string{"Content-Type": a.contentType, "Cache-Control": cache, "ETag": a.etag, "Vary": "Accept-Encoding"})
+	resp := httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: a.body}
+	if a.gzipped != "" && acceptsGzip(header(req, "accept-encoding")) {
+		headers["Content-Encoding"], headers["ETag"] = "gzip", a.gzipETag
+		resp.Body, resp.IsBase64Encoded = a.gzipped, true
+	}
+	if etagMatches(header(req, "if-none-match"), headers["ETag"]) {
 		return httpapi.Response{StatusCode: http.StatusNotModified, Headers: headers}, nil
 	}
-	body := a.body
 	if method == http.MethodHead {
-		body = ""
+		resp.Body, resp.IsBase64Encoded = "", false
 	}
-	return httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: body}, nil
+	return resp, nil
 }
 
 // isApplicationPath matches /applications/<id>, the form of the links in
@@ -246,6 +265,18 @@ func header(req httpapi.Request, name string) string {
 		}
 	}
 	return ""
+}
+
+// acceptsGzip reads Accept-Encoding: gzip unless given q=0.
+func acceptsGzip(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 func etagMatches(ifNoneMatch, etag string) bool {

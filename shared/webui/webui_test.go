@@ -1,8 +1,12 @@
 package webui_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -430,4 +434,59 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("%q: status %d", path, resp.StatusCode)
 		}
 	})
+}
+
+func TestGzip(t *testing.T) {
+	h := newHandler(t, localConfig())
+	plain := serve(t, h, get("/assets/"+h.Version()+"/views.js", nil))
+	tests := []struct {
+		name   string
+		accept string
+		gzip   bool
+	}{
+		{"browser", "gzip, deflate, br, zstd", true},
+		{"gzip only", "gzip", true},
+		{"refused", "gzip;q=0, br", false},
+		{"none", "", false},
+		{"identity", "identity", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := serve(t, h, get("/assets/"+h.Version()+"/views.js", map[string]string{"accept-encoding": tc.accept}))
+			if resp.Headers["Vary"] != "Accept-Encoding" {
+				t.Errorf("Vary = %q", resp.Headers["Vary"])
+			}
+			if !tc.gzip {
+				if resp.IsBase64Encoded || resp.Headers["Content-Encoding"] != "" || resp.Body != plain.Body {
+					t.Fatal("compressed without being asked to")
+				}
+				return
+			}
+			if !resp.IsBase64Encoded || resp.Headers["Content-Encoding"] != "gzip" || resp.Headers["ETag"] == plain.Headers["ETag"] {
+				t.Fatalf("not gzipped: headers %v", resp.Headers)
+			}
+			raw, err := base64.StdEncoding.DecodeString(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(body) != plain.Body {
+				t.Fatal("gzipped body differs")
+			}
+			if len(raw) >= len(plain.Body)/2 {
+				t.Errorf("gzip gives %d bytes of %d", len(raw), len(plain.Body))
+			}
+			again := serve(t, h, get("/assets/"+h.Version()+"/views.js", map[string]string{"accept-encoding": tc.accept, "if-none-match": resp.Headers["ETag"]}))
+			if again.StatusCode != http.StatusNotModified {
+				t.Errorf("revalidation of the gzipped form: %d", again.StatusCode)
+			}
+		})
+	}
 }
