@@ -231,6 +231,30 @@ func admin(t *testing.T, tb *tab, manager string) {
 		t.Errorf("after one designation, warnings %q", tb.text("#warnings"))
 	}
 	tb.screenshot("admin-application")
+
+	// A second person, promoted to credential manager, ends the warning;
+	// removing them brings it back.
+	tb.typeInto("#designate-email", "victor@acme.example")
+	evalJS[bool](tb, `(() => { const s = document.querySelector('#designate-role'); s.value = 'viewer'; return true; })()`)
+	tb.click("#designate")
+	victor := `#admin-designations tr[data-email="victor@acme.example"]`
+	tb.waitFor(victor)
+	if got := evalJS[string](tb, `document.querySelector('`+victor+` select.role').value`); got != "viewer" {
+		t.Errorf("victor designated as %q", got)
+	}
+	evalJS[bool](tb, `(() => { const s = document.querySelector('`+victor+` select.role'); s.value = 'credential_manager'; return true; })()`)
+	tb.click(victor + " button.change-role")
+	tb.waitJS(`!document.querySelector('#warnings') && document.querySelector('`+victor+` select.role').value === 'credential_manager'`, "two managers, no warning")
+	tb.click(victor + " button.remove")
+	tb.click("dialog[open] #confirm-remove")
+	tb.waitJS(`!document.querySelector('`+victor+`') && document.querySelector('#warnings')`, "victor removed, warning back")
+
+	// Rename it and drop an API.
+	tb.typeInto("#edit-name", appName+" EU")
+	tb.click("#api-data-manager-sandbox")
+	tb.click("#save-application")
+	tb.waitJS(fmt.Sprintf(`document.querySelector('h1').textContent === %q && !document.querySelector('#api-data-manager-sandbox').checked && document.querySelector('#api-search-match').checked`, appName+" EU"), "renamed, one API left")
+	appName += " EU"
 	tb.signOut()
 
 	tb.signInAs(manager)

@@ -204,9 +204,9 @@ export async function adminApplicationPage(ctx, id, warnings) {
   };
 
   // Name and APIs.
-  const name = h('input', { type: 'text', name: 'name', required: true, maxlength: '100', autocomplete: 'off' });
+  const name = h('input', { type: 'text', name: 'name', id: 'edit-name', required: true, maxlength: '100', autocomplete: 'off' });
   name.value = app.name;
-  const save = h('button', { type: 'submit', text: 'Save name and APIs' });
+  const save = h('button', { type: 'submit', id: 'save-application', text: 'Save name and APIs' });
   const edit = h('form', { class: 'card', novalidate: true },
     h('h2', { text: 'Name and APIs' }),
     field('Name', name),
@@ -219,18 +219,18 @@ export async function adminApplicationPage(ctx, id, warnings) {
 
   // Designations.
   const rows = (app.designations || []).map((d) => {
-    const sel = h('select', { 'aria-label': 'Role of ' + d.email },
+    const sel = h('select', { 'aria-label': 'Role of ' + d.email, class: 'role' },
       ['credential_manager', 'viewer'].map((r) => h('option', { value: r, selected: r === d.role, text: roleLabel(r) })));
-    const change = h('button', { type: 'button', class: 'secondary small', text: 'Change role' });
+    const change = h('button', { type: 'button', class: 'secondary small change-role', text: 'Change role', 'aria-label': 'Change role of ' + d.email });
     change.addEventListener('click', () => apply(change, 'Saving…', () => api.call('PUT',
       '/v1/admin/applications/' + enc(id) + '/designations/' + enc(d.email), { role: sel.value })));
-    const remove = h('button', { type: 'button', class: 'danger small', text: 'Remove', 'aria-label': 'Remove ' + d.email });
+    const remove = h('button', { type: 'button', class: 'danger small remove', text: 'Remove', 'aria-label': 'Remove ' + d.email });
     remove.addEventListener('click', async () => {
       const ok = await openDialog('Remove ' + d.email + '?', (close) => h('div', {},
         h('p', { text: d.email + ' will no longer see ' + app.name + (d.role === 'credential_manager' ? ' nor receive its expiry reminders.' : '.') }),
         h('div', { class: 'dialog-actions' },
           h('button', { type: 'button', class: 'secondary', autofocus: true, text: 'Cancel', onclick: () => close(false) }),
-          h('button', { type: 'button', class: 'danger', text: 'Remove', onclick: () => close(true) }))));
+          h('button', { type: 'button', class: 'danger', id: 'confirm-remove', text: 'Remove', onclick: () => close(true) }))));
       if (ok) apply(remove, 'Removing…', () => api.call('DELETE', '/v1/admin/applications/' + enc(id) + '/designations/' + enc(d.email)));
     });
     return h('tr', { 'data-email': d.email },
