@@ -91,9 +91,10 @@ var (
 // fixture is a fresh table, a fresh sender identity and SDK clients with
 // fault injection, all on the shared emulator.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	emu      *emulator.Emulator
 	st       *store.Store
+	table    string
 	sender   string
 	fallback string
 	dbFaults *faults
@@ -103,7 +104,7 @@ type fixture struct {
 	mu       sync.Mutex
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	emu := emulator.ForTest(t)
 	f := &fixture{t: t, emu: emu, dbFaults: &faults{}, sesFault: &faults{}, now: day0}
@@ -114,7 +115,8 @@ func newFixture(t *testing.T) *fixture {
 		o.RetryMaxAttempts = 3
 		o.APIOptions = append(o.APIOptions, f.dbFaults.middleware)
 	})
-	f.st = store.New(db, emu.NewTable(t))
+	f.table = emu.NewTable(t)
+	f.st = store.New(db, f.table)
 	f.ses = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, f.sesFault.middleware) })
 	domain := strings.ToLower(emulator.UniqueName("t")) + ".example"
 	f.sender = "no-reply@" + domain
@@ -240,7 +242,7 @@ func (f *fixture) mail() []emulator.Mail {
 }
 
 // to returns the one recipient of a message.
-func to(t *testing.T, m emulator.Mail) string {
+func to(t testing.TB, m emulator.Mail) string {
 	t.Helper()
 	set := map[string]bool{}
 	for _, d := range m.Destination {
