@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"credportal/infra/emulator"
+	"credportal/infra/lambdarun"
+	"credportal/infra/template"
+	"credportal/shared/audit"
+	"credportal/shared/ids"
+	"credportal/shared/portal"
+	"credportal/shared/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+
+// TestScheduledEventUnderRuntimeEmulator builds the sweep's bootstrap, runs
+// it under the Lambda runtime emulator with the environment template.yaml
+// gives it, and invokes it twice with the sample scheduled event: the first
+// invocation sends the due reminder, the second nothing.
+func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
+	ctx := context.Background()
+	emu := emulator.ForTest(t)
+	tmpl, root, err := template.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fn template.Function
+	for _, f := range tmpl.Functions() {
+		if f.LogicalID == "ExpirySweepFunction" {
+			fn = f
+		}
+	}
+	if fn.Package != "functions/expiry-sweep" {
+		t.Fatalf("template.yaml's ExpirySweepFunction: %+v", fn)
+	}
+	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fn.Package)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string]string{}
+	for id := range tmpl.Resources {
+		refs[id] = "local-" + id
+	}
+	refs["Table"] = emu.NewTable(t)
+	env, err := lambdarun.Env(tmpl, fn, template.Locals{Refs: refs, Pseudo: map[string]string{"AWS::Region": emulator.Region}}, emu.URL, emulator.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["SENDER_EMAIL"] == "" || env["REMINDER_THRESHOLDS"] != "30,14,7,3,1,0" || env["SES_MAX_SEND_RATE"] != "10" {
+		t.Fatalf("environment %v", env)
+	}
+	cfg := emu.Config()
+	if _, err := sesv2.NewFromConfig(cfg).CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(env["SENDER_EMAIL"])}); err != nil {
+		t.Fatal(err)
+	}
+
+	// An application with a manager and a secret three days from expiry,
+	// by the wall clock the function runs on.
+	st := store.New(dynamodb.NewFromConfig(cfg), refs["Table"])
+	now := time.Now().UTC()
+	id := func(kind string) string {
+		v, err := ids.New(kind, now, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ev := func(appID, action string) audit.Event {
+		return audit.Event{ID: id(ids.Event), At: now, Actor: "admin@operator.test", Action: action, ApplicationID: appID}
+	}
+	org := portal.Organisation{ID: id(ids.Organisation), Name: "Acme Ltd", Country: "GB", CreatedAt: now}
+	app := portal.Application{ID: id(ids.Application), Name: "Acme Search", ClientID: emulator.UniqueName("client"), Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: []string{"search-match"}, CreatedAt: now}
+	manager := strings.ToLower(emulator.UniqueName("alice")) + "@acme.example"
+	sec := portal.Secret{ID: id(ids.Secret), ApplicationID: app.ID, Name: "Production key", Hint: "k3y", Hash: []byte{1}, PepperVersion: "v1", CreatedAt: now, CreatedBy: manager, ExpiresAt: now.AddDate(0, 0, 3)}
+	if err := st.CreateOrganisation(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateApplication(ctx, app, ev(app.ID, audit.ApplicationCreated)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: app.ID, Email: manager, Role: portal.RoleCredentialManager, CreatedAt: now, CreatedBy: "admin@operator.test"}, ev(app.ID, audit.DesignationSet)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddSecret(ctx, sec, 3, now, ev(app.ID, audit.SecretCreated)); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs syncBuffer
+	in, err := build.Start(ctx, fn, env, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Stop()
+	event, err := os.ReadFile(filepath.Join(root, "events", "expiry-sweep.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		out, err := in.Invoke(ctx, event)
+		if err != nil || strings.Contains(string(out), "errorMessage") {
+			t.Fatalf("invoke %d: %s, %v\n%s", i, out, err, logs.String())
+		}
+	}
+	all, err := emu.SentMail(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []emulator.Mail
+	for _, m := range all {
+		for _, d := range m.Destination {
+			if d == manager {
+				got = append(got, m)
+				break
+			}
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d reminders to the manager over two invocations, want 1\n%s", len(got), logs.String())
+	}
+	if m := got[0]; m.Subject != `Client secret "Production key" of Acme Search expires in 3 days` || !strings.Contains(m.Text, "applications/"+app.ID) {
+		t.Errorf("reminder %q:\n%s", m.Subject, m.Text)
+	}
+	for _, want := range []string{`"message":"expiry sweep"`, `"examined":1`, `"sent":1`, `"sent":0`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+// syncBuffer collects the function's logs from the emulator's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
