@@ -226,7 +226,9 @@ func (k *SigningKeys) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
 // logged) rather than failing every request.
 func (k *SigningKeys) keys(ctx context.Context) (*SigningKey, *SigningKey, error) {
 	k.mu.Lock()
-	fresh := k.loaded && k.now().Sub(k.checked) < SigningTTL
+	// Until a key exists it is looked for on every call, so the first key
+	// is published as soon as a token function has made it.
+	fresh := k.loaded && k.current != nil && k.now().Sub(k.checked) < SigningTTL
 	cur, prev, loaded := k.current, k.previous, k.loaded
 	k.mu.Unlock()
 	if fresh {

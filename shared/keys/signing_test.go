@@ -124,22 +124,21 @@ func TestSigningKeysGenerateOnceAndRotate(t *testing.T) {
 	}
 	first := kids[0]
 
-	// The reader still trusts what it read until SigningTTL passes.
-	if pub, _ := reader.Published(ctx); len(pub) != 0 {
-		t.Fatalf("stale cache expected before the TTL: %v", pub)
-	}
-	c.Add(keys.SigningTTL)
-	cur, err := reader.Current(ctx)
-	if err != nil || cur.ID != first {
-		t.Fatalf("reader's Current after the TTL = %v, %v", cur.ID, err)
+	// A reader that has seen no key yet looks again at once.
+	if pub, err := reader.Published(ctx); err != nil || len(pub) != 1 || pub[0].ID != first {
+		t.Fatalf("reader's Published once the key exists = %v, %v", pub, err)
 	}
 
 	// Rotation: a new PEM key becomes AWSCURRENT, the old one AWSPREVIOUS.
 	rotated := newKey(t)
 	text, _ := keys.EncodeSigningKey(rotated)
 	put(t, sm, id, text)
+	// Until SigningTTL passes the reader trusts what it read.
+	if cur, err := reader.Current(ctx); err != nil || cur.ID != first {
+		t.Fatalf("reader's Current before the TTL = %v, %v; want the cached %s", cur.ID, err, first)
+	}
 	c.Add(keys.SigningTTL)
-	cur, err = reader.Current(ctx)
+	cur, err := reader.Current(ctx)
 	want, _ := keys.NewSigningKey(rotated, "")
 	if err != nil || cur.ID != want.ID {
 		t.Fatalf("Current after rotation = %v, %v; want %s", cur.ID, err, want.ID)

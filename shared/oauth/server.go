@@ -253,7 +253,7 @@ func (s *Server) fail(ctx context.Context, clientID string, app portal.Applicati
 			return
 		}
 		ev = &audit.Event{
-			ID: id, At: now, Actor: clientID, Action: audit.TokenFailures, ApplicationID: app.ID,
+			ID: id, At: now.Truncate(time.Second), Actor: clientID, Action: audit.TokenFailures, ApplicationID: app.ID,
 			SourceIP: meta.SourceIP, UserAgent: meta.UserAgent, RequestID: meta.RequestID,
 			Details: map[string]string{
 				"failures": strconv.Itoa(n), "window": p.Window.String(), "lockedUntil": until.Format(time.RFC3339),
