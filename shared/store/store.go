@@ -10,6 +10,8 @@
 //	designation   APP#<id> / DESIG#<email>        USER#<email> / APP#<id>
 //	secret        APP#<id> / SECRET#<id>          ByExpiry: ExpiryDay / ExpiryKey
 //	audit event   AUDIT#<appId> / EVENT#<id>
+//	token failures THROTTLE#<clientId> / WINDOW#<n>  (TTL; see tokens.go)
+//	token lockout THROTTLE#<clientId> / LOCK          (TTL; see tokens.go)
 package store
 
 import (
