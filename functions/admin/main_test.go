@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"credportal/infra/emulator"
+	"credportal/infra/lambdarun"
+	"credportal/infra/template"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+
+// TestSampleEventsUnderRuntimeEmulator builds the admin function's bootstrap,
+// runs it under the Lambda runtime emulator with the environment
+// template.yaml gives it, and sends one warm instance every events/admin*.json
+// sample in a working order: the organisation events/admin.json creates
+// receives the application, which receives the designation. The samples'
+// placeholder ids are swapped for the ids the function returned.
+func TestSampleEventsUnderRuntimeEmulator(t *testing.T) {
+	ctx := context.Background()
+	emu := emulator.ForTest(t)
+	tmpl, root, err := template.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fn template.Function
+	for _, f := range tmpl.Functions() {
+		if f.LogicalID == "AdminFunction" {
+			fn = f
+		}
+	}
+	if fn.Package != "functions/admin" {
+		t.Fatalf("template.yaml's AdminFunction has the package %q", fn.Package)
+	}
+	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fn.Package)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string]string{}
+	for id := range tmpl.Resources {
+		refs[id] = "local-" + id
+	}
+	refs["Table"] = emu.NewTable(t)
+	env, err := lambdarun.Env(tmpl, fn, template.Locals{Refs: refs, Pseudo: map[string]string{"AWS::Region": emulator.Region}}, emu.URL, emulator.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := build.Start(ctx, fn, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Stop()
+
+	ids := map[string]string{} // placeholder id in the samples → real id
+	steps := []struct {
+		sample string
+		status int
+		keep   string // the response field whose value replaces the sample's path parameter
+		param  string
+	}{
+		{"admin.json", 201, "id", "organisationId"},
+		{"admin.not-admin.json", 403, "", ""},
+		{"admin.list-apis.json", 200, "", ""},
+		{"admin.list-organisations.json", 200, "", ""},
+		{"admin.create-application.json", 201, "id", "applicationId"},
+		{"admin.set-designation.json", 200, "", ""},
+		{"admin.update-application.json", 200, "", ""},
+		{"admin.remove-designation.json", 200, "", ""},
+	}
+	placeholders := map[string]string{}
+	for _, s := range steps {
+		raw, err := os.ReadFile(filepath.Join(root, "events", s.sample))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			PathParameters map[string]string `json:"pathParameters"`
+		}
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range ev.PathParameters {
+			if k == "organisationId" || k == "applicationId" {
+				placeholders[k] = v
+			}
+		}
+	}
+	for _, s := range steps {
+		raw, err := os.ReadFile(filepath.Join(root, "events", s.sample))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for placeholder, id := range ids {
+			raw = []byte(strings.ReplaceAll(string(raw), placeholder, id))
+		}
+		out, err := in.Invoke(ctx, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", s.sample, err)
+		}
+		var resp struct {
+			StatusCode int               `json:"statusCode"`
+			Headers    map[string]string `json:"headers"`
+			Body       string            `json:"body"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatalf("%s: not an HTTP API response: %s", s.sample, out)
+		}
+		if resp.StatusCode != s.status || !json.Valid([]byte(resp.Body)) || resp.Headers["Content-Type"] != "application/json" {
+			t.Fatalf("%s: status %d %s, want %d", s.sample, resp.StatusCode, resp.Body, s.status)
+		}
+		if s.keep != "" {
+			var body map[string]any
+			_ = json.Unmarshal([]byte(resp.Body), &body)
+			id, _ := body[s.keep].(string)
+			if id == "" || placeholders[s.param] == "" {
+				t.Fatalf("%s: no %s in %s", s.sample, s.keep, resp.Body)
+			}
+			ids[placeholders[s.param]] = id
+		}
+		if s.sample == "admin.list-organisations.json" && !strings.Contains(resp.Body, `"name":"Initech Ltd"`) {
+			t.Fatalf("the created organisation is not listed: %s", resp.Body)
+		}
+	}
+	if d, err := in.InitDuration(ctx); err != nil || d <= 0 {
+		t.Fatalf("no Init Duration reported: %v %v", d, err)
+	}
+}
