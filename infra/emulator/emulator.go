@@ -4,16 +4,22 @@
 package emulator
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/mail"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,6 +34,9 @@ const Region = "us-east-1"
 type Emulator struct {
 	URL string
 	cmd *exec.Cmd
+	// isolation serialises what moto cannot run concurrently; see
+	// isolatingTransport.
+	isolation sync.RWMutex
 }
 
 // FreeAddr returns a free 127.0.0.1 address.
@@ -47,33 +56,90 @@ func Start(ctx context.Context, addr string) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator address %q: %w", addr, err)
 	}
-	if _, err := exec.LookPath("moto_server"); err != nil {
-		return nil, errors.New("moto_server not found on PATH: install it with 'pip install \"moto[server]\"'")
-	}
 	if l, err := net.Listen("tcp", addr); err != nil {
 		return nil, fmt.Errorf("emulator port %s is in use: %w", port, err)
 	} else {
 		l.Close()
 	}
+	return start(ctx, host, port)
+}
+
+// StartFree runs moto_server on a port of host that the system chooses, so
+// that nothing else can take the port between choosing and binding it, and
+// waits until it answers.
+func StartFree(ctx context.Context, host string) (*Emulator, error) {
+	return start(ctx, host, "0")
+}
+
+// listening is how moto_server (werkzeug) announces its address.
+var listening = regexp.MustCompile(`Running on (http://[0-9.]+:[0-9]+)`)
+
+func start(ctx context.Context, host, port string) (*Emulator, error) {
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		return nil, errors.New("moto_server not found on PATH: install it with 'pip install \"moto[server]\"'")
+	}
 	cmd := exec.Command("moto_server", "-H", host, "-p", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
 	if os.Getenv("EMULATOR_LOG") != "" {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Stdout = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	e := &Emulator{URL: "http://" + addr, cmd: cmd}
-	deadline := time.Now().Add(30 * time.Second)
+	e := &Emulator{cmd: cmd}
+	announced := make(chan string, 1)
+	go func() {
+		// Read the announcement, then keep draining so the server never
+		// blocks on a full pipe.
+		var out io.Writer = io.Discard
+		if os.Getenv("EMULATOR_LOG") != "" {
+			out = os.Stderr
+		}
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintln(out, sc.Text())
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case announced <- m[1]:
+				default:
+				}
+			}
+		}
+		close(announced)
+	}()
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	select {
+	case url, ok := <-announced:
+		if !ok {
+			e.Stop()
+			return nil, fmt.Errorf("moto_server exited before listening on %s:%s (is the port in use?)", host, port)
+		}
+		e.URL = url
+	case <-timeout.C:
+		e.Stop()
+		return nil, fmt.Errorf("moto_server did not start listening on %s:%s", host, port)
+	case <-ctx.Done():
+		e.Stop()
+		return nil, ctx.Err()
+	}
 	for {
 		if err := e.ping(ctx); err == nil {
 			return e, nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		select {
+		case <-timeout.C:
 			e.Stop()
-			return nil, fmt.Errorf("moto_server did not answer on %s", addr)
+			return nil, fmt.Errorf("moto_server did not answer on %s", e.URL)
+		case <-ctx.Done():
+			e.Stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -116,7 +182,51 @@ func (e *Emulator) Config() aws.Config {
 		// A client of the emulator fails fast rather than retrying, so a test
 		// sees the failure it injected.
 		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Transport: &isolatingTransport{next: http.DefaultTransport, lock: &e.isolation}},
 	}
+}
+
+// isolatingTransport gives moto's DynamoDB the isolation that DynamoDB
+// itself guarantees. moto runs a transaction by copying the table, applying
+// the writes and restoring the copy on a failed condition: a write that runs
+// meanwhile crashes the copy (HTTP 500) or is lost by the restore. So a
+// TransactWriteItems request runs alone among writes, and writes run
+// concurrently with each other and with reads, as they do in AWS.
+type isolatingTransport struct {
+	next http.RoundTripper
+	lock *sync.RWMutex
+}
+
+func (t *isolatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	target := req.Header.Get("X-Amz-Target")
+	switch {
+	case target == "DynamoDB_20120810.TransactWriteItems":
+		t.lock.Lock()
+		defer t.lock.Unlock()
+	case strings.HasPrefix(target, "DynamoDB_20120810.") && dynamoWrite(strings.TrimPrefix(target, "DynamoDB_20120810.")):
+		t.lock.RLock()
+		defer t.lock.RUnlock()
+	default:
+		return t.next.RoundTrip(req)
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	// Hold the lock until the response is read: moto has applied the write
+	// by then.
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, err
+}
+
+func dynamoWrite(op string) bool {
+	switch op {
+	case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem":
+		return true
+	}
+	return false
 }
 
 // Mail is one email the emulator's SES accepted.

@@ -33,12 +33,7 @@ func RunTests(m *testing.M) int {
 func ForTest(t testing.TB) *Emulator {
 	t.Helper()
 	shared.once.Do(func() {
-		addr, err := FreeAddr()
-		if err != nil {
-			shared.err = err
-			return
-		}
-		shared.emu, shared.err = Start(context.Background(), addr)
+		shared.emu, shared.err = StartFree(context.Background(), "127.0.0.1")
 	})
 	if shared.err != nil {
 		t.Fatalf("emulator: %v", shared.err)

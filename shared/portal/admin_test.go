@@ -34,32 +34,13 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	emu := emulator.ForTest(t)
-	st := store.New(serialTransactions{DynamoDB: dynamodb.NewFromConfig(emu.Config())}, emu.NewTable(t))
+	st := store.New(dynamodb.NewFromConfig(emu.Config()), emu.NewTable(t))
 	now := clock()
 	return fixture{
 		store:   st,
 		admin:   portal.NewAdmin(st, portal.DefaultConfig(), now, rand.Reader),
 		service: portal.NewService(st, nil, portal.DefaultConfig(), now, rand.Reader),
 	}
-}
-
-// serialTransactions sends one transaction at a time to the emulator. moto
-// snapshots a table (copy.deepcopy) before each TransactWriteItems to roll a
-// canceled one back; run concurrently, the copy fails with "dictionary changed
-// size during iteration" (a 500), and a rollback can restore a snapshot that
-// misses another transaction's write. DynamoDB serialises conflicting
-// transactions itself; this wrapper gives the emulator the same guarantee,
-// while the callers above it still run concurrently.
-type serialTransactions struct {
-	store.DynamoDB
-}
-
-var transactions sync.Mutex
-
-func (s serialTransactions) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	transactions.Lock()
-	defer transactions.Unlock()
-	return s.DynamoDB.TransactWriteItems(ctx, in, opts...)
 }
 
 // clock ticks a second per reading, so audit events sort in the order made.
