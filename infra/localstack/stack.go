@@ -210,10 +210,14 @@ func (s *Stack) startEmulator(ctx context.Context, opts Options) error {
 	}
 	addr := opts.EmulatorAddr
 	if addr == "" {
-		var err error
-		if addr, err = emulator.FreeAddr(); err != nil {
+		// No port asked for: the emulator takes one the system chooses, so no
+		// other server can take it in between.
+		emu, err := emulator.StartFree(ctx, "127.0.0.1")
+		if err != nil {
 			return err
 		}
+		s.Emulator, s.ownEmulator = emu, true
+		return nil
 	}
 	if l, err := net.Listen("tcp", addr); err != nil {
 		return portError("emulator", addr, err)
