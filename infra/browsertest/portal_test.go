@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
+	"sync"
 	"testing"
 
 	"credportal/infra/localstack"
@@ -15,7 +15,13 @@ import (
 // TestPortal runs the UI's main journeys in Chromium against the local
 // stack, seeded with the demo data, as `make dev` serves it.
 func TestPortal(t *testing.T) {
-	stack, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: logs()})
+	logs := &tail{max: 16 << 10}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last stack logs:\n%s", logs)
+		}
+	})
+	stack, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: logs})
 	if err != nil {
 		t.Fatalf("start the local stack: %v", err)
 	}
@@ -95,10 +101,26 @@ func reminderLink(t *testing.T, stack *localstack.Stack, appID string) string {
 	return ""
 }
 
-// logs shows the stack's logs with BROWSERTEST_LOGS=1, for debugging.
-func logs() io.Writer {
-	if os.Getenv("BROWSERTEST_LOGS") != "" {
-		return os.Stderr
+// tail keeps the last max bytes written to it: the stack's logs, shown
+// when a test fails.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (w *tail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > w.max {
+		w.buf = append([]byte(nil), w.buf[len(w.buf)-w.max:]...)
 	}
-	return nil
+	return len(p), nil
+}
+
+func (w *tail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.buf)
 }
