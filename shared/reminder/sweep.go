@@ -59,7 +59,8 @@ type Result struct {
 	// Skipped reminders were sent before, are held by another run, or have
 	// no one to go to.
 	Skipped int `json:"skipped"`
-	// Failed reminders could not be claimed or sent; a later run retries.
+	// Failed counts the reminders that could not be claimed or sent, and the
+	// day partitions that could not be read; a later run retries them.
 	Failed int `json:"failed"`
 	// Deferred reminders were left for the next run when time ran out or
 	// SES stopped accepting mail.
@@ -136,7 +137,7 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 		"day", now.Format(time.DateOnly), "examined", res.Examined, "due", res.Due, "sent", res.Sent,
 		"reminders", res.Reminders, "skipped", res.Skipped, "failed", res.Failed, "deferred", res.Deferred)
 	if err := errors.Join(errs...); err != nil {
-		return res, fmt.Errorf("expiry sweep: %d reminders failed: %w", res.Failed, err)
+		return res, fmt.Errorf("expiry sweep: %d failures, left for a later run: %w", res.Failed, err)
 	}
 	return res, nil
 }
