@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 )
 
 // seedThree makes three applications, each with its own two managers and a
@@ -158,4 +161,21 @@ func TestDeletedSecretsAreGone(t *testing.T) {
 	if m := f.mail(); len(m) != 1 || strings.Contains(m[0].Text, "Gone") {
 		t.Fatalf("mail %+v", m)
 	}
+}
+
+// SES stops taking mail (daily quota): the run stops at once, fails, and
+// leaves everything to the next run.
+func TestSESQuotaStopsTheRun(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	f.sesFault.set("SendEmail", false, &types.LimitExceededException{Message: aws.String("Daily message quota exceeded.")}, 1)
+	res, err := f.run()
+	if err == nil || res.Sent != 0 || res.Failed != 1 || res.Deferred != 5 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	f.sesFault.clear()
+	if res := f.mustRun(); res.Sent != 6 {
+		t.Fatalf("next run %+v", res)
+	}
+	f.exactlyOnce(want...)
 }

@@ -111,18 +111,11 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 			}
 			continue
 		}
-		err := s.deliver(ctx, now, rcpt, items, &res, incomplete)
-		if errors.Is(err, errOutOfTime) {
-			s.log.WarnContext(ctx, "expiry sweep stopping before the deadline; the rest waits for the next run")
+		stop, err := s.deliver(ctx, now, rcpt, items, &res, incomplete)
+		errs = append(errs, err)
+		if stop {
+			s.log.WarnContext(ctx, "expiry sweep stopping: out of time, or SES is not accepting mail; the rest waits for the next run")
 			stopped = true
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			if mail.Stopped(err) || mail.Throttled(err) || ctx.Err() != nil {
-				s.log.WarnContext(ctx, "expiry sweep stopping: SES is not accepting mail", "error", err.Error())
-				stopped = true
-			}
 		}
 	}
 
@@ -286,11 +279,12 @@ func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Appl
 }
 
 // deliver claims a recipient's reminders, sends the digest of those claimed,
-// and records them sent, or releases them if SES refused.
-func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items []item, res *Result, incomplete map[secretKey]bool) error {
+// and records them sent, or releases them if SES refused. stop says the run
+// should send nothing more: time is up, or SES will not take mail now.
+func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items []item, res *Result, incomplete map[secretKey]bool) (stop bool, _ error) {
 	token, err := s.token()
 	if err != nil {
-		return err
+		return false, err
 	}
 	var (
 		claimed []item
@@ -314,7 +308,7 @@ func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items [
 		}
 	}
 	if len(claimed) == 0 {
-		return errors.Join(errs...)
+		return false, errors.Join(errs...)
 	}
 	msg, err := s.digest(rcpt, now, token, claimed)
 	if err == nil {
@@ -328,12 +322,14 @@ func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items [
 					// sends it again. The one duplicate the design allows.
 					s.log.ErrorContext(ctx, "reminder sent but not recorded", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "messageId", id, "error", err.Error())
 					incomplete[keyOf(it.claim)] = true
+					errs = append(errs, err)
 				}
 			}
-			return errors.Join(errs...)
+			return false, errors.Join(errs...)
 		}
 	}
-	if errors.Is(err, errOutOfTime) {
+	outOfTime := errors.Is(err, errOutOfTime)
+	if outOfTime {
 		res.Deferred += len(claimed)
 	} else {
 		s.log.ErrorContext(ctx, "could not send a reminder digest", "reminders", len(claimed), "error", err.Error())
@@ -347,7 +343,10 @@ func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items [
 			s.log.WarnContext(ctx, "could not release a reminder claim", "secretId", it.claim.SecretID, "error", rerr.Error())
 		}
 	}
-	return errors.Join(append(errs, err)...)
+	if outOfTime {
+		return true, errors.Join(errs...)
+	}
+	return mail.Stopped(err) || mail.Throttled(err) || ctx.Err() != nil, errors.Join(append(errs, err)...)
 }
 
 // send waits for the send rate, then sends, pausing and trying again while
