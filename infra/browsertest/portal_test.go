@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,10 +16,10 @@ import (
 // TestPortal runs the UI's main journeys in Chromium against the local
 // stack, seeded with the demo data, as `make dev` serves it.
 func TestPortal(t *testing.T) {
-	logs := &tail{max: 16 << 10}
+	logs := &logBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("last stack logs:\n%s", logs)
+			t.Logf("stack log lines about failures, then its last lines:\n%s", logs.summary(100, 40))
 		}
 	})
 	stack, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: logs})
@@ -101,26 +102,37 @@ func reminderLink(t *testing.T, stack *localstack.Stack, appID string) string {
 	return ""
 }
 
-// tail keeps the last max bytes written to it: the stack's logs, shown
-// when a test fails.
-type tail struct {
+// logBuffer keeps the stack's logs, to show when a journey fails.
+type logBuffer struct {
 	mu  sync.Mutex
-	max int
 	buf []byte
 }
 
-func (w *tail) Write(p []byte) (int, error) {
+func (w *logBuffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	if len(w.buf) > w.max {
-		w.buf = append([]byte(nil), w.buf[len(w.buf)-w.max:]...)
+	if len(w.buf) < 8<<20 {
+		w.buf = append(w.buf, p...)
 	}
 	return len(p), nil
 }
 
-func (w *tail) String() string {
+// summary gives up to problems lines that mention a panic or an error, then
+// the last tail lines.
+func (w *logBuffer) summary(problems, tail int) string {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
+	lines := strings.Split(strings.TrimSpace(string(w.buf)), "\n")
+	w.mu.Unlock()
+	var out []string
+	for _, l := range lines {
+		lower := strings.ToLower(l)
+		if len(out) < problems && (strings.Contains(lower, "panic") || strings.Contains(lower, "error") || strings.Contains(lower, "exited")) {
+			out = append(out, l)
+		}
+	}
+	out = append(out, "…")
+	if len(lines) > tail {
+		lines = lines[len(lines)-tail:]
+	}
+	return strings.Join(append(out, lines...), "\n")
 }
