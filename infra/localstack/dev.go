@@ -57,6 +57,9 @@ func RunDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		EmulatorAddr: fmt.Sprintf("127.0.0.1:%d", *emuPort), Seed: !*noSeed, Logs: logs,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted while starting: everything started is stopped
+		}
 		return err
 	}
 	defer s.Stop()
