@@ -64,7 +64,9 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
-	out, err := fn.Invoke(req.Context(), payload)
+	// The invocation runs to its end even if the client goes away: the
+	// runtime emulator cannot abandon one midway.
+	out, err := fn.Invoke(context.WithoutCancel(req.Context()), payload)
 	if err != nil {
 		fmt.Fprintf(s.logs, "[local] %s %s: %v\n", req.Method, req.URL.Path, err)
 		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
@@ -132,7 +134,7 @@ func (s *Stack) serveSweep(w http.ResponseWriter, req *http.Request) {
 		Resources: []string{"arn:aws:events:" + emulator.Region + ":123456789012:rule/" + StackName + "-sweep"},
 	}
 	payload, _ := json.Marshal(ev)
-	out, err := fn.Invoke(req.Context(), payload)
+	out, err := fn.Invoke(context.WithoutCancel(req.Context()), payload)
 	if err != nil {
 		localError(w, http.StatusInternalServerError, "sweep_failed", "The sweep did not finish: "+err.Error())
 		return

@@ -118,6 +118,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for k, v := range opts.Params {
 		s.Params[k] = v
 	}
+	s.Issuer, s.Audience = s.Params["AuthIssuer"], s.Params["AuthAudience"]
 
 	// Build while the emulator starts: both take a moment.
 	fns := functions(tmpl)
