@@ -34,6 +34,7 @@ func RunDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	endpoint := fs.String("endpoint-url", getenv("AWS_ENDPOINT_URL"), "use this running AWS emulator instead of starting one (env AWS_ENDPOINT_URL)")
 	logPath := fs.String("logs", "", "where function and emulator logs go: a file, or - for stderr (default .local/dev.log)")
 	noSeed := fs.Bool("no-seed", false, "do not seed the demo data")
+	secretsPath := fs.String("demo-secrets", "", "where the seeded secrets' values are written (default .local/demo-secrets.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +64,10 @@ func RunDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer s.Stop()
-	secretsFile := filepath.Join(root, ".local", "demo-secrets.json")
+	secretsFile := *secretsPath
+	if secretsFile == "" {
+		secretsFile = filepath.Join(root, ".local", "demo-secrets.json")
+	}
 	if s.Seeded != nil {
 		if err := seed.WriteSecrets(secretsFile, s.Seeded.Secrets); err != nil {
 			return fmt.Errorf("write demo secrets: %w", err)

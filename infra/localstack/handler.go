@@ -72,7 +72,9 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
-	writeResponse(w, out)
+	if failure := writeResponse(w, out); failure != "" {
+		fmt.Fprintf(s.logs, "[local] %s %s: %s\n", req.Method, req.URL.Path, failure)
+	}
 }
 
 // localError is the portal's own error body, for the local endpoints.

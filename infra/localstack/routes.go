@@ -182,30 +182,30 @@ func textual(contentType string) bool {
 
 // writeResponse writes a function's answer as the HTTP API would: a payload
 // 2.0 response object, or any other JSON value as a 200 JSON body; a function
-// error is a bare 500.
-func writeResponse(w http.ResponseWriter, out []byte) {
+// error or a malformed answer is a bare 500, and is returned to be logged.
+func writeResponse(w http.ResponseWriter, out []byte) (failure string) {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(out, &probe) == nil {
 		if _, failed := probe["errorMessage"]; failed {
 			if _, typed := probe["errorType"]; typed {
 				gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
-				return
+				return "function error: " + string(out)
 			}
 		}
 	}
 	if _, ok := probe["statusCode"]; !ok {
 		if !json.Valid(out) {
 			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
-			return
+			return "malformed response: " + string(out)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(out)
-		return
+		return ""
 	}
 	var resp events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode < 100 || resp.StatusCode > 599 {
 		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
-		return
+		return "malformed response: " + string(out)
 	}
 	h := w.Header()
 	for k, v := range resp.Headers {
@@ -224,7 +224,7 @@ func writeResponse(w http.ResponseWriter, out []byte) {
 		b, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
 			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
-			return
+			return "body is not base64"
 		}
 		body = b
 	}
@@ -234,6 +234,7 @@ func writeResponse(w http.ResponseWriter, out []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(body)
+	return ""
 }
 
 // gatewayError is API Gateway's own error body.
