@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net"
 	"net/http"
 	"regexp"
@@ -393,7 +394,7 @@ func TestSweepAndMail(t *testing.T) {
 		t.Fatalf("mail page: %d %s", page.status, page.header.Get("Content-Type"))
 	}
 	if len(mail.Items) > 0 {
-		subject := strings.ReplaceAll(mail.Items[0].Subject, `"`, "&#34;")
+		subject := template.HTMLEscapeString(mail.Items[0].Subject)
 		if !strings.Contains(string(page.body), subject) {
 			t.Errorf("mail page lacks the newest subject %q", subject)
 		}
