@@ -4,10 +4,10 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"credportal/shared/config"
+	"credportal/shared/config/notify"
 )
 
 func main() {
-	clients := config.MustWithNotices()
+	clients := notify.Must()
 	lambda.Start(clients.API().CreateSecret())
 }

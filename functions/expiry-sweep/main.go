@@ -5,10 +5,9 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"credportal/shared/config"
+	"credportal/shared/config/sweep"
 )
 
 func main() {
-	sweep := config.MustSweep()
-	lambda.Start(sweep.Handle)
+	lambda.Start(sweep.Must().Handle)
 }

@@ -5,10 +5,10 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"credportal/shared/config"
+	"credportal/shared/config/tokens"
 )
 
 func main() {
-	env, cfg := config.MustOAuth()
-	lambda.Start(config.NewDiscovery(env, cfg).Handler())
+	env, cfg := tokens.Must()
+	lambda.Start(tokens.NewDiscovery(env, cfg).Handler())
 }

@@ -4,10 +4,10 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"credportal/shared/config"
+	"credportal/shared/config/tokens"
 )
 
 func main() {
-	env, cfg := config.MustOAuth()
-	lambda.Start(config.NewTokenServer(env, cfg).TokenHandler())
+	env, cfg := tokens.Must()
+	lambda.Start(tokens.NewServer(env, cfg).TokenHandler())
 }

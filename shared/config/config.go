@@ -159,22 +159,34 @@ func (c *Clients) API() httpapi.API {
 	return httpapi.API{Service: c.Service, Identity: httpapi.Identity{AdminGroup: c.Env.AdminGroup, GroupsClaim: c.Env.GroupsClaim}}
 }
 
-// Must builds everything a function needs at cold start, or exits with a
-// clear message: a function without its configuration must not serve.
-func Must() *Clients {
-	slog.SetDefault(lambdacontext.NewLogger())
-	env, err := Load(os.Getenv)
-	if err != nil {
-		fail(err)
-	}
-	cfg, err := AWS(context.Background())
-	if err != nil {
-		fail(err)
-	}
-	return New(env, cfg)
+// Must builds everything a signed-in function needs at cold start, or exits
+// with a clear message: a function without its configuration must not serve.
+func Must(opts ...portal.Option) *Clients {
+	return New(MustLoad(Load), MustAWS(), opts...)
 }
 
-func fail(err error) {
+// MustLoad sets up the Lambda JSON logger and reads an environment with
+// load, or exits with a clear message.
+func MustLoad[E any](load func(Getenv) (E, error)) E {
+	slog.SetDefault(lambdacontext.NewLogger())
+	env, err := load(os.Getenv)
+	if err != nil {
+		Fail(err)
+	}
+	return env
+}
+
+// MustAWS builds the SDK configuration, or exits with a clear message.
+func MustAWS() aws.Config {
+	cfg, err := AWS(context.Background())
+	if err != nil {
+		Fail(err)
+	}
+	return cfg
+}
+
+// Fail reports a configuration error and exits: for mains at cold start only.
+func Fail(err error) {
 	slog.Error("configuration", "error", err.Error())
 	fmt.Fprintln(os.Stderr, "configuration:", err)
 	os.Exit(1)

@@ -1,12 +1,11 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
-	texttemplate "text/template"
+	"html"
+	"strings"
 	"time"
 
 	"credportal/shared/audit"
@@ -37,7 +36,7 @@ func NewNotifier(m *Mailer, d Designations, portalURL, fallback string) *Notifie
 	return &Notifier{mailer: m, designations: d, portalURL: portalURL, fallback: fallback}
 }
 
-// notice is what the security notice templates show.
+// notice is what a security notice shows.
 type notice struct {
 	Verb        string // "created" or "deleted"
 	Application string
@@ -50,34 +49,48 @@ type notice struct {
 	SourceIP    string
 }
 
-var (
-	noticeText = texttemplate.Must(texttemplate.New("notice").Parse(`A client secret of {{.Application}} was {{.Verb}}.
+// rows are the notice's facts, in order, as label and value.
+func (n notice) rows() [][2]string {
+	rows := [][2]string{{"Secret", n.SecretName + " (" + n.Hint + "…)"}}
+	if n.Verb == "created" {
+		rows = append(rows, [2]string{"Expires", n.ExpiresAt})
+	}
+	rows = append(rows, [2]string{"By", n.Actor}, [2]string{"When", n.At})
+	if n.SourceIP != "" {
+		rows = append(rows, [2]string{"From", n.SourceIP})
+	}
+	return rows
+}
 
-Secret:     {{.SecretName}} ({{.Hint}}…)
-{{if eq .Verb "created"}}Expires:    {{.ExpiresAt}}
-{{end}}By:         {{.Actor}}
-When:       {{.At}}
-{{if .SourceIP}}From:       {{.SourceIP}}
-{{end}}
-If you do not recognise this change, tell your registry contact at once.
+const noticeAdvice = "If you do not recognise this change, tell your registry contact at once."
 
-{{.Link}}
-`))
-	noticeHTML = htmltemplate.Must(htmltemplate.New("notice").Parse(`<!doctype html>
-<html><body style="font-family:sans-serif">
-<p>A client secret of <strong>{{.Application}}</strong> was {{.Verb}}.</p>
-<table>
-<tr><th align="left">Secret</th><td>{{.SecretName}} (<code>{{.Hint}}…</code>)</td></tr>
-{{if eq .Verb "created"}}<tr><th align="left">Expires</th><td>{{.ExpiresAt}}</td></tr>
-{{end}}<tr><th align="left">By</th><td>{{.Actor}}</td></tr>
-<tr><th align="left">When</th><td>{{.At}}</td></tr>
-{{if .SourceIP}}<tr><th align="left">From</th><td>{{.SourceIP}}</td></tr>
-{{end}}</table>
-<p>If you do not recognise this change, tell your registry contact at once.</p>
-<p><a href="{{.Link}}">Open {{.Application}} in the portal</a></p>
-</body></html>
-`))
-)
+// Notices are written without text/template: a template package in a binary
+// makes the linker keep every exported method of every type it links (for
+// reflection), which would add megabytes to the functions that send them.
+
+// text is the plain-text part.
+func (n notice) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "A client secret of %s was %s.\n\n", n.Application, n.Verb)
+	for _, r := range n.rows() {
+		fmt.Fprintf(&b, "%-11s %s\n", r[0]+":", r[1])
+	}
+	fmt.Fprintf(&b, "\n%s\n\n%s\n", noticeAdvice, n.Link)
+	return b.String()
+}
+
+// html is the HTML part; every value is escaped.
+func (n notice) html() string {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html><body style=\"font-family:sans-serif\">\n")
+	fmt.Fprintf(&b, "<p>A client secret of <strong>%s</strong> was %s.</p>\n<table>\n", e(n.Application), e(n.Verb))
+	for _, r := range n.rows() {
+		fmt.Fprintf(&b, "<tr><th align=\"left\">%s</th><td>%s</td></tr>\n", e(r[0]), e(r[1]))
+	}
+	fmt.Fprintf(&b, "</table>\n<p>%s</p>\n<p><a href=\"%s\">Open %s in the portal</a></p>\n</body></html>\n", e(noticeAdvice), e(n.Link), e(n.Application))
+	return b.String()
+}
 
 // DateTime is how emails show an instant.
 func DateTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
@@ -102,21 +115,15 @@ func (n *Notifier) SecretChanged(ctx context.Context, app portal.Application, s 
 		SecretName: s.Name, Hint: s.Hint, Actor: ev.Actor, At: DateTime(ev.At), ExpiresAt: DateTime(s.ExpiresAt),
 		SourceIP: ev.SourceIP,
 	}
-	var text, html bytes.Buffer
-	if err := noticeText.Execute(&text, data); err != nil {
-		return err
-	}
-	if err := noticeHTML.Execute(&html, data); err != nil {
-		return err
-	}
+	textPart, htmlPart := data.text(), data.html()
 	var errs []error
 	for _, rcpt := range to {
 		_, err := n.mailer.Send(ctx, Message{
 			To:      []string{rcpt},
 			Subject: fmt.Sprintf("Client secret %s on %s", verb, app.Name),
 			Date:    ev.At,
-			Text:    text.String(),
-			HTML:    html.String(),
+			Text:    textPart,
+			HTML:    htmlPart,
 			Headers: map[string]string{"X-Portal-Event": ev.ID},
 		})
 		errs = append(errs, err)

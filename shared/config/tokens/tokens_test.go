@@ -1,12 +1,13 @@
-package config
+package tokens
 
 import (
+	"credportal/shared/config"
 	"strings"
 	"testing"
 )
 
 func TestLoadOAuth(t *testing.T) {
-	e, err := LoadOAuth(env(map[string]string{
+	e, err := Load(env(map[string]string{
 		"TABLE_NAME": "t", "PEPPER_SECRET_ID": "p", "ISSUER": "https://portal.example/", "SIGNING_SECRET_ID": "s",
 		"SECRET_PREFIX": "xyz_", "API_CATALOGUE": "a=Alpha,b=Beta",
 	}))
@@ -18,10 +19,12 @@ func TestLoadOAuth(t *testing.T) {
 		c.Format.Prefix != "xyz_" || len(c.Catalogue) != 2 || c.Throttle.Failures != 10 || c.TokenLifetime.Hours() != 1 {
 		t.Fatalf("env %+v config %+v", e, c)
 	}
-	_, err = LoadOAuth(env(map[string]string{"TABLE_NAME": "t"}))
+	_, err = Load(env(map[string]string{"TABLE_NAME": "t"}))
 	for _, want := range []string{"ISSUER", "SIGNING_SECRET_ID"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
 	}
 }
+
+func env(m map[string]string) config.Getenv { return func(k string) string { return m[k] } }

@@ -1,0 +1,35 @@
+package mail
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNoticeRendering(t *testing.T) {
+	n := notice{
+		Verb: "created", Application: `Acme <script>alert(1)</script>`, Link: `https://portal.example/applications/app_1?a=1&b="2"`,
+		SecretName: "Key & <b>bold</b>", Hint: "aB3", Actor: "alice@acme.example", At: "2026-11-26 07:00 UTC",
+		ExpiresAt: "2027-02-24 07:00 UTC", SourceIP: "203.0.113.7",
+	}
+	h := n.html()
+	for _, bad := range []string{"<script>", "<b>bold</b>", `b="2"`} {
+		if strings.Contains(h, bad) {
+			t.Errorf("HTML part holds unescaped %q:\n%s", bad, h)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;", "Key &amp; &lt;b&gt;bold&lt;/b&gt; (aB3…)", "<th align=\"left\">Expires</th><td>2027-02-24 07:00 UTC</td>", "203.0.113.7", `href="https://portal.example/applications/app_1?a=1&amp;b=&#34;2&#34;"`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML part lacks %q:\n%s", want, h)
+		}
+	}
+	txt := n.text()
+	for _, want := range []string{"A client secret of Acme <script>alert(1)</script> was created.", "Secret:     Key & <b>bold</b> (aB3…)", "Expires:    2027-02-24", "By:         alice@acme.example", "From:       203.0.113.7", n.Link} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("text part lacks %q:\n%s", want, txt)
+		}
+	}
+	n.Verb, n.SourceIP = "deleted", ""
+	if strings.Contains(n.text(), "Expires") || strings.Contains(n.html(), "Expires") || strings.Contains(n.text(), "From:") {
+		t.Errorf("a deletion notice without a source shows an expiry or a source:\n%s", n.text())
+	}
+}
