@@ -21,6 +21,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"credportal/shared/httpapi"
 )
@@ -35,10 +36,32 @@ type asset struct {
 	body        string
 	contentType string
 	etag        string
-	// gzipped is the body gzip-compressed and base64-encoded (the HTTP API
-	// carries binary bodies so), or "" when compression does not pay.
-	gzipped  string
-	gzipETag string
+	// gz is the body gzip-compressed, made on first use so that a cold
+	// start does not pay for assets no one asks for.
+	gz *compressed
+}
+
+// compressed is an asset's gzip form: base64-encoded (the HTTP API carries
+// binary bodies so), or "" when compression does not pay.
+type compressed struct {
+	once sync.Once
+	body string
+	etag string
+}
+
+// gzipped returns the compressed body and its ETag, or "" when compression
+// does not pay.
+func (a asset) gzipped() (body, etag string) {
+	a.gz.once.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write([]byte(a.body))
+		_ = zw.Close()
+		if buf.Len() < len(a.body)*9/10 {
+			a.gz.body, a.gz.etag = base64.StdEncoding.EncodeToString(buf.Bytes()), strings.TrimSuffix(a.etag, `"`)+`-gz"`
+		}
+	})
+	return a.gz.body, a.gz.etag
 }
 
 // Handler serves the UI. Build it once, at cold start, with New.
@@ -103,15 +126,7 @@ func New(cfg Config) (*Handler, error) {
 func newAsset(body []byte, contentType string) asset {
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:12])
-	a := asset{body: string(body), contentType: contentType, etag: `"` + tag + `"`}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	_, _ = zw.Write(body)
-	_ = zw.Close()
-	if buf.Len() < len(body)*9/10 {
-		a.gzipped, a.gzipETag = base64.StdEncoding.EncodeToString(buf.Bytes()), `"`+tag+`-gz"`
-	}
-	return a
+	return asset{body: string(body), contentType: contentType, etag: `"` + tag + `"`, gz: &compressed{}}
 }
 
 func contentType(name string) string {
@@ -218,9 +233,11 @@ func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Respon
 	}
 	headers := h.with(map[string]string{"Content-Type": a.contentType, "Cache-Control": cache, "ETag": a.etag, "Vary": "Accept-Encoding"})
 	resp := httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: a.body}
-	if a.gzipped != "" && acceptsGzip(header(req, "accept-encoding")) {
-		headers["Content-Encoding"], headers["ETag"] = "gzip", a.gzipETag
-		resp.Body, resp.IsBase64Encoded = a.gzipped, true
+	if acceptsGzip(header(req, "accept-encoding")) {
+		if body, etag := a.gzipped(); body != "" {
+			headers["Content-Encoding"], headers["ETag"] = "gzip", etag
+			resp.Body, resp.IsBase64Encoded = body, true
+		}
 	}
 	if etagMatches(header(req, "if-none-match"), headers["ETag"]) {
 		return httpapi.Response{StatusCode: http.StatusNotModified, Headers: headers}, nil
