@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -46,6 +49,22 @@ func (b *Build) Start(ctx context.Context, fn template.Function, env map[string]
 	if !ok {
 		return nil, fmt.Errorf("%s: package %s was not built", fn.LogicalID, fn.Package)
 	}
+	// A free port can be taken by another server between choosing it and the
+	// emulator binding it; the emulator then exits, and a new pair of ports
+	// is tried.
+	for attempt := 1; ; attempt++ {
+		in, err := b.start(ctx, fn, bootstrap, env, logs)
+		if errors.Is(err, errPortTaken) && attempt < 5 {
+			continue
+		}
+		return in, err
+	}
+}
+
+// errPortTaken is returned when the emulator could not listen where asked.
+var errPortTaken = errors.New("runtime emulator exited at start: its port was taken")
+
+func (b *Build) start(ctx context.Context, fn template.Function, bootstrap string, env map[string]string, logs io.Writer) (*Instance, error) {
 	rieAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -77,11 +96,15 @@ func (b *Build) Start(ctx context.Context, fn template.Function, env map[string]
 		c, err := net.DialTimeout("tcp", rieAddr, time.Second)
 		if err == nil {
 			c.Close()
-			return in, nil
+			// What answered must be this emulator, not a server that took
+			// the port first.
+			if listensOn(cmd.Process.Pid, rieAddr) {
+				return in, nil
+			}
 		}
 		select {
 		case <-in.done:
-			return nil, fmt.Errorf("runtime emulator for %s exited at start", fn.LogicalID)
+			return nil, fmt.Errorf("%s: %w", fn.LogicalID, errPortTaken)
 		case <-ctx.Done():
 			in.Stop()
 			return nil, ctx.Err()
@@ -176,6 +199,44 @@ func (in *Instance) Stop() {
 	}
 	_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
 	<-in.done
+}
+
+// listensOn reports whether process pid holds the listening socket of addr,
+// from /proc (where there is no /proc, it trusts the connection).
+func listensOn(pid int, addr string) bool {
+	_, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return false
+	}
+	inodes := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		raw, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			f := strings.Fields(line)
+			// local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+			if len(f) < 10 || f[3] != "0A" || !strings.HasSuffix(f[1], fmt.Sprintf(":%04X", port)) {
+				continue
+			}
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist) && len(inodes) == 0
+	}
+	for _, fd := range fds {
+		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && inodes[link] {
+			return true
+		}
+	}
+	return false
 }
 
 func freeAddr() (string, error) {
