@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help dev test bench deps deps-browser lint build
+.PHONY: help dev test bench deps deps-browser apt lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -16,18 +16,29 @@ deps: ## Check and install what the stack and the tests need
 	@command -v cfn-lint >/dev/null || { echo "installing cfn-lint"; pip install cfn-lint; }
 	@$(GO) mod download
 
+	@command -v jq >/dev/null || $(MAKE) -s apt PKG=jq
+
 deps-browser: ## Install Chromium for the browser tests when it is missing
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
-		echo "installing chromium (browser tests)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || $(MAKE) -s apt PKG=chromium
+
+apt: # install the Debian package $(PKG)
+	@echo "installing $(PKG)"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(PKG); \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq $(PKG); fi
+
+dev: deps ## Run the whole portal on http://127.0.0.1:3000 (PORT, EMULATOR_PORT, AWS_ENDPOINT_URL)
+	$(GO) run ./infra/cmd/dev
 
 test: deps deps-browser ## Run every test: unit, emulator, runtime emulator, browser
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: deps ## Print the benchmark figures the issues ask for
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./shared/... 
+# Each line prints the figures of one comparison, both sides from one run.
+bench: deps ## Print the benchmark figures (about 10 minutes; the sweep's takes most)
+	$(GO) test -run '^$$' -bench Verify ./shared/secret/
+	$(GO) test -run '^$$' -bench TokenCPU ./shared/oauth/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./infra/footprint/
+	$(GO) test -run '^$$' -bench Sweep -benchtime 1x -timeout 30m ./shared/reminder/
 
 lint: ## Validate template.yaml offline
 	cfn-lint template.yaml
