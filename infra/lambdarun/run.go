@@ -239,13 +239,38 @@ func listensOn(pid int, addr string) bool {
 	return false
 }
 
+// handedOut holds the ports this process has given an emulator. The
+// emulator binds its runtime API port only at the first invocation, so a
+// port picked twice (the kernel may hand a just-closed port out again) would
+// surface as a failed invocation much later; never picking one twice rules
+// that out within the process.
+var handedOut = struct {
+	sync.Mutex
+	ports map[string]bool
+}{ports: map[string]bool{}}
+
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		held = append(held, l)
+		addr := l.Addr().String()
+		if !handedOut.ports[addr] {
+			handedOut.ports[addr] = true
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("no free port found")
 }
 
 var (
