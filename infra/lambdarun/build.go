@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +26,7 @@ const RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 
 // Build holds built bootstraps and the runtime emulator.
 type Build struct {
-	// Dir holds the binaries.
+	// Dir holds the builds.
 	Dir string
 	// RIE is the path of the aws-lambda-rie binary.
 	RIE string
@@ -47,23 +46,42 @@ func DefaultDir(root string) string { return filepath.Join(root, ".local", "buil
 
 // BuildFunctions builds the bootstraps of pkgs (package folders relative to
 // root, as template.yaml's CodeUri gives them) and the runtime emulator into
-// a folder of dir named for a hash of the module's Go sources, so an
-// unchanged tree is not rebuilt at all. Every package is built by one `go
-// build`, which compiles the shared code once and reuses Go's build cache.
+// dir. Each binary is kept in a folder named for a hash of what it is built
+// from (its Go and embedded files and those of every module package it
+// imports, the versions of the others, the toolchain and flags), so only a
+// binary whose code changed is built again. What is missing is built by one
+// `go build`, which compiles shared code once and reuses Go's build cache.
 func BuildFunctions(ctx context.Context, root, dir string, pkgs ...string) (*Build, error) {
 	pkgs = slices.Clone(pkgs)
 	slices.Sort(pkgs)
 	pkgs = slices.Compact(pkgs)
-	key, err := sourceKey(ctx, root, pkgs)
+	targets := make([]string, 0, len(pkgs)+1)
+	for _, p := range pkgs {
+		targets = append(targets, "./"+filepath.ToSlash(p))
+	}
+	targets = append(targets, RIEPackage)
+	keys, err := sourceKeys(ctx, root, targets)
 	if err != nil {
 		return nil, err
 	}
-	out := filepath.Join(dir, key)
-	b := &Build{Dir: out, RIE: filepath.Join(out, "aws-lambda-rie"), Bootstraps: map[string]string{}}
-	for _, p := range pkgs {
-		b.Bootstraps[p] = filepath.Join(out, binName(p), "bootstrap")
+	b := &Build{Dir: dir, Bootstraps: map[string]string{}}
+	type output struct{ target, built, path string }
+	var outs []output
+	for i, p := range pkgs {
+		path := filepath.Join(dir, binName(p)+"-"+keys[targets[i]], "bootstrap")
+		b.Bootstraps[p] = path
+		outs = append(outs, output{targets[i], filepath.Base(p), path})
 	}
-	if complete(b) {
+	b.RIE = filepath.Join(dir, "aws-lambda-rie-"+keys[RIEPackage], "aws-lambda-rie")
+	outs = append(outs, output{RIEPackage, "aws-lambda-rie", b.RIE})
+
+	var missing []output
+	for _, o := range outs {
+		if fi, err := os.Stat(o.path); err != nil || !fi.Mode().IsRegular() {
+			missing = append(missing, o)
+		}
+	}
+	if len(missing) == 0 {
 		b.Cached = true
 		return b, nil
 	}
@@ -76,10 +94,13 @@ func BuildFunctions(ctx context.Context, root, dir string, pkgs ...string) (*Bui
 	}
 	defer os.RemoveAll(tmp)
 	args := append([]string{"build", "-o", tmp + string(filepath.Separator)}, buildFlags...)
-	for _, p := range pkgs {
-		args = append(args, "./"+filepath.ToSlash(p))
+	for _, o := range missing {
+		args = append(args, o.target)
 	}
-	args = append(args, RIEPackage)
+	if len(missing) == 1 {
+		// With one package, -o names the file.
+		args[2] = filepath.Join(tmp, missing[0].built)
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
@@ -88,35 +109,25 @@ func BuildFunctions(ctx context.Context, root, dir string, pkgs ...string) (*Bui
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("go build %s: %w\n%s", strings.Join(pkgs, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	stage := filepath.Join(tmp, "out")
-	for _, p := range pkgs {
-		dst := filepath.Join(stage, binName(p))
-		if err := os.MkdirAll(dst, 0o755); err != nil {
+	for _, o := range missing {
+		// Stage in a folder of its own, then move the folder in place at
+		// once; another process may have placed the same build meanwhile,
+		// and either is good.
+		stage, err := os.MkdirTemp(tmp, "stage-")
+		if err != nil {
 			return nil, err
 		}
-		if err := os.Rename(filepath.Join(tmp, filepath.Base(p)), filepath.Join(dst, "bootstrap")); err != nil {
-			return nil, fmt.Errorf("place bootstrap of %s: %w", p, err)
+		if err := os.Rename(filepath.Join(tmp, o.built), filepath.Join(stage, filepath.Base(o.path))); err != nil {
+			return nil, fmt.Errorf("place %s: %w", o.target, err)
 		}
+		if err := os.Rename(stage, filepath.Dir(o.path)); err != nil {
+			if _, serr := os.Stat(o.path); serr != nil {
+				return nil, fmt.Errorf("store build of %s: %w", o.target, err)
+			}
+		}
+		prune(dir, filepath.Base(filepath.Dir(o.path)))
 	}
-	if err := os.Rename(filepath.Join(tmp, "aws-lambda-rie"), filepath.Join(stage, "aws-lambda-rie")); err != nil {
-		return nil, err
-	}
-	// Another process may have finished the same build meanwhile: either
-	// result is good.
-	if err := os.Rename(stage, out); err != nil && !complete(b) {
-		return nil, fmt.Errorf("store build: %w", err)
-	}
-	prune(dir, key)
 	return b, nil
-}
-
-func complete(b *Build) bool {
-	for _, p := range append(slices.Collect(maps.Values(b.Bootstraps)), b.RIE) {
-		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
-			return false
-		}
-	}
-	return true
 }
 
 // binName names a package's folder in a build: its path with / turned to -.
@@ -124,55 +135,88 @@ func binName(pkg string) string {
 	return strings.ReplaceAll(strings.Trim(filepath.ToSlash(pkg), "/"), "/", "-")
 }
 
-// sourceKey hashes what a build depends on: the Go toolchain and target, the
-// flags, the packages asked for, go.mod, go.sum, and the Go and embedded
-// files of every module package they import (as `go list -deps` names them;
-// a dependency outside the module is named by its versioned folder). A change
-// to what a function is built from rebuilds everything (Go's build cache
-// keeps that quick); a change elsewhere rebuilds nothing.
-func sourceKey(ctx context.Context, root string, pkgs []string) (string, error) {
-	h := sha256.New()
-	fmt.Fprintln(h, runtime.Version(), runtime.GOARCH, strings.Join(buildFlags, " "), strings.Join(pkgs, " "))
+// sourceKeys hashes, for each target, what its binary is built from: the Go
+// toolchain and target, the flags, go.mod and go.sum, and the Go and embedded
+// files of the target and of every module package it imports (as `go list
+// -deps` names them; a package outside the module is named by its versioned
+// folder).
+func sourceKeys(ctx context.Context, root string, targets []string) (map[string]string, error) {
+	base := sha256.New()
+	fmt.Fprintln(base, runtime.Version(), runtime.GOARCH, strings.Join(buildFlags, " "))
 	for _, f := range []string{"go.mod", "go.sum"} {
-		if err := hashFile(h, root, f); err != nil {
-			return "", err
+		if err := hashFile(base, root, f); err != nil {
+			return nil, err
 		}
 	}
 	args := []string{"list", "-tags", "lambda.norpc", "-deps", "-f",
-		`{{if not .Standard}}{{.Dir}}|{{if .Module}}{{.Module.Main}}{{end}}|{{join .GoFiles " "}} {{join .EmbedFiles " "}}{{end}}`}
-	for _, p := range pkgs {
-		args = append(args, "./"+filepath.ToSlash(p))
-	}
-	cmd := exec.CommandContext(ctx, "go", append(args, RIEPackage)...)
+		`{{if not .Standard}}{{.ImportPath}}|{{.Dir}}|{{if .Module}}{{.Module.Main}}{{end}}|{{join .GoFiles " "}} {{join .EmbedFiles " "}}|{{join .Deps " "}}{{end}}`}
+	cmd := exec.CommandContext(ctx, "go", append(args, targets...)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go list %s: %w\n%s", strings.Join(pkgs, " "), err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("go list %s: %w\n%s", strings.Join(targets, " "), err, strings.TrimSpace(stderr.String()))
 	}
+	// Fingerprint every non-standard package, then each target from its own
+	// and its dependencies' fingerprints.
+	type pkg struct {
+		fingerprint string
+		deps        []string
+	}
+	pkgs := map[string]pkg{}
+	var order []string
 	for _, line := range strings.Split(string(out), "\n") {
-		dir, rest, _ := strings.Cut(line, "|")
-		main, files, _ := strings.Cut(rest, "|")
-		if dir == "" {
+		f := strings.SplitN(line, "|", 5)
+		if len(f) != 5 {
 			continue
 		}
-		if main != "true" {
-			fmt.Fprintln(h, dir)
-			continue
-		}
-		for _, f := range strings.Fields(files) {
-			rel, err := filepath.Rel(root, filepath.Join(dir, f))
-			if err != nil {
-				return "", err
+		h := sha256.New()
+		if f[2] != "true" {
+			fmt.Fprintln(h, f[1])
+		} else {
+			for _, name := range strings.Fields(f[3]) {
+				rel, err := filepath.Rel(root, filepath.Join(f[1], name))
+				if err != nil {
+					return nil, err
+				}
+				if err := hashFile(h, root, rel); err != nil {
+					return nil, fmt.Errorf("hash sources: %w", err)
+				}
 			}
-			if err := hashFile(h, root, rel); err != nil {
-				return "", fmt.Errorf("hash sources: %w", err)
-			}
 		}
+		pkgs[f[0]] = pkg{fingerprint: hex.EncodeToString(h.Sum(nil)), deps: strings.Fields(f[4])}
+		order = append(order, f[0])
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	keys := map[string]string{}
+	for _, t := range targets {
+		// The target is the last package go list names for it: find it by
+		// import path (a ./folder target is the module's path plus folder).
+		ip := t
+		if strings.HasPrefix(t, "./") {
+			ip = ""
+			for _, p := range order {
+				if strings.HasSuffix(p, "/"+strings.TrimPrefix(t, "./")) {
+					ip = p
+				}
+			}
+		}
+		p, ok := pkgs[ip]
+		if !ok {
+			return nil, fmt.Errorf("go list did not describe %s", t)
+		}
+		h := sha256.New()
+		h.Write(base.Sum(nil))
+		fmt.Fprintln(h, ip, p.fingerprint)
+		for _, d := range p.deps {
+			if dp, ok := pkgs[d]; ok {
+				fmt.Fprintln(h, d, dp.fingerprint)
+			}
+		}
+		keys[t] = hex.EncodeToString(h.Sum(nil))[:16]
+	}
+	return keys, nil
 }
 
 func hashFile(h io.Writer, root, rel string) error {
@@ -186,19 +230,22 @@ func hashFile(h io.Writer, root, rel string) error {
 	return err
 }
 
-// prune removes earlier builds in dir, keeping keep and anything touched in
-// the last hour (another run may still be using it).
+// prune removes the earlier builds of the binary kept in folder keep (same
+// name, another hash) not touched in the last hour: another run may still
+// be using a recent one.
 func prune(dir, keep string) {
+	name := keep[:strings.LastIndex(keep, "-")+1]
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if e.Name() == keep || !e.IsDir() {
+		n := e.Name()
+		if n == keep || !e.IsDir() || !strings.HasPrefix(n, name) || strings.Contains(n[len(name):], "-") {
 			continue
 		}
 		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+			_ = os.RemoveAll(filepath.Join(dir, n))
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -74,7 +75,7 @@ func (b *Build) start(ctx context.Context, fn template.Function, bootstrap strin
 		return nil, err
 	}
 	cmd := exec.Command(b.RIE, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, bootstrap)
-	cmd.Dir = b.Dir
+	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = environ(fn, env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
