@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
 	"credportal/infra/template"
+	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/portal"
@@ -98,7 +97,7 @@ func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs syncBuffer
+	var logs testlog.Buffer
 	in, err := build.Start(ctx, fn, env, &logs)
 	if err != nil {
 		t.Fatal(err)
@@ -138,22 +137,4 @@ func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
 	}
-}
-
-// syncBuffer collects the function's logs from the emulator's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,15 +1,12 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"credportal/infra/emulator"
+	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/httpapi"
 	"credportal/shared/ids"
@@ -420,30 +418,9 @@ func TestTenantIsolation(t *testing.T) {
 	})
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogsNeverHoldSecrets(t *testing.T) {
 	f := newFixture(t)
-	var logs syncBuffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(prev) })
+	logs := testlog.Capture(t)
 
 	r := req(managerA, app(f.a1), nil, `{"name":"logged","lifetimeDays":30}`)
 	status, created, _ := call(t, f.api.CreateSecret(), r)

@@ -418,15 +418,3 @@ var errInjected = errors.New("injected failure")
 func portalRequest() portal.Request {
 	return portal.Request{SourceIP: "198.51.100.9", UserAgent: "portal-test", RequestID: "req-portal"}
 }
-
-// lockedWriter serialises writes of concurrent log calls.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}

@@ -1,14 +1,12 @@
 package oauth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/keys"
 	"credportal/shared/oauth"
@@ -408,7 +407,7 @@ func TestLastUsedAtFailureDoesNotFailTheToken(t *testing.T) {
 		}
 		return nil
 	})
-	logs := captureLogs(t)
+	logs := testlog.Capture(t)
 	tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
 	if !strings.Contains(logs.String(), "lastUsedAt not written") {
 		t.Fatalf("the failed write was not logged: %s", logs)
@@ -425,7 +424,7 @@ func TestStoreFailureIsServerError(t *testing.T) {
 		}
 		return nil
 	})
-	logs := captureLogs(t)
+	logs := testlog.Capture(t)
 	resp := f.call(basicRequest(app.ClientID, value, ""))
 	if resp.StatusCode != 500 || errorOf(t, resp) != oauth.CodeServerError || strings.Contains(resp.Body, "injected") {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
@@ -444,23 +443,12 @@ func keyString(in *dynamodb.UpdateItemInput) string {
 	return b.String()
 }
 
-// captureLogs sends the default logger's output to a buffer until the test
-// ends.
-func captureLogs(t *testing.T) *bytes.Buffer {
-	t.Helper()
-	var buf bytes.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(prev) })
-	return &buf
-}
-
 func TestLogsNeverHoldSecretsOrTokens(t *testing.T) {
 	f := newFixture(t, oauth.ThrottlePolicy{Failures: 2, Window: 5 * time.Minute, Lockout: 10 * time.Minute})
 	app := f.app("Search", "search-match")
 	value, _ := f.secret(app, 30)
 	wrong, _ := oauth.DefaultConfig("").Format.Generate(rand.Reader)
-	logs := captureLogs(t)
+	logs := testlog.Capture(t)
 	tok := tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
 	tokPost := tokenOf(t, f.call(postRequest(app.ClientID, value, "")))
 	for range 3 { // failures, then the lockout
