@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
-	"credportal/infra/template"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
@@ -23,38 +21,11 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 // placeholder ids are swapped for the ids the function returned.
 func TestSampleEventsUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
-	tmpl, root, err := template.LoadRepo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fn template.Function
-	for _, f := range tmpl.Functions() {
-		if f.LogicalID == "AdminFunction" {
-			fn = f
-		}
-	}
-	if fn.Package != "functions/admin" {
+	h := lambdarun.NewHarness(t, emulator.ForTest(t), "AdminFunction")
+	if fn := h.Function(t, "AdminFunction"); fn.Package != "functions/admin" {
 		t.Fatalf("template.yaml's AdminFunction has the package %q", fn.Package)
 	}
-	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fn.Package)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs := map[string]string{}
-	for id := range tmpl.Resources {
-		refs[id] = "local-" + id
-	}
-	refs["Table"] = emu.NewTable(t)
-	env, err := lambdarun.Env(tmpl, fn, template.Locals{Refs: refs, Pseudo: map[string]string{"AWS::Region": emulator.Region}}, emu.URL, emulator.Region)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := build.Start(ctx, fn, env, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Stop()
+	in := h.Start(t, "AdminFunction", nil)
 
 	ids := map[string]string{} // placeholder id in the samples → real id
 	steps := []struct {
@@ -74,10 +45,7 @@ func TestSampleEventsUnderRuntimeEmulator(t *testing.T) {
 	}
 	placeholders := map[string]string{}
 	for _, s := range steps {
-		raw, err := os.ReadFile(filepath.Join(root, "events", s.sample))
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw := h.Event(t, s.sample)
 		var ev struct {
 			PathParameters map[string]string `json:"pathParameters"`
 		}
@@ -91,10 +59,7 @@ func TestSampleEventsUnderRuntimeEmulator(t *testing.T) {
 		}
 	}
 	for _, s := range steps {
-		raw, err := os.ReadFile(filepath.Join(root, "events", s.sample))
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw := h.Event(t, s.sample)
 		for placeholder, id := range ids {
 			raw = []byte(strings.ReplaceAll(string(raw), placeholder, id))
 		}

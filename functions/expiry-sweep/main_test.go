@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
-	"credportal/infra/template"
 	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
@@ -32,43 +28,19 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
 	emu := emulator.ForTest(t)
-	tmpl, root, err := template.LoadRepo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fn template.Function
-	for _, f := range tmpl.Functions() {
-		if f.LogicalID == "ExpirySweepFunction" {
-			fn = f
-		}
-	}
-	if fn.Package != "functions/expiry-sweep" {
+	h := lambdarun.NewHarness(t, emu, "ExpirySweepFunction")
+	if fn := h.Function(t, "ExpirySweepFunction"); fn.Package != "functions/expiry-sweep" {
 		t.Fatalf("template.yaml's ExpirySweepFunction: %+v", fn)
 	}
-	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fn.Package)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs := map[string]string{}
-	for id := range tmpl.Resources {
-		refs[id] = "local-" + id
-	}
-	refs["Table"] = emu.NewTable(t)
-	env, err := lambdarun.Env(tmpl, fn, template.Locals{Refs: refs, Pseudo: map[string]string{"AWS::Region": emulator.Region}}, emu.URL, emulator.Region)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := h.Env(t, "ExpirySweepFunction")
 	if env["SENDER_EMAIL"] == "" || env["REMINDER_THRESHOLDS"] != "30,14,7,3,1,0" || env["SES_MAX_SEND_RATE"] != "10" {
 		t.Fatalf("environment %v", env)
 	}
 	cfg := emu.Config()
-	if _, err := sesv2.NewFromConfig(cfg).CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(env["SENDER_EMAIL"])}); err != nil {
-		t.Fatal(err)
-	}
 
 	// An application with a manager and a secret three days from expiry,
 	// by the wall clock the function runs on.
-	st := store.New(dynamodb.NewFromConfig(cfg), refs["Table"])
+	st := store.New(dynamodb.NewFromConfig(cfg), h.Locals.Refs["Table"])
 	now := time.Now().UTC()
 	id := func(kind string) string {
 		v, err := ids.New(kind, now, rand.Reader)
@@ -98,15 +70,8 @@ func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 	}
 
 	var logs testlog.Buffer
-	in, err := build.Start(ctx, fn, env, &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Stop()
-	event, err := os.ReadFile(filepath.Join(root, "events", "expiry-sweep.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := h.Start(t, "ExpirySweepFunction", &logs)
+	event := h.Event(t, "expiry-sweep.json")
 	for i := 0; i < 2; i++ {
 		out, err := in.Invoke(ctx, event)
 		if err != nil || strings.Contains(string(out), "errorMessage") {

@@ -10,7 +10,6 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
-	"credportal/infra/template"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
@@ -25,42 +24,16 @@ const coldStarts = 7
 // events/ sample against the AWS emulator.
 func BenchmarkColdStart(b *testing.B) {
 	ctx := context.Background()
-	tmpl, root, err := template.LoadRepo()
-	if err != nil {
-		b.Fatal(err)
-	}
-	fns := tmpl.Functions()
-	var pkgs []string
-	for _, fn := range fns {
-		pkgs = append(pkgs, fn.Package)
-	}
-	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), pkgs...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	emu := emulator.ForTest(b)
-	refs := map[string]string{}
-	for id := range tmpl.Resources {
-		refs[id] = "local-" + id
-	}
-	refs["Table"], refs["PepperSecret"], refs["SigningKeySecret"] = emu.NewTable(b), emu.NewSecret(b), emu.NewSecret(b)
-	locals := template.Locals{Refs: refs, Params: map[string]string{"PortalUrl": "http://127.0.0.1:3000/", "SignInMode": "local"}, Pseudo: map[string]string{"AWS::Region": emulator.Region, "AWS::StackName": "portal"}}
-
-	for _, fn := range fns {
+	h := lambdarun.NewHarness(b, emulator.ForTest(b))
+	for _, fn := range h.Template.Functions() {
 		name := filepath.Base(fn.Package)
-		event, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		env, err := lambdarun.Env(tmpl, fn, locals, emu.URL, emulator.Region)
-		if err != nil {
-			b.Fatal(err)
-		}
+		event := h.Event(b, name+".json")
+		env := h.Env(b, fn.LogicalID)
 		b.Run(name, func(b *testing.B) {
 			var inits []time.Duration
 			for b.Loop() {
 				for range coldStarts {
-					in, err := build.Start(ctx, fn, env, nil)
+					in, err := h.Build.Start(ctx, fn, env, nil)
 					if err != nil {
 						b.Fatal(err)
 					}

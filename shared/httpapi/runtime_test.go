@@ -4,19 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
-	"credportal/infra/template"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/portal"
@@ -43,71 +39,30 @@ type sampleEvent struct {
 func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
 	emu := emulator.ForTest(t)
-	tmpl, root, err := template.LoadRepo()
-	if err != nil {
-		t.Fatal(err)
+	want := map[string]int{ // function → the status its sample gets
+		"MeFunction": 200, "ListApplicationsFunction": 200, "GetApplicationFunction": 200, "ListSecretsFunction": 200,
+		"ListAuditFunction": 200, "CreateSecretFunction": 201, "DeleteSecretFunction": 204,
 	}
-	want := map[string]int{ // function folder → status its sample gets
-		"me": 200, "list-applications": 200, "get-application": 200, "list-secrets": 200,
-		"list-audit": 200, "create-secret": 201, "delete-secret": 204,
+	var fns []string
+	for id := range want {
+		fns = append(fns, id)
 	}
-	fns := map[string]template.Function{}
-	var pkgs []string
-	for _, f := range tmpl.Functions() {
-		if _, ok := want[filepath.Base(f.Package)]; ok {
-			fns[filepath.Base(f.Package)] = f
-			pkgs = append(pkgs, f.Package)
-		}
+	h := lambdarun.NewHarness(t, emu, fns...)
+	event := func(logicalID string) []byte {
+		return h.Event(t, filepath.Base(h.Function(t, logicalID).Package)+".json")
 	}
-	if len(fns) != len(want) {
-		t.Fatalf("template.yaml has %d of the %d functions", len(fns), len(want))
-	}
-	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), pkgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	refs := map[string]string{}
-	for id := range tmpl.Resources {
-		refs[id] = "local-" + id
-	}
-	refs["Table"], refs["PepperSecret"] = emu.NewTable(t), emu.NewSecret(t)
-	locals := template.Locals{Refs: refs, Params: map[string]string{"PortalUrl": "http://127.0.0.1:3000/"}, Pseudo: map[string]string{"AWS::Region": emulator.Region}}
-
-	events := map[string][]byte{}
 	var sample sampleEvent
-	for name := range want {
-		raw, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		events[name] = raw
-		if name == "delete-secret" {
-			if err := json.Unmarshal(raw, &sample); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := json.Unmarshal(event("DeleteSecretFunction"), &sample); err != nil {
+		t.Fatal(err)
 	}
 	email := sample.RequestContext.Authorizer.JWT.Claims["email"]
 	appID, secretID := sample.PathParameters["applicationId"], sample.PathParameters["secretId"]
-	seedSample(t, store.New(dynamodb.NewFromConfig(emu.Config()), refs["Table"]), appID, secretID, email)
+	seedSample(t, store.New(dynamodb.NewFromConfig(emu.Config()), h.Locals.Refs["Table"]), appID, secretID, email)
 
-	for name, status := range want {
-		t.Run(name, func(t *testing.T) {
-			fn := fns[name]
-			env, err := lambdarun.Env(tmpl, fn, locals, emu.URL, emulator.Region)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sender := env["SENDER_EMAIL"]; sender != "" {
-				_, _ = sesv2.NewFromConfig(emu.Config()).CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sender)})
-			}
-			in, err := build.Start(ctx, fn, env, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer in.Stop()
-			out, err := in.Invoke(ctx, events[name])
+	for logicalID, status := range want {
+		t.Run(logicalID, func(t *testing.T) {
+			in := h.Start(t, logicalID, nil)
+			out, err := in.Invoke(ctx, event(logicalID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,10 +80,10 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 			if resp.Body != "" && !json.Valid([]byte(resp.Body)) {
 				t.Fatalf("body is not JSON: %s", resp.Body)
 			}
-			if name == "list-applications" && !strings.Contains(resp.Body, appID) {
+			if logicalID == "ListApplicationsFunction" && !strings.Contains(resp.Body, appID) {
 				t.Fatalf("the designated application is not listed: %s", resp.Body)
 			}
-			if name == "create-secret" && !strings.Contains(resp.Body, `"value":"cps_`) {
+			if logicalID == "CreateSecretFunction" && !strings.Contains(resp.Body, `"value":"cps_`) {
 				t.Fatalf("no value in the create response: %s", resp.Body)
 			}
 			if d, err := in.InitDuration(ctx); err != nil || d <= 0 {

@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +17,6 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
-	"credportal/infra/template"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/keys"
@@ -42,48 +39,14 @@ type lambdaResponse struct {
 func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
 	emu := emulator.ForTest(t)
-	tmpl, root, err := template.LoadRepo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns := map[string]template.Function{}
-	for _, f := range tmpl.Functions() {
-		if f.LogicalID == "TokenFunction" || f.LogicalID == "JwksFunction" {
-			fns[f.LogicalID] = f
-		}
-	}
-	if len(fns) != 2 {
-		t.Fatalf("template.yaml lacks the token or jwks function: %v", fns)
-	}
-	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fns["TokenFunction"].Package, fns["JwksFunction"].Package)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := lambdarun.NewHarness(t, emu, "TokenFunction", "JwksFunction")
+	portalURL := lambdarun.LocalParams["PortalUrl"]
+	refs := h.Locals.Refs
 
-	const portalURL = "http://127.0.0.1:3000/"
-	refs := map[string]string{}
-	for id := range tmpl.Resources {
-		refs[id] = "local-" + id
-	}
-	refs["Table"], refs["PepperSecret"], refs["SigningKeySecret"] = emu.NewTable(t), emu.NewSecret(t), emu.NewSecret(t)
-	locals := template.Locals{Refs: refs, Params: map[string]string{"PortalUrl": portalURL}, Pseudo: map[string]string{"AWS::Region": emulator.Region}}
-
-	tokenEvent := readEvent(t, root, "token.json")
+	tokenEvent := h.Event(t, "token.json")
 	clientID, value := sampleCredentials(t, tokenEvent)
 	seedSample(t, emu, refs["Table"], refs["PepperSecret"], clientID, value)
 
-	start := func(fn template.Function) *lambdarun.Instance {
-		env, err := lambdarun.Env(tmpl, fn, locals, emu.URL, emulator.Region)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := build.Start(ctx, fn, env, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(in.Stop)
-		return in
-	}
 	invoke := func(in *lambdarun.Instance, event []byte) lambdaResponse {
 		out, err := in.Invoke(ctx, event)
 		if err != nil {
@@ -95,11 +58,11 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 		return resp
 	}
-	token, jwksFn := start(fns["TokenFunction"]), start(fns["JwksFunction"])
+	token, jwksFn := h.Start(t, "TokenFunction", nil), h.Start(t, "JwksFunction", nil)
 
 	var tokens []string
 	for _, name := range []string{"token.json", "token.post.json"} {
-		resp := invoke(token, readEvent(t, root, name))
+		resp := invoke(token, h.Event(t, name))
 		if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "no-store" {
 			t.Fatalf("%s: %d %v %s", name, resp.StatusCode, resp.Headers, resp.Body)
 		}
@@ -112,7 +75,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		tokens = append(tokens, tok.AccessToken)
 	}
 
-	resp := invoke(jwksFn, readEvent(t, root, "jwks.json"))
+	resp := invoke(jwksFn, h.Event(t, "jwks.json"))
 	if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "public, max-age=300" {
 		t.Fatalf("jwks: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 	}
@@ -128,7 +91,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 	}
 
-	resp = invoke(jwksFn, readEvent(t, root, "jwks.metadata.json"))
+	resp = invoke(jwksFn, h.Event(t, "jwks.metadata.json"))
 	var meta struct {
 		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`
@@ -137,15 +100,6 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		meta.Issuer != "http://127.0.0.1:3000" || meta.TokenEndpoint != "http://127.0.0.1:3000/oauth2/token" {
 		t.Fatalf("metadata: %d %s", resp.StatusCode, resp.Body)
 	}
-}
-
-func readEvent(t *testing.T, root, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // sampleCredentials reads the client id and secret the sample's Basic
