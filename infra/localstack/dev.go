@@ -133,6 +133,7 @@ func printBanner(w io.Writer, s *Stack, root, secretsFile, logName string, took 
 	}
 	fmt.Fprintln(w, "\nTry:")
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $(curl -s '%s/local/token?email=alice@acme.example' | jq -r .access_token)\" %s/v1/applications\n", host, host)
-	fmt.Fprintf(w, "  aws --endpoint-url %s --region us-east-1 dynamodb scan --table-name %s\n", s.Emulator.URL, s.TableName)
+	// The emulator takes any credentials, but the CLI wants some.
+	fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url %s --region us-east-1 dynamodb scan --table-name %s\n", s.Emulator.URL, s.TableName)
 	fmt.Fprintf(w, "  open %s/local/mail   (emails sent; POST %s/local/sweep runs the expiry reminders now)\n\n", s.URL, s.URL)
 }

@@ -1,7 +1,6 @@
 package localstack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -10,30 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"credportal/infra/emulator"
+	"credportal/infra/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while RunDev writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRunDev runs `make dev`'s command on free ports: it prints the URL,
 // the demo users and the examples, writes the demo secrets, answers the
@@ -44,7 +25,7 @@ func TestRunDev(t *testing.T) {
 	secrets := filepath.Join(dir, "demo-secrets.json")
 	ctx, interrupt := context.WithCancel(context.Background())
 	defer interrupt()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- RunDev(ctx, []string{"-logs", filepath.Join(dir, "dev.log"), "-demo-secrets", secrets},
