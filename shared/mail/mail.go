@@ -6,10 +6,10 @@ package mail
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -89,11 +90,11 @@ func Compose(from string, msg Message) ([]byte, error) {
 	var head, body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	header := func(name, value string) {
-		fmt.Fprintf(&head, "%s: %s\r\n", name, headerValue(value))
+		head.WriteString(fold(name + ": " + headerValue(value)))
 	}
 	header("From", from)
 	header("To", strings.Join(msg.To, ", "))
-	header("Subject", mime.QEncoding.Encode("utf-8", headerValue(msg.Subject)))
+	header("Subject", encodeWords(headerValue(msg.Subject)))
 	if !msg.Date.IsZero() {
 		header("Date", msg.Date.UTC().Format(time.RFC1123Z))
 	}
@@ -132,6 +133,61 @@ func writeQP(w io.Writer, body string) error {
 		return err
 	}
 	return qp.Close()
+}
+
+// maxLine is the longest header line written: RFC 5322 recommends 78
+// characters, and SES refuses a message with a line over 1,000.
+const maxLine = 76
+
+// fold writes a header field on as many lines as it needs, breaking at
+// spaces (RFC 5322 folding), each line ended by CRLF.
+func fold(field string) string {
+	var out strings.Builder
+	line := 0
+	for i, word := range strings.Split(field, " ") {
+		if i > 0 {
+			if line+1+len(word) > maxLine {
+				out.WriteString("\r\n")
+				line = 0
+			}
+			out.WriteByte(' ')
+			line++
+		}
+		out.WriteString(word)
+		line += len(word)
+	}
+	out.WriteString("\r\n")
+	return out.String()
+}
+
+// encodeWords returns s as it may stand in a header: unchanged when it is
+// plain ASCII, otherwise as RFC 2047 encoded words of at most 45 bytes of
+// text each (so each word fits on a folded line). Text that merely looks
+// like an encoded word ("=?") is encoded too, so no client decodes it.
+func encodeWords(s string) string {
+	plain := !strings.Contains(s, "=?")
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			plain = false
+		}
+	}
+	if plain {
+		return s
+	}
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n > 0 && n+size > 45 {
+				break
+			}
+			n += size
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // headerValue keeps a header value on one line: no field can be injected.
