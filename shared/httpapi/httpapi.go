@@ -33,6 +33,7 @@ type Handler func(context.Context, Request) (Response, error)
 
 var (
 	errNoIdentity = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "unauthenticated", Message: "Sign in: the request carries no verified identity."}
+	errUnverified = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "email_not_verified", Message: "Verify your email address with the sign-in provider, then sign in again."}
 	errTooLarge   = &portal.Error{Kind: portal.ErrTooLarge, Code: "body_too_large", Message: "The request body is larger than 16 KiB."}
 	errBadJSON    = portal.Invalid("invalid_json", "The request body is not a single JSON object.")
 	errBadBody    = portal.Invalid("invalid_body", "The request body could not be read.")
@@ -51,9 +52,16 @@ func (id Identity) Caller(req Request) (portal.Caller, error) {
 	if auth == nil || auth.JWT == nil {
 		return portal.Caller{}, errNoIdentity
 	}
-	email := auth.JWT.Claims["email"]
-	c := portal.NewCaller(email, ParseGroups(auth.JWT.Claims[id.GroupsClaim]), id.AdminGroup)
-	if c.Email == "" || !strings.Contains(c.Email, "@") {
+	claims := auth.JWT.Claims
+	// An address the issuer has not verified is no identity: a user who
+	// could set their own email would take over another's designations.
+	// (Cognito always sends email_verified; an issuer that sends none is
+	// trusted to issue verified addresses only.)
+	if v, ok := claims["email_verified"]; ok && v != "true" {
+		return portal.Caller{}, errUnverified
+	}
+	c := portal.NewCaller(claims["email"], ParseGroups(claims[id.GroupsClaim]), id.AdminGroup)
+	if c.Email == "" || !strings.Contains(c.Email, "@") || len(c.Email) > portal.MaxEmailLen {
 		return portal.Caller{}, errNoIdentity
 	}
 	return c, nil

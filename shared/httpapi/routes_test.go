@@ -447,3 +447,31 @@ func TestLogsNeverHoldSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentityNeedsAVerifiedEmail(t *testing.T) {
+	f := newFixture(t)
+	cases := map[string]struct {
+		claims map[string]string
+		status int
+		code   string
+	}{
+		"verified":            {map[string]string{"email": managerA, "email_verified": "true"}, 200, ""},
+		"issuer says nothing": {map[string]string{"email": managerA}, 200, ""},
+		"not verified":        {map[string]string{"email": managerA, "email_verified": "false"}, 401, "email_not_verified"},
+		"no email":            {map[string]string{"sub": "x"}, 401, "unauthenticated"},
+		"not an address":      {map[string]string{"email": "manager"}, 401, "unauthenticated"},
+		"too long":            {map[string]string{"email": strings.Repeat("a", 250) + "@a.test"}, 401, "unauthenticated"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := req("", app(f.a1), nil, "")
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: c.claims},
+			}
+			status, body, _ := call(t, f.api.GetApplication(), r)
+			if status != c.status || errCode(body) != c.code {
+				t.Fatalf("%d %v, want %d %s", status, body, c.status, c.code)
+			}
+		})
+	}
+}

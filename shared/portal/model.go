@@ -23,6 +23,9 @@ const (
 // Valid reports whether r may be given in a designation.
 func (r Role) Valid() bool { return r == RoleCredentialManager || r == RoleViewer }
 
+// MayManage reports whether r may create and delete secrets.
+func (r Role) MayManage() bool { return r == RoleCredentialManager || r == RoleAdmin }
+
 // Caller is the signed-in user, taken only from a verified token.
 type Caller struct {
 	Email string // lower-cased

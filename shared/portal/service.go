@@ -338,7 +338,7 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	if role == RoleViewer {
+	if !role.MayManage() {
 		return CreatedSecret{}, errManagerOnly
 	}
 	if !ValidName(in.Name) {
@@ -348,9 +348,6 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	expiresAt, err := s.expiry(in, now)
 	if err != nil {
 		return CreatedSecret{}, err
-	}
-	if app.ActiveSecrets(now) >= s.cfg.Policy.ActiveLimit {
-		return CreatedSecret{}, ErrSecretLimit
 	}
 	pepper, err := s.peppers.Current(ctx)
 	if err != nil {
@@ -387,6 +384,11 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 // need an explicit confirmation.
 const RecentUse = 24 * time.Hour
 
+// LastUsedPrecision is how coarse a secret's LastUsedAt is: the token
+// endpoint writes it at most this often, so a secret may have been used up
+// to this long after the time recorded.
+const LastUsedPrecision = 5 * time.Minute
+
 // DeleteSecret deletes a secret at once. A secret used within RecentUse is
 // deleted only with confirm.
 func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID string, confirm bool, r Request) error {
@@ -394,7 +396,7 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	if err != nil {
 		return err
 	}
-	if role == RoleViewer {
+	if !role.MayManage() {
 		return errManagerOnly
 	}
 	if !ids.Valid(ids.Secret, secretID) {
@@ -408,7 +410,7 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 		return fmt.Errorf("get secret %s: %w", secretID, err)
 	}
 	now := s.now().UTC()
-	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse {
+	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse+LastUsedPrecision {
 		return errRecentlyUsed
 	}
 	ev, err := s.event(c, audit.SecretDeleted, sec, r)

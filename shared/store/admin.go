@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,12 +45,24 @@ func put(table string, item any, condition string) (types.TransactWriteItem, err
 	return types.TransactWriteItem{Put: p}, nil
 }
 
+// transact writes items in one transaction. One canceled by a conflict with
+// another transaction or write on the same items (not by a condition) is
+// tried again, as DynamoDB advises; the codes of a final cancellation are
+// returned with its error.
 func (st *Store) transact(ctx context.Context, items ...types.TransactWriteItem) ([]string, error) {
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if reasons, ok := canceledReasons(err); ok {
-		return reasons, err
+	for attempt := 1; ; attempt++ {
+		_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		reasons, canceled := canceledReasons(err)
+		if !canceled {
+			return nil, err
+		}
+		if !slices.Contains(reasons, "TransactionConflict") || slices.Contains(reasons, "ConditionalCheckFailed") || attempt == maxAttempts {
+			return reasons, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return reasons, err
+		}
 	}
-	return nil, err
 }
 
 func failedAt(reasons []string, i int) bool {

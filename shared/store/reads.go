@@ -41,7 +41,7 @@ func page[I any, T any](ctx context.Context, st *Store, index, pkAttr, pkValue, 
 	if index != "" && pkAttr != "PK" {
 		want = append(want, pkAttr, skAttr)
 	}
-	start, err := decodeCursor(cursor, map[string]string{pkAttr: pkValue}, want...)
+	start, err := decodeCursor(cursor, map[string]string{pkAttr: pkValue}, map[string]string{skAttr: skPrefix}, want...)
 	if err != nil {
 		return portal.Page[T]{}, err
 	}

@@ -88,9 +88,9 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 	if err != nil {
 		return err
 	}
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(st.table), Key: secretKey(appID, secretID), ConditionExpression: aws.String("attribute_exists(PK)")}},
-		{Update: &types.Update{
+	reasons, err := st.transact(ctx,
+		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(st.table), Key: secretKey(appID, secretID), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: appKey(appID),
 			UpdateExpression:         aws.String("REMOVE Secrets.#id SET Version = Version + :one"),
 			ConditionExpression:      aws.String("attribute_exists(PK)"),
@@ -100,11 +100,9 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 			},
 		}},
 		eventPut,
-	}})
-	if reasons, canceled := canceledReasons(err); canceled {
-		if len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
-			return notFound("secret", secretID)
-		}
+	)
+	if failedAt(reasons, 0) {
+		return notFound("secret", secretID)
 	}
 	if err != nil {
 		return fmt.Errorf("remove secret %s: %w", secretID, err)

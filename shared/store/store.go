@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -109,9 +110,11 @@ func encodeCursor(lek map[string]types.AttributeValue) string {
 }
 
 // decodeCursor reads a cursor back, checking that its fixed attributes (the
-// partition being queried) are what the caller queries: a cursor can never
-// lead into another partition.
-func decodeCursor(cursor string, fixed map[string]string, want ...string) (map[string]types.AttributeValue, error) {
+// partition being queried) are what the caller queries, that the sort keys
+// start as the query's do, and that no key is empty: a cursor can never lead
+// into another partition, and DynamoDB is never handed a start key it
+// refuses.
+func decodeCursor(cursor string, fixed, prefixes map[string]string, want ...string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
 	}
@@ -134,7 +137,7 @@ func decodeCursor(cursor string, fixed map[string]string, want ...string) (map[s
 	out := make(map[string]types.AttributeValue, len(plain))
 	for _, k := range want {
 		v, ok := plain[k]
-		if !ok {
+		if !ok || v == "" || !strings.HasPrefix(v, prefixes[k]) {
 			return nil, portal.ErrBadCursor
 		}
 		out[k] = s(v)

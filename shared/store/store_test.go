@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"sync"
@@ -10,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"credportal/infra/emulator"
 	"credportal/shared/audit"
@@ -163,4 +167,111 @@ func TestActiveLimitUnderConcurrency(t *testing.T) {
 			t.Fatalf("ok=%d limited=%d, want 0 and 50", ok, limited)
 		}
 	})
+}
+
+func cursorOf(t *testing.T, keys map[string]string) string {
+	t.Helper()
+	raw, err := json.Marshal(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func TestCursors(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	app := seedApp(t, st, "Paged")
+	other := seedApp(t, st, "Other")
+	for i := 0; i < 3; i++ {
+		if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(48*time.Hour)), 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		p, err := st.ListSecrets(ctx, app.ID, cursor, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Items {
+			seen[s.ID] = true
+		}
+		if p.Next == "" || pages > 5 {
+			break
+		}
+		cursor = p.Next
+	}
+	if len(seen) != 3 {
+		t.Fatalf("paging saw %d secrets, want 3", len(seen))
+	}
+	bad := map[string]string{
+		"not base64":        "%%%",
+		"not JSON":          base64.RawURLEncoding.EncodeToString([]byte("[1]")),
+		"another partition": cursorOf(t, map[string]string{"PK": "APP#" + other.ID, "SK": "SECRET#sec_x"}),
+		"empty sort key":    cursorOf(t, map[string]string{"PK": "APP#" + app.ID, "SK": ""}),
+		"another item type": cursorOf(t, map[string]string{"PK": "APP#" + app.ID, "SK": "DESIG#a@b.example"}),
+		"missing sort key":  cursorOf(t, map[string]string{"PK": "APP#" + app.ID}),
+		"extra attribute":   cursorOf(t, map[string]string{"PK": "APP#" + app.ID, "SK": "SECRET#x", "GSI1PK": "APPS"}),
+	}
+	for name, c := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := st.ListSecrets(ctx, app.ID, c, 10); !errors.Is(err, portal.ErrInvalid) {
+				t.Fatalf("ListSecrets with a %s cursor: %v", name, err)
+			}
+		})
+	}
+	t.Run("index cursor of another user", func(t *testing.T) {
+		c := cursorOf(t, map[string]string{"PK": "APP#" + app.ID, "SK": "DESIG#a@b.example", "GSI1PK": "USER#a@b.example", "GSI1SK": "APP#" + app.ID})
+		if _, err := st.ListDesignationsOf(ctx, "c@d.example", c, 10); !errors.Is(err, portal.ErrInvalid) {
+			t.Fatalf("ListDesignationsOf: %v", err)
+		}
+	})
+}
+
+// conflictOnce cancels the first transaction as DynamoDB does when another
+// transaction or write touches the same items at the same time.
+type conflictOnce struct {
+	store.DynamoDB
+	done atomic.Bool
+}
+
+func (c *conflictOnce) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if c.done.CompareAndSwap(false, true) {
+		reasons := make([]types.CancellationReason, len(in.TransactItems))
+		for i := range reasons {
+			reasons[i].Code = aws.String("None")
+		}
+		reasons[0].Code = aws.String("TransactionConflict")
+		return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"), CancellationReasons: reasons}
+	}
+	return c.DynamoDB.TransactWriteItems(ctx, in, opts...)
+}
+
+func TestWritesRetryATransactionConflict(t *testing.T) {
+	ctx := context.Background()
+	emu := emulator.ForTest(t)
+	table := emu.NewTable(t)
+	plain := store.New(dynamodb.NewFromConfig(emu.Config()), table)
+	app := seedApp(t, plain, "Busy")
+	sec := newSecret(t, app.ID, t0.Add(48*time.Hour))
+	if err := plain.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+		t.Fatal(err)
+	}
+	conflicting := store.New(&conflictOnce{DynamoDB: dynamodb.NewFromConfig(emu.Config())}, table)
+	if err := conflicting.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
+		t.Fatalf("remove after a conflict: %v", err)
+	}
+	if _, err := plain.GetSecret(ctx, app.ID, sec.ID); !errors.Is(err, portal.ErrNotFound) {
+		t.Fatalf("secret still there: %v", err)
+	}
+	conflicting = store.New(&conflictOnce{DynamoDB: dynamodb.NewFromConfig(emu.Config())}, table)
+	d := portal.Designation{ApplicationID: app.ID, Email: "m@partner.test", Role: portal.RoleCredentialManager, CreatedAt: t0, CreatedBy: "admin@operator.test"}
+	if err := conflicting.PutDesignation(ctx, d, event(t, app.ID, audit.DesignationSet)); err != nil {
+		t.Fatalf("designate after a conflict: %v", err)
+	}
+	if _, err := plain.GetDesignation(ctx, app.ID, d.Email); err != nil {
+		t.Fatalf("designation not stored: %v", err)
+	}
 }

@@ -29,7 +29,7 @@ import (
 
 // UsedPrecision is how coarse a secret's LastUsedAt is: it is written at most
 // once in this period, to bound the writes a busy client causes.
-const UsedPrecision = 5 * time.Minute
+const UsedPrecision = portal.LastUsedPrecision
 
 // usedAt formats a LastUsedAt: UTC to the second, so that stored values of
 // equal length compare in time order as strings.

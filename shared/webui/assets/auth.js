@@ -98,11 +98,13 @@ export async function completeOIDC(cfg) {
   history.replaceState(null, '', location.pathname + back);
   const pending = JSON.parse(sessionStorage.getItem(PENDING) || 'null');
   sessionStorage.removeItem(PENDING);
-  if (params.has('error')) {
-    throw new Error('Sign-in failed: ' + (params.get('error_description') || params.get('error')));
-  }
   if (!pending || params.get('state') !== pending.state) {
     throw new Error('Sign-in failed: the answer from the sign-in page does not match this browser tab. Try again.');
+  }
+  // The issuer's own words are shown only for this tab's sign-in, so a
+  // crafted link cannot put text of its choosing on the page.
+  if (params.has('error')) {
+    throw new Error('Sign-in failed: ' + (params.get('error_description') || params.get('error')));
   }
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
