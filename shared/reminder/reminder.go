@@ -46,8 +46,9 @@ import (
 type Expiring struct {
 	portal.Secret
 	// Reminded is the most urgent threshold whose reminders have all been
-	// sent, or nil before the first.
-	Reminded *int
+	// sent, or nil before the first; RemindedTo names who they went to.
+	Reminded   *int
+	RemindedTo string
 }
 
 // Claim names one reminder: a secret, a threshold and a recipient.
@@ -85,7 +86,8 @@ type Store interface {
 	// GetSecrets reads the given secrets of an application, skipping missing ones.
 	GetSecrets(ctx context.Context, applicationID string, ids []string) ([]portal.Secret, error)
 	// MarkReminded records on a secret that threshold is done for everyone.
-	MarkReminded(ctx context.Context, applicationID, secretID string, threshold int) error
+	// recipients identifies who it went to (RecipientSet).
+	MarkReminded(ctx context.Context, applicationID, secretID string, threshold int, recipients string) error
 	// ClaimReminder takes c for token until now+lease, unless it was sent or
 	// another token's lease has not yet run out.
 	ClaimReminder(ctx context.Context, c Claim, token string, now time.Time, lease time.Duration) (ClaimResult, error)

@@ -2,6 +2,7 @@ package reminder
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -89,7 +90,8 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 	var res Result
 	now := s.now().UTC()
 	due, errs := s.findDue(ctx, now, &res)
-	byRecipient, incomplete, err := s.recipients(ctx, now, due, &res)
+	sets := map[string]string{}
+	byRecipient, incomplete, err := s.recipients(ctx, now, due, sets, &res)
 	errs = append(errs, err)
 
 	names := make([]string, 0, len(byRecipient))
@@ -119,10 +121,11 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 		}
 	}
 
-	// A threshold every recipient has is recorded on the secret, so later
-	// runs skip it without claiming again.
+	// A threshold every recipient has is recorded on the secret with who they
+	// are, so later runs skip it without claiming again, unless the
+	// recipients have changed.
 	for k := range s.complete(due, incomplete) {
-		if err := s.store.MarkReminded(ctx, k.appID, k.secretID, k.threshold); err != nil && !errors.Is(err, portal.ErrNotFound) {
+		if err := s.store.MarkReminded(ctx, k.appID, k.secretID, k.threshold, sets[k.appID]); err != nil && !errors.Is(err, portal.ErrNotFound) {
 			s.log.WarnContext(ctx, "could not record a finished reminder", "secretId", k.secretID, "threshold", k.threshold, "error", err.Error())
 		}
 	}
@@ -162,7 +165,7 @@ func (s *Sweep) findDue(ctx context.Context, now time.Time, res *Result) ([]dueS
 		for _, sec := range secs {
 			left := DaysLeft(now, sec.ExpiresAt)
 			t, ok := Due(s.cfg.Thresholds, left)
-			if !ok || (sec.Reminded != nil && *sec.Reminded <= t) {
+			if !ok {
 				continue
 			}
 			due = append(due, dueSecret{Expiring: sec, threshold: t, daysLeft: left})
@@ -173,7 +176,8 @@ func (s *Sweep) findDue(ctx context.Context, now time.Time, res *Result) ([]dueS
 
 // recipients resolves who gets each due secret: the application's credential
 // managers, else the fallback address.
-func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, res *Result) (map[string][]item, map[secretKey]bool, error) {
+// sets receives each application's RecipientSet.
+func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, sets map[string]string, res *Result) (map[string][]item, map[secretKey]bool, error) {
 	byRecipient := map[string][]item{}
 	incomplete := map[secretKey]bool{}
 	byApp := map[string][]dueSecret{}
@@ -216,6 +220,22 @@ func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, 
 			for _, d := range secs {
 				incomplete[secretKey{app.ID, d.ID, d.threshold}] = true
 			}
+			continue
+		}
+		set := RecipientSet(to)
+		sets[app.ID] = set
+		// A threshold recorded as done for these very recipients needs no
+		// claims; a recipient added since still gets it.
+		secs = slices.DeleteFunc(secs, func(d dueSecret) bool {
+			done := d.Reminded != nil && *d.Reminded <= d.threshold && d.RemindedTo == set
+			if done {
+				// Recorded already: nothing to claim, send or record again.
+				res.Skipped += len(to)
+				incomplete[secretKey{app.ID, d.ID, d.threshold}] = true
+			}
+			return done
+		})
+		if len(secs) == 0 {
 			continue
 		}
 		replaced, err := s.replacements(ctx, now, app, secs)
@@ -295,6 +315,12 @@ func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items [
 		switch {
 		case err != nil:
 			s.log.ErrorContext(ctx, "could not claim a reminder", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "error", err.Error())
+			// The claim may have been written though its answer was lost:
+			// release it (only if it is this run's), so the invocation's
+			// retry can send the reminder rather than wait out the lease.
+			if rerr := s.store.ReleaseReminder(context.WithoutCancel(ctx), it.claim, token); rerr != nil {
+				s.log.WarnContext(ctx, "could not release a reminder claim", "secretId", it.claim.SecretID, "error", rerr.Error())
+			}
 			res.Failed++
 			incomplete[keyOf(it.claim)] = true
 			errs = append(errs, err)
@@ -385,6 +411,14 @@ func (s *Sweep) markSent(ctx context.Context, c Claim, token, id string, now tim
 		}
 	}
 	return err
+}
+
+// RecipientSet identifies a set of recipients, whatever their order.
+func RecipientSet(to []string) string {
+	sorted := slices.Clone(to)
+	slices.Sort(sorted)
+	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
+	return hex.EncodeToString(sum[:12])
 }
 
 // complete lists the (secret, threshold) pairs that every recipient has.

@@ -9,6 +9,7 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/shared/mail"
+	"credportal/shared/audit"
 	"credportal/shared/portal"
 	"credportal/shared/reminder"
 )
@@ -309,4 +310,25 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// A credential manager designated after a threshold's reminders went out
+// still gets that threshold's reminder on the next run; the others do not
+// get it again.
+func TestNewManagerGetsTheCurrentThreshold(t *testing.T) {
+	f := newFixture(t)
+	app := f.app("Acme", "Search", []string{"alice@acme.example"}, nil)
+	sec := f.secret(app, "Production key", day0.AddDate(0, 0, 6).Add(time.Hour))
+	f.mustRun()
+	d := portal.Designation{ApplicationID: app.ID, Email: "bob@acme.example", Role: portal.RoleCredentialManager, CreatedAt: day0, CreatedBy: "admin@operator.test"}
+	if err := f.st.PutDesignation(context.Background(), d, f.event(app.ID, audit.DesignationSet)); err != nil {
+		t.Fatal(err)
+	}
+	f.setNow(day0.Add(24 * time.Hour))
+	f.mustRun()
+	f.setNow(day0.Add(48 * time.Hour))
+	if res := f.mustRun(); res.Sent != 0 {
+		t.Fatalf("a third run sent %+v", res)
+	}
+	f.exactlyOnce(key("alice@acme.example", sec, 7), key("bob@acme.example", sec, 7))
 }

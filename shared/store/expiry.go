@@ -19,7 +19,8 @@ import (
 // reminderMark is the attribute a secret records its finished reminder
 // threshold in (see reminder.Expiring).
 type reminderMark struct {
-	Reminded *int `dynamodbav:"Reminded,omitempty"`
+	Reminded   *int   `dynamodbav:"Reminded,omitempty"`
+	RemindedTo string `dynamodbav:"RemindedTo,omitempty"`
 }
 
 var _ reminder.Store = (*Store)(nil)
@@ -55,7 +56,7 @@ func (st *Store) ExpiringOn(ctx context.Context, day time.Time) ([]reminder.Expi
 			if err := attributevalue.UnmarshalMap(av, &mark); err != nil {
 				return nil, err
 			}
-			out = append(out, reminder.Expiring{Secret: it.domain(), Reminded: mark.Reminded})
+			out = append(out, reminder.Expiring{Secret: it.domain(), Reminded: mark.Reminded, RemindedTo: mark.RemindedTo})
 		}
 	}
 	return out, nil
@@ -96,15 +97,19 @@ func (st *Store) GetSecrets(ctx context.Context, appID string, ids []string) ([]
 }
 
 // MarkReminded records on a secret that the reminders of threshold all went
-// out, unless it records a more urgent one already. A secret deleted
-// meanwhile is not brought back.
-func (st *Store) MarkReminded(ctx context.Context, appID, secretID string, threshold int) error {
-	t := &types.AttributeValueMemberN{Value: strconv.Itoa(threshold)}
+// out to recipients (a reminder.RecipientSet), unless it records a more
+// urgent threshold already, or this one for the same recipients. A secret
+// deleted meanwhile is not brought back.
+func (st *Store) MarkReminded(ctx context.Context, appID, secretID string, threshold int, recipients string) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(st.table), Key: secretKey(appID, secretID),
-		UpdateExpression:          aws.String("SET Reminded = :t"),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(Reminded) OR Reminded > :t)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": t},
+		UpdateExpression: aws.String("SET Reminded = :t, RemindedTo = :r"),
+		ConditionExpression: aws.String("attribute_exists(PK) AND (attribute_not_exists(Reminded) OR Reminded > :t OR " +
+			"(Reminded = :t AND (attribute_not_exists(RemindedTo) OR RemindedTo <> :r)))"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberN{Value: strconv.Itoa(threshold)},
+			":r": &types.AttributeValueMemberS{Value: recipients},
+		},
 	})
 	if isConditionFailed(err) {
 		return nil

@@ -55,7 +55,11 @@ func Load(getenv config.Getenv) (Env, error) {
 // Sweep builds the expiry sweep over the SDK configuration.
 func (e Env) Sweep(cfg aws.Config) *reminder.Sweep {
 	st := store.New(dynamodb.NewFromConfig(cfg), e.TableName)
-	return reminder.New(st, mail.NewMailer(sesv2.NewFromConfig(cfg), e.Mail.Sender), e.Reminder, time.Now, rand.Reader)
+	// One attempt per send: SES has no idempotency key, so a retried send
+	// whose first answer was lost would mail twice. The sweep backs off from
+	// throttling itself and leaves other failures to its next run.
+	ses := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
+	return reminder.New(st, mail.NewMailer(ses, e.Mail.Sender), e.Reminder, time.Now, rand.Reader)
 }
 
 // Must builds the expiry sweep at cold start, or exits with a clear message.
