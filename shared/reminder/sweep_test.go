@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"credportal/infra/emulator"
-	"credportal/shared/mail"
 	"credportal/shared/audit"
+	"credportal/shared/mail"
 	"credportal/shared/portal"
 	"credportal/shared/reminder"
 )
