@@ -194,20 +194,32 @@ func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Ti
 		return app, portal.Secret{}, fmt.Errorf("read client secrets: %w", err)
 	}
 	var (
-		found   portal.Secret
-		matched bool
+		found            portal.Secret
+		matched          bool
+		checked          int
+		firstPepperError error
 	)
 	for _, sec := range secrets {
 		if !now.Before(sec.ExpiresAt) {
 			continue
 		}
+		// A secret whose pepper cannot be read cannot match; it must not
+		// stop the application's other secrets from working.
 		pepper, err := s.peppers.Version(ctx, sec.PepperVersion)
 		if err != nil {
-			return app, portal.Secret{}, fmt.Errorf("get pepper of secret %s: %w", sec.ID, err)
+			slog.ErrorContext(ctx, "pepper of a secret unreadable", "secretId", sec.ID, "error", err.Error())
+			if firstPepperError == nil {
+				firstPepperError = fmt.Errorf("get pepper of secret %s: %w", sec.ID, err)
+			}
+			continue
 		}
+		checked++
 		if s.matches(pepper.Key, req.Secret, sec.Hash) && !matched {
 			found, matched = sec, true
 		}
+	}
+	if !matched && checked == 0 && firstPepperError != nil {
+		return app, portal.Secret{}, firstPepperError
 	}
 	if len(secrets) == 0 {
 		if err := s.burnHash(ctx, req.Secret); err != nil {

@@ -21,8 +21,10 @@ import (
 
 	"credportal/infra/testlog"
 	"credportal/shared/audit"
+	"credportal/shared/ids"
 	"credportal/shared/keys"
 	"credportal/shared/oauth"
+	"credportal/shared/portal"
 	"credportal/shared/store"
 )
 
@@ -516,4 +518,23 @@ func TestDiscovery(t *testing.T) {
 			t.Fatalf("%d %v", resp.StatusCode, err)
 		}
 	})
+}
+
+// A secret whose pepper version is gone cannot match, but does not stop the
+// application's other secrets from working.
+func TestUnreadablePepperOfOneSecret(t *testing.T) {
+	f := newFixture(t, oauth.DefaultConfig("https://portal.example").Throttle)
+	app := f.app("Search", "search-match")
+	value, _ := f.secret(app, 30)
+	orphan := portal.Secret{
+		ID: newID(t, ids.Secret), ApplicationID: app.ID, Name: "Old", Hint: "abc", Hash: []byte{1, 2, 3},
+		PepperVersion: "a-version-that-was-removed", CreatedAt: t0, CreatedBy: "m@partner.test", ExpiresAt: t0.AddDate(0, 0, 30),
+	}
+	ev := audit.Event{ID: newID(t, ids.Event), At: t0, Actor: "m@partner.test", Action: audit.SecretCreated, ApplicationID: app.ID}
+	if err := f.st.AddSecret(context.Background(), orphan, 3, t0, ev); err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.call(basicRequest(app.ClientID, value, "")); resp.StatusCode != 200 {
+		t.Fatalf("token with the readable secret: %d %s", resp.StatusCode, resp.Body)
+	}
 }
