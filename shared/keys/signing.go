@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +49,7 @@ const retryAfterFailure = 10 * time.Second
 const (
 	stageCurrent  = "AWSCURRENT"
 	stagePrevious = "AWSPREVIOUS"
+	stagePending  = "AWSPENDING"
 )
 
 // SigningSecrets is the part of the Secrets Manager client that reads the
@@ -149,8 +151,11 @@ type SigningKeys struct {
 	byVersion map[string]*SigningKey // nil value: the version holds no key
 	current   *SigningKey
 	previous  *SigningKey
-	checked   time.Time
-	loaded    bool
+	// pending is a key staged for rotation (AWSPENDING): published before
+	// it signs, so verifiers know it by the time it does.
+	pending *SigningKey
+	checked time.Time
+	loaded  bool
 }
 
 // NewSigningKeys reads the signing keys of secretID. random is used only to
@@ -192,18 +197,21 @@ func (k *SigningKeys) Current(ctx context.Context) (SigningKey, error) {
 }
 
 // Published returns the keys a verifier accepts: the current one first, then
-// the previous one, skipping versions that hold no key.
+// the previous one and one staged for rotation, skipping versions that hold
+// no key.
 func (k *SigningKeys) Published(ctx context.Context) ([]SigningKey, error) {
 	cur, prev, err := k.keys(ctx)
 	if err != nil {
 		return nil, err
 	}
+	k.mu.Lock()
+	pending := k.pending
+	k.mu.Unlock()
 	var out []SigningKey
-	if cur != nil {
-		out = append(out, *cur)
-	}
-	if prev != nil && (cur == nil || prev.ID != cur.ID) {
-		out = append(out, *prev)
+	for _, key := range []*SigningKey{cur, prev, pending} {
+		if key != nil && !slices.ContainsFunc(out, func(o SigningKey) bool { return o.ID == key.ID }) {
+			out = append(out, *key)
+		}
 	}
 	return out, nil
 }
@@ -255,7 +263,7 @@ func (k *SigningKeys) refresh(ctx context.Context) (*SigningKey, *SigningKey, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("describe signing secret: %w", err)
 	}
-	var curVersion, prevVersion string
+	var curVersion, prevVersion, pendingVersion string
 	for version, stages := range desc.VersionIdsToStages {
 		for _, s := range stages {
 			switch s {
@@ -263,8 +271,14 @@ func (k *SigningKeys) refresh(ctx context.Context) (*SigningKey, *SigningKey, er
 				curVersion = version
 			case stagePrevious:
 				prevVersion = version
+			case stagePending:
+				pendingVersion = version
 			}
 		}
+	}
+	pending, err := k.version(ctx, pendingVersion)
+	if err != nil {
+		return nil, nil, err
 	}
 	cur, err := k.version(ctx, curVersion)
 	if err != nil {
@@ -275,7 +289,7 @@ func (k *SigningKeys) refresh(ctx context.Context) (*SigningKey, *SigningKey, er
 		return nil, nil, err
 	}
 	k.mu.Lock()
-	k.current, k.previous, k.checked, k.loaded = cur, prev, k.now(), true
+	k.current, k.previous, k.pending, k.checked, k.loaded = cur, prev, pending, k.now(), true
 	k.mu.Unlock()
 	return cur, prev, nil
 }

@@ -179,3 +179,35 @@ func TestSigningKeysServeStaleOnFailure(t *testing.T) {
 		t.Fatal("a cold start without Secrets Manager must fail")
 	}
 }
+
+// A key staged as AWSPENDING is published before it signs, so a rotation
+// that waits for the JWKS to be refetched leaves no token unverifiable.
+func TestSigningKeysPublishAStagedKey(t *testing.T) {
+	ctx := context.Background()
+	emu := emulator.ForTest(t)
+	sm := secretsmanager.NewFromConfig(emu.Config())
+	id := emu.NewSecret(t)
+	c := &clock{t: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)}
+	current, _ := keys.EncodeSigningKey(newKey(t))
+	put(t, sm, id, current)
+	staged := newKey(t)
+	text, _ := keys.EncodeSigningKey(staged)
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(id), SecretString: aws.String(string(text)), VersionStages: []string{"AWSPENDING"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	k := keys.NewSigningKeys(sm, id, c.Now, rand.Reader)
+	cur, err := k.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := keys.NewSigningKey(staged, "")
+	if cur.ID == want.ID {
+		t.Fatal("the staged key signs before it is promoted")
+	}
+	pub, err := k.Published(ctx)
+	if err != nil || len(pub) != 2 || pub[0].ID != cur.ID || pub[1].ID != want.ID {
+		t.Fatalf("Published = %v, %v; want the current key, then the staged one", pub, err)
+	}
+}
