@@ -24,6 +24,8 @@ type Store interface {
 	GetDesignation(ctx context.Context, applicationID, email string) (Designation, error)
 	ListDesignations(ctx context.Context, applicationID string) ([]Designation, error)
 	ListDesignationsOf(ctx context.Context, email, cursor string, limit int) (Page[Designation], error)
+	// GetDesignations reads email's designations on appIDs consistently.
+	GetDesignations(ctx context.Context, email string, appIDs []string) ([]Designation, error)
 	GetSecret(ctx context.Context, applicationID, secretID string) (Secret, error)
 	ListSecrets(ctx context.Context, applicationID, cursor string, limit int) (Page[Secret], error)
 	// AddSecret stores s and ev atomically unless the application already
@@ -181,11 +183,25 @@ func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string)
 	if err != nil {
 		return out, fmt.Errorf("list designations of caller: %w", err)
 	}
-	roles := make(map[string]Role, len(page.Items))
-	appIDs := make([]string, 0, len(page.Items))
+	listed := make([]string, 0, len(page.Items))
 	for _, d := range page.Items {
+		listed = append(listed, d.ApplicationID)
+	}
+	// The by-email index may lag a designation just removed or changed: what
+	// it lists is read again, consistently, so removal takes effect at once.
+	current, err := s.store.GetDesignations(ctx, c.Email, listed)
+	if err != nil {
+		return out, fmt.Errorf("confirm designations of caller: %w", err)
+	}
+	roles := make(map[string]Role, len(current))
+	for _, d := range current {
 		roles[d.ApplicationID] = d.Role
-		appIDs = append(appIDs, d.ApplicationID)
+	}
+	appIDs := make([]string, 0, len(current))
+	for _, id := range listed {
+		if _, ok := roles[id]; ok {
+			appIDs = append(appIDs, id)
+		}
 	}
 	apps, err := s.store.GetApplications(ctx, appIDs)
 	if err != nil {

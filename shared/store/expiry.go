@@ -65,33 +65,17 @@ func (st *Store) ExpiringOn(ctx context.Context, day time.Time) ([]reminder.Expi
 // GetSecrets reads the given secrets of an application (strongly
 // consistent), skipping any that no longer exist.
 func (st *Store) GetSecrets(ctx context.Context, appID string, ids []string) ([]portal.Secret, error) {
-	var out []portal.Secret
-	for start := 0; start < len(ids); start += 100 {
-		end := min(start+100, len(ids))
-		keys := make([]map[string]types.AttributeValue, 0, end-start)
-		for _, id := range ids[start:end] {
-			keys = append(keys, secretKey(appID, id))
-		}
-		request := map[string]types.KeysAndAttributes{st.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(request) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
-			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
-			if err != nil {
-				return nil, fmt.Errorf("batch get secrets of %s: %w", appID, err)
-			}
-			var items []secretItem
-			if err := attributevalue.UnmarshalListOfMaps(res.Responses[st.table], &items); err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				out = append(out, it.domain())
-			}
-			request = res.UnprocessedKeys
-		}
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, secretKey(appID, id))
+	}
+	items, err := batchGet[secretItem](ctx, st, keys, true)
+	if err != nil {
+		return nil, fmt.Errorf("batch get secrets of %s: %w", appID, err)
+	}
+	out := make([]portal.Secret, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.domain())
 	}
 	return out, nil
 }

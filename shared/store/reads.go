@@ -112,17 +112,12 @@ func (st *Store) getApplication(ctx context.Context, id string, consistent bool)
 	return it.domain(), nil
 }
 
-// GetApplications reads the applications with the given ids, in that order,
-// skipping any that no longer exist.
-func (st *Store) GetApplications(ctx context.Context, ids []string) ([]portal.Application, error) {
-	byID := make(map[string]portal.Application, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		end := min(start+100, len(ids))
-		keys := make([]map[string]types.AttributeValue, 0, end-start)
-		for _, id := range ids[start:end] {
-			keys = append(keys, appKey(id))
-		}
-		request := map[string]types.KeysAndAttributes{st.table: {Keys: keys}}
+// batchGet reads the items with the given keys, 100 to a request, retrying
+// what DynamoDB leaves unprocessed; items that do not exist are skipped.
+func batchGet[I any](ctx context.Context, st *Store, keys []map[string]types.AttributeValue, consistent bool) ([]I, error) {
+	var out []I
+	for start := 0; start < len(keys); start += 100 {
+		request := map[string]types.KeysAndAttributes{st.table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(consistent)}}
 		for attempt := 0; len(request) > 0; attempt++ {
 			if attempt > 0 {
 				if err := backoff(ctx, attempt); err != nil {
@@ -131,23 +126,57 @@ func (st *Store) GetApplications(ctx context.Context, ids []string) ([]portal.Ap
 			}
 			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
 			if err != nil {
-				return nil, fmt.Errorf("batch get applications: %w", err)
+				return nil, err
 			}
-			var items []applicationItem
+			var items []I
 			if err := attributevalue.UnmarshalListOfMaps(res.Responses[st.table], &items); err != nil {
 				return nil, err
 			}
-			for _, it := range items {
-				byID[it.ID] = it.domain()
-			}
+			out = append(out, items...)
 			request = res.UnprocessedKeys
 		}
+	}
+	return out, nil
+}
+
+// GetApplications reads the applications with the given ids, in that order,
+// skipping any that no longer exist.
+func (st *Store) GetApplications(ctx context.Context, ids []string) ([]portal.Application, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, appKey(id))
+	}
+	items, err := batchGet[applicationItem](ctx, st, keys, false)
+	if err != nil {
+		return nil, fmt.Errorf("batch get applications: %w", err)
+	}
+	byID := make(map[string]portal.Application, len(items))
+	for _, it := range items {
+		byID[it.ID] = it.domain()
 	}
 	out := make([]portal.Application, 0, len(byID))
 	for _, id := range ids {
 		if a, ok := byID[id]; ok {
 			out = append(out, a)
 		}
+	}
+	return out, nil
+}
+
+// GetDesignations reads, consistently, the designations of email on the
+// given applications: those that still exist.
+func (st *Store) GetDesignations(ctx context.Context, email string, appIDs []string) ([]portal.Designation, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(appIDs))
+	for _, id := range appIDs {
+		keys = append(keys, designationKey(id, email))
+	}
+	items, err := batchGet[designationItem](ctx, st, keys, true)
+	if err != nil {
+		return nil, fmt.Errorf("batch get designations: %w", err)
+	}
+	out := make([]portal.Designation, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.domain())
 	}
 	return out, nil
 }

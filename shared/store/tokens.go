@@ -72,29 +72,14 @@ func (st *Store) ClientSecrets(ctx context.Context, app portal.Application, now 
 			keys = append(keys, secretKey(app.ID, id))
 		}
 	}
-	out := make([]portal.Secret, 0, len(keys))
-	for start := 0; start < len(keys); start += 100 {
-		request := map[string]types.KeysAndAttributes{st.table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(request) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
-			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
-			if err != nil {
-				return nil, fmt.Errorf("get secrets of %s: %w", app.ID, err)
-			}
-			var items []secretItem
-			if err := attributevalue.UnmarshalListOfMaps(res.Responses[st.table], &items); err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				if sec := it.domain(); now.Before(sec.ExpiresAt) {
-					out = append(out, sec)
-				}
-			}
-			request = res.UnprocessedKeys
+	items, err := batchGet[secretItem](ctx, st, keys, true)
+	if err != nil {
+		return nil, fmt.Errorf("get secrets of %s: %w", app.ID, err)
+	}
+	out := make([]portal.Secret, 0, len(items))
+	for _, it := range items {
+		if sec := it.domain(); now.Before(sec.ExpiresAt) {
+			out = append(out, sec)
 		}
 	}
 	return out, nil
