@@ -3,6 +3,8 @@ package localstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -20,31 +22,37 @@ import (
 // the demo users and the examples, writes the demo secrets, answers the
 // README's curl, and stops everything on interrupt.
 func TestRunDev(t *testing.T) {
-	port, emuPort := freePort(t), freePort(t)
 	dir := t.TempDir()
 	secrets := filepath.Join(dir, "demo-secrets.json")
-	ctx, interrupt := context.WithCancel(context.Background())
-	defer interrupt()
-	var stdout, stderr testlog.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- RunDev(ctx, []string{"-logs", filepath.Join(dir, "dev.log"), "-demo-secrets", secrets},
-			func(k string) string {
-				return map[string]string{"PORT": strconv.Itoa(port), "EMULATOR_PORT": strconv.Itoa(emuPort)}[k]
-			}, &stdout, &stderr)
-	}()
-	base := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(stdout.String(), "Try:") {
-		select {
-		case err := <-done:
-			t.Fatalf("dev stopped: %v\n%s\n%s", err, stdout.String(), stderr.String())
-		case <-time.After(50 * time.Millisecond):
+	var (
+		port, emuPort  int
+		stdout, stderr *testlog.Buffer
+		done           chan error
+		interrupt      context.CancelFunc
+	)
+	// The ports are chosen free, but another test's server may take one
+	// before the stack binds it: then start again on others.
+	for attempt := 1; ; attempt++ {
+		port, emuPort = freePort(t), freePort(t)
+		var ctx context.Context
+		ctx, interrupt = context.WithCancel(context.Background())
+		stdout, stderr, done = &testlog.Buffer{}, &testlog.Buffer{}, make(chan error, 1)
+		env := map[string]string{"PORT": strconv.Itoa(port), "EMULATOR_PORT": strconv.Itoa(emuPort)}
+		go func(stdout, stderr *testlog.Buffer, done chan error) {
+			done <- RunDev(ctx, []string{"-logs", filepath.Join(dir, "dev.log"), "-demo-secrets", secrets},
+				func(k string) string { return env[k] }, stdout, stderr)
+		}(stdout, stderr, done)
+		err := waitForBanner(stdout, done)
+		if err == nil {
+			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner:\n%s", stdout.String())
+		interrupt()
+		if !strings.Contains(err.Error(), "in use") || attempt == 4 {
+			t.Fatalf("dev stopped: %v\n%s\n%s", err, stdout.String(), stderr.String())
 		}
 	}
+	defer interrupt()
+	base := "127.0.0.1:" + strconv.Itoa(port)
 	out := stdout.String()
 	for _, want := range []string{
 		"http://" + base + "/", "alice@acme.example", "admin@registry.example", "carol@globex.example",
@@ -102,6 +110,21 @@ func TestRunDev(t *testing.T) {
 			t.Errorf("%s still answers after the interrupt", addr)
 		}
 	}
+}
+
+// waitForBanner waits until RunDev has printed its examples, or stopped.
+func waitForBanner(stdout *testlog.Buffer, done chan error) error {
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(stdout.String(), "Try:") {
+		select {
+		case err := <-done:
+			return fmt.Errorf("stopped before the banner: %w", err)
+		case <-deadline:
+			return errors.New("no banner within 2 minutes")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 func freePort(t *testing.T) int {
