@@ -179,9 +179,10 @@ func (e *Emulator) Config() aws.Config {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(e.URL),
-		// A client of the emulator fails fast rather than retrying, so a test
-		// sees the failure it injected.
-		RetryMaxAttempts: 1,
+		// The SDK's own retries, as in AWS, ride over the emulator's
+		// occasional dropped connection under parallel tests. Faults a test
+		// injects come before them (in the Initialize step) and are final.
+		RetryMaxAttempts: 3,
 		HTTPClient:       &http.Client{Transport: &isolatingTransport{next: http.DefaultTransport, lock: &e.isolation}},
 	}
 }
