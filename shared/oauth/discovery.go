@@ -73,7 +73,12 @@ func (d Discovery) Handler() Handler {
 				slog.ErrorContext(ctx, "signing keys not read", "error", err.Error())
 				return publicJSON(http.StatusInternalServerError, errorBody{Error: CodeServerError, Description: "The signing keys could not be read; try again later."}, "no-store"), nil
 			}
-			return publicJSON(http.StatusOK, set, "public, max-age=300"), nil
+			// Until the first key exists, no verifier may keep the empty set.
+			cache := "public, max-age=300"
+			if len(set.Keys) == 0 {
+				cache = "no-store"
+			}
+			return publicJSON(http.StatusOK, set, cache), nil
 		case strings.HasSuffix(path, MetadataPath):
 			return publicJSON(http.StatusOK, d.Metadata(), "public, max-age=300"), nil
 		}
