@@ -538,26 +538,3 @@ func TestUnreadablePepperOfOneSecret(t *testing.T) {
 		t.Fatalf("token with the readable secret: %d %s", resp.StatusCode, resp.Body)
 	}
 }
-
-// Before the first signing key exists the key set is empty, and no verifier
-// may keep it; once a token has been issued the set is cacheable.
-func TestEmptyKeySetIsNotCached(t *testing.T) {
-	f := newFixture(t, lenient())
-	get := func() oauth.Response {
-		req := oauth.Request{RouteKey: "GET " + oauth.JWKSPath, RawPath: oauth.JWKSPath}
-		resp, err := f.jwks(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-	if resp := get(); resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "no-store" || !strings.Contains(resp.Body, `"keys":[]`) {
-		t.Fatalf("before any key: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
-	}
-	app := f.app("Search", "search-match")
-	value, _ := f.secret(app, 30)
-	tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
-	if resp := get(); resp.Headers["Cache-Control"] != "public, max-age=300" || strings.Contains(resp.Body, `"keys":[]`) {
-		t.Fatalf("after the first token: %v %s", resp.Headers, resp.Body)
-	}
-}
