@@ -107,28 +107,11 @@ func admRequest(email, routeKey string, params map[string]string, body string) h
 	return r
 }
 
+// admCall is call for the admin tests, which read the status and the body.
 func admCall(t *testing.T, h httpapi.Handler, r httpapi.Request) (int, map[string]any) {
 	t.Helper()
-	resp, err := h(context.Background(), r)
-	if err != nil {
-		t.Fatalf("handler error: %v", err)
-	}
-	var body map[string]any
-	if resp.Body != "" {
-		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-			t.Fatalf("body %q: %v", resp.Body, err)
-		}
-	}
-	if resp.Headers["Cache-Control"] != "no-store" {
-		t.Errorf("Cache-Control = %q", resp.Headers["Cache-Control"])
-	}
-	return resp.StatusCode, body
-}
-
-func admErrCode(body map[string]any) string {
-	e, _ := body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
+	status, body, _ := call(t, h, r)
+	return status, body
 }
 
 const (
@@ -246,7 +229,7 @@ func TestAdminRoleMatrix(t *testing.T) {
 				default:
 					want, code = http.StatusForbidden, "forbidden"
 				}
-				if status != want || admErrCode(resp) != code {
+				if status != want || errCode(resp) != code {
 					t.Fatalf("status %d %v, want %d %q", status, resp, want, code)
 				}
 			})
@@ -341,7 +324,7 @@ func TestAdminValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			status, body := admCall(t, f.handler, admRequest(admAdmin, c.route, c.params, c.body))
-			if status != c.status || admErrCode(body) != c.code {
+			if status != c.status || errCode(body) != c.code {
 				t.Fatalf("status %d %v, want %d %q", status, body, c.status, c.code)
 			}
 			if c.code != "" {
@@ -372,7 +355,7 @@ func TestAdminValidation(t *testing.T) {
 	t.Run("bad cursor", func(t *testing.T) {
 		r := admRequest(admAdmin, routeListOrgs, nil, "")
 		r.QueryStringParameters = map[string]string{"cursor": "not-ours"}
-		if status, body := admCall(t, f.handler, r); status != 400 || admErrCode(body) != "invalid_cursor" {
+		if status, body := admCall(t, f.handler, r); status != 400 || errCode(body) != "invalid_cursor" {
 			t.Fatalf("status %d %v", status, body)
 		}
 	})
@@ -426,7 +409,7 @@ func TestAdminResponses(t *testing.T) {
 	})
 	t.Run("unknown route", func(t *testing.T) {
 		r := admRequest(admAdmin, "GET /v1/admin/secrets", nil, "")
-		if status, body := admCall(t, f.handler, r); status != 404 || admErrCode(body) != "route_not_found" {
+		if status, body := admCall(t, f.handler, r); status != 404 || errCode(body) != "route_not_found" {
 			t.Fatalf("status %d %v", status, body)
 		}
 	})
@@ -466,7 +449,7 @@ func TestAdminDesignationControlsAccess(t *testing.T) {
 	if got := visible(); len(got) != 0 {
 		t.Fatalf("after removal: %v", got)
 	}
-	if status, body := admCall(t, f.api.GetApplication(), admRequest(user, "GET /v1/applications/{applicationId}", map[string]string{"applicationId": f.app.ID}, "")); status != 404 || admErrCode(body) != "application_not_found" {
+	if status, body := admCall(t, f.api.GetApplication(), admRequest(user, "GET /v1/applications/{applicationId}", map[string]string{"applicationId": f.app.ID}, "")); status != 404 || errCode(body) != "application_not_found" {
 		t.Fatalf("get after removal: %d %v", status, body)
 	}
 }

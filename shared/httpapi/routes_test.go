@@ -134,9 +134,15 @@ func call(t *testing.T, h httpapi.Handler, r httpapi.Request) (int, map[string]a
 	}
 	if resp.StatusCode >= 400 {
 		e, _ := body["error"].(map[string]any)
-		if e["code"] == "" || e["message"] == "" {
-			t.Fatalf("error body without code and message: %s", resp.Body)
+		if code, _ := e["code"].(string); code == "" {
+			t.Fatalf("error body without a code: %s", resp.Body)
 		}
+		if msg, _ := e["message"].(string); msg == "" {
+			t.Fatalf("error body without a message: %s", resp.Body)
+		}
+	}
+	if resp.Headers["Cache-Control"] != "no-store" {
+		t.Fatalf("Cache-Control = %q", resp.Headers["Cache-Control"])
 	}
 	return resp.StatusCode, body, resp
 }
