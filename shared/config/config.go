@@ -161,8 +161,8 @@ func (c *Clients) API() httpapi.API {
 
 // Must builds everything a signed-in function needs at cold start, or exits
 // with a clear message: a function without its configuration must not serve.
-func Must(opts ...portal.Option) *Clients {
-	return New(MustLoad(Load), MustAWS(), opts...)
+func Must() *Clients {
+	return New(MustLoad(Load), MustAWS())
 }
 
 // MustLoad sets up the Lambda JSON logger and reads an environment with
