@@ -52,6 +52,9 @@ func Load(getenv Getenv) (Env, error) {
 	if e.TableName == "" {
 		errs = append(errs, errors.New("TABLE_NAME is not set"))
 	}
+	if err := httpapi.CheckAdminGroup(e.AdminGroup); err != nil {
+		errs = append(errs, fmt.Errorf("ADMIN_GROUP: %w", err))
+	}
 	if p := getenv("SECRET_PREFIX"); p != "" {
 		e.Portal.Format.Prefix = p
 	}

@@ -20,8 +20,8 @@ func TestLoad(t *testing.T) {
 		len(e.Portal.Catalogue) != 2 || e.Portal.Catalogue[1].Name != "Beta" || e.AdminGroup != "portal-admins" || e.GroupsClaim != "cognito:groups" {
 		t.Fatalf("env = %+v", e)
 	}
-	_, err = Load(env(map[string]string{"MAX_LIFETIME_DAYS": "a year", "ACTIVE_SECRET_LIMIT": "0", "API_CATALOGUE": "nameless"}))
-	for _, want := range []string{"TABLE_NAME", "MAX_LIFETIME_DAYS", "ACTIVE_SECRET_LIMIT", "API_CATALOGUE"} {
+	_, err = Load(env(map[string]string{"MAX_LIFETIME_DAYS": "a year", "ACTIVE_SECRET_LIMIT": "0", "API_CATALOGUE": "nameless", "ADMIN_GROUP": "x,portal-admins"}))
+	for _, want := range []string{"TABLE_NAME", "MAX_LIFETIME_DAYS", "ACTIVE_SECRET_LIMIT", "API_CATALOGUE", "ADMIN_GROUP"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
@@ -42,5 +42,16 @@ func TestAWSFromEnv(t *testing.T) {
 	}
 	if _, err := awsFromEnv(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "AWS_REGION") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
 		t.Fatalf("missing environment: %v", err)
+	}
+}
+
+// An admin group name the flattened groups claim could confuse is refused
+// before the function serves.
+func TestLoadRefusesAmbiguousAdminGroup(t *testing.T) {
+	for _, group := range []string{"x portal-admins", "x,portal-admins", "[portal-admins]"} {
+		_, err := Load(env(map[string]string{"TABLE_NAME": "t", "ADMIN_GROUP": group}))
+		if err == nil || !strings.Contains(err.Error(), "ADMIN_GROUP") {
+			t.Errorf("ADMIN_GROUP=%q: %v", group, err)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"credportal/shared/portal"
 )
 
@@ -49,13 +51,67 @@ func TestParseGroups(t *testing.T) {
 		"portal-admins":         {"portal-admins"},
 		"[portal-admins]":       {"portal-admins"},
 		"[a b]":                 {"a", "b"},
-		`["a","b"]`:             {"a", "b"},
-		"[portal-admins,other]": {"portal-admins", "other"},
+		"[a  b]":                {"a", "b"},
+		"[]":                    nil,
+		"[portal-admins,other]": {"portal-admins,other"},
+		"x,portal-admins":       {"x,portal-admins"},
+		"x portal-admins":       {"x portal-admins"},
+		`["a","b"]`:             {`"a","b"`},
+		`["x portal-admins"]`:   {`"x`, `portal-admins"`},
 	}
 	for raw, want := range cases {
 		got := ParseGroups(raw)
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("ParseGroups(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// A group whose name holds the admin group's name after a comma, or an array
+// claim in JSON text, makes nobody an admin: only the flattened array form
+// "[a b]" lists several groups.
+func TestCallerAdminGroup(t *testing.T) {
+	id := Identity{AdminGroup: "portal-admins", GroupsClaim: "cognito:groups"}
+	cases := []struct {
+		groups string
+		admin  bool
+	}{
+		{"[portal-admins]", true},
+		{"portal-admins", true},
+		{"[x portal-admins]", true}, // two groups, as the HTTP API flattens ["x","portal-admins"]
+		{"[x,portal-admins]", false},
+		{"x,portal-admins", false},
+		{"[portal-admins,x]", false},
+		{"x portal-admins", false},
+		{`["x","portal-admins"]`, false},
+		{"[portal-admins-not]", false},
+	}
+	for _, c := range cases {
+		req := Request{}
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
+				"email": "a@b.example", "email_verified": "true", "cognito:groups": c.groups,
+			}},
+		}
+		caller, err := id.Caller(req)
+		if err != nil {
+			t.Fatalf("%q: %v", c.groups, err)
+		}
+		if caller.Admin != c.admin {
+			t.Errorf("groups %q: admin = %v, want %v", c.groups, caller.Admin, c.admin)
+		}
+	}
+}
+
+func TestCheckAdminGroup(t *testing.T) {
+	for _, ok := range []string{"portal-admins", "Admins", "ops_team.1"} {
+		if err := CheckAdminGroup(ok); err != nil {
+			t.Errorf("CheckAdminGroup(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "x portal-admins", "x,portal-admins", "[admins]", "admins]", "a\tb"} {
+		if err := CheckAdminGroup(bad); err == nil {
+			t.Errorf("CheckAdminGroup(%q) accepted", bad)
 		}
 	}
 }

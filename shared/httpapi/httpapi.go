@@ -9,10 +9,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -67,18 +69,33 @@ func (id Identity) Caller(req Request) (portal.Caller, error) {
 	return c, nil
 }
 
-// ParseGroups reads a list claim as the HTTP API passes it: a JSON array is
-// flattened to "[a b]"; a single group arrives bare.
+// ParseGroups reads a list claim as the HTTP API passes it. A JSON array is
+// flattened to "[a b]": its elements joined by single spaces in brackets,
+// with no quoting, so the flattened form is split on spaces and on nothing
+// else. A string claim arrives bare and is one group, whatever it holds.
+//
+// The flattened form cannot tell the array ["x portal-admins"] from
+// ["x","portal-admins"]; CheckAdminGroup keeps the admin group's own name
+// free of the characters that make such confusions, and an issuer's group
+// names are the operator's to govern.
 func ParseGroups(raw string) []string {
-	raw = strings.TrimSpace(raw)
 	if strings.HasPrefix(raw, "[") && strings.HasSuffix(raw, "]") {
-		var list []string
-		if json.Unmarshal([]byte(raw), &list) == nil {
-			return list
-		}
-		raw = raw[1 : len(raw)-1]
+		return strings.Fields(raw[1 : len(raw)-1])
 	}
-	return strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' })
+	if raw == "" {
+		return nil
+	}
+	return []string{raw}
+}
+
+// CheckAdminGroup refuses an admin group name that the HTTP API's flattened
+// claims could not carry unambiguously: empty, or holding white space, a
+// comma or a bracket.
+func CheckAdminGroup(name string) error {
+	if name == "" || strings.ContainsAny(name, ",[]") || strings.IndexFunc(name, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("the admin group %q must be a name without spaces, commas or brackets", name)
+	}
+	return nil
 }
 
 // RequestOf describes the request for the audit trail.
