@@ -24,8 +24,9 @@ type Template struct {
 
 // Parameter is a template parameter; only its default matters locally.
 type Parameter struct {
-	Type    string
-	Default any
+	Type          string
+	Default       any
+	AllowedValues []any
 }
 
 // Resource is one resource of the template.
@@ -34,6 +35,9 @@ type Resource struct {
 	Properties map[string]any
 	Metadata   map[string]any
 	Condition  string
+	// DeletionPolicy and UpdateReplacePolicy are "Retain" where the
+	// resource outlives the stack.
+	DeletionPolicy, UpdateReplacePolicy string
 }
 
 // Load reads and parses the template at path.
@@ -53,13 +57,15 @@ func Load(path string) (*Template, error) {
 	t := &Template{Parameters: map[string]Parameter{}, Resources: map[string]Resource{}}
 	for name, p := range asMap(root["Parameters"]) {
 		pm := asMap(p)
-		t.Parameters[name] = Parameter{Type: asString(pm["Type"]), Default: pm["Default"]}
+		allowed, _ := pm["AllowedValues"].([]any)
+		t.Parameters[name] = Parameter{Type: asString(pm["Type"]), Default: pm["Default"], AllowedValues: allowed}
 	}
 	for name, r := range asMap(root["Resources"]) {
 		rm := asMap(r)
 		t.Resources[name] = Resource{
 			Type: asString(rm["Type"]), Properties: asMap(rm["Properties"]),
 			Metadata: asMap(rm["Metadata"]), Condition: asString(rm["Condition"]),
+			DeletionPolicy: asString(rm["DeletionPolicy"]), UpdateReplacePolicy: asString(rm["UpdateReplacePolicy"]),
 		}
 	}
 	t.Globals = asMap(asMap(root["Globals"])["Function"])
