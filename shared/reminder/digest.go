@@ -1,11 +1,10 @@
 package reminder
 
 import (
-	"bytes"
 	"fmt"
-	htmltemplate "html/template"
+	"html"
 	"sort"
-	texttemplate "text/template"
+	"strings"
 	"time"
 
 	"credportal/shared/mail"
@@ -39,32 +38,62 @@ type replacedView struct {
 	LastUsed string
 }
 
-var (
-	digestText = texttemplate.Must(texttemplate.New("digest").Parse(`{{if eq .Count 1}}A client secret you manage is close to expiry.{{else}}{{.Count}} client secrets you manage are close to expiry.{{end}}
-Create a new secret, switch your systems to it, then delete the old one.
-{{range .Applications}}
-{{.Name}} ({{.Organisation}})
-{{range .Secrets}}  - {{.Name}} ({{.Hint}}…): {{.When}}, on {{.Expires}}; days left: {{.DaysLeft}}
-{{with .Replaced}}    A newer secret, {{.Name}} ({{.Hint}}…), was last used {{.LastUsed}}: this one looks replaced and can be deleted.
-{{end}}{{end}}  {{.Link}}
-{{end}}
-You receive this because you are a credential manager of these applications.
-`))
-	digestHTML = htmltemplate.Must(htmltemplate.New("digest").Parse(`<!doctype html>
-<html><body style="font-family:sans-serif">
-<p>{{if eq .Count 1}}A client secret you manage is close to expiry.{{else}}{{.Count}} client secrets you manage are close to expiry.{{end}}
-Create a new secret, switch your systems to it, then delete the old one.</p>
-{{range .Applications}}<h2 style="font-size:1.1em">{{.Name}} <small>({{.Organisation}})</small></h2>
-<table cellpadding="4">
-<tr><th align="left">Secret</th><th align="left">Hint</th><th align="left">Expires</th><th align="left">Days left</th></tr>
-{{range .Secrets}}<tr><td>{{.Name}}</td><td><code>{{.Hint}}…</code></td><td>{{.Expires}} ({{.When}})</td><td>{{.DaysLeft}}</td></tr>
-{{with .Replaced}}<tr><td colspan="4"><em>A newer secret, {{.Name}} (<code>{{.Hint}}…</code>), was last used {{.LastUsed}}: this one looks replaced and can be deleted.</em></td></tr>
-{{end}}{{end}}</table>
-<p><a href="{{.Link}}">Open {{.Name}} in the portal</a></p>
-{{end}}<p style="color:#555">You receive this because you are a credential manager of these applications.</p>
-</body></html>
-`))
+// Digests are written without text/template or html/template: a template
+// package in a binary makes the linker keep every exported method of every
+// type it links (for reflection), megabytes in a function that links the
+// SDK's clients. Every value in the HTML part is escaped.
+
+// lead is the digest's first sentence.
+func (v digestView) lead() string {
+	if v.Count == 1 {
+		return "A client secret you manage is close to expiry."
+	}
+	return fmt.Sprintf("%d client secrets you manage are close to expiry.", v.Count)
+}
+
+const (
+	digestAdvice = "Create a new secret, switch your systems to it, then delete the old one."
+	digestReason = "You receive this because you are a credential manager of these applications."
 )
+
+// text is the plain-text part.
+func (v digestView) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n%s\n", v.lead(), digestAdvice)
+	for _, a := range v.Applications {
+		fmt.Fprintf(&b, "\n%s (%s)\n", a.Name, a.Organisation)
+		for _, s := range a.Secrets {
+			fmt.Fprintf(&b, "  - %s (%s…): %s, on %s; days left: %d\n", s.Name, s.Hint, s.When, s.Expires, s.DaysLeft)
+			if r := s.Replaced; r != nil {
+				fmt.Fprintf(&b, "    A newer secret, %s (%s…), was last used %s: this one looks replaced and can be deleted.\n", r.Name, r.Hint, r.LastUsed)
+			}
+		}
+		fmt.Fprintf(&b, "  %s\n", a.Link)
+	}
+	fmt.Fprintf(&b, "\n%s\n", digestReason)
+	return b.String()
+}
+
+// html is the HTML part.
+func (v digestView) html() string {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html><body style=\"font-family:sans-serif\">\n")
+	fmt.Fprintf(&b, "<p>%s\n%s</p>\n", e(v.lead()), e(digestAdvice))
+	for _, a := range v.Applications {
+		fmt.Fprintf(&b, "<h2 style=\"font-size:1.1em\">%s <small>(%s)</small></h2>\n<table cellpadding=\"4\">\n", e(a.Name), e(a.Organisation))
+		b.WriteString("<tr><th align=\"left\">Secret</th><th align=\"left\">Hint</th><th align=\"left\">Expires</th><th align=\"left\">Days left</th></tr>\n")
+		for _, s := range a.Secrets {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td><code>%s…</code></td><td>%s (%s)</td><td>%d</td></tr>\n", e(s.Name), e(s.Hint), e(s.Expires), e(s.When), s.DaysLeft)
+			if r := s.Replaced; r != nil {
+				fmt.Fprintf(&b, "<tr><td colspan=\"4\"><em>A newer secret, %s (<code>%s…</code>), was last used %s: this one looks replaced and can be deleted.</em></td></tr>\n", e(r.Name), e(r.Hint), e(r.LastUsed))
+			}
+		}
+		fmt.Fprintf(&b, "</table>\n<p><a href=\"%s\">Open %s in the portal</a></p>\n", e(a.Link), e(a.Name))
+	}
+	fmt.Fprintf(&b, "<p style=\"color:#555\">%s</p>\n</body></html>\n", e(digestReason))
+	return b.String()
+}
 
 // when says in words how far off an expiry is.
 func when(now, expiresAt time.Time, left int) string {
@@ -113,20 +142,13 @@ func (s *Sweep) digest(rcpt string, now time.Time, token string, items []item) (
 		a := &view.Applications[len(view.Applications)-1]
 		a.Secrets = append(a.Secrets, sv)
 	}
-	var text, html bytes.Buffer
-	if err := digestText.Execute(&text, view); err != nil {
-		return mail.Message{}, err
-	}
-	if err := digestHTML.Execute(&html, view); err != nil {
-		return mail.Message{}, err
-	}
 	subject := fmt.Sprintf("%d client secrets close to expiry", len(sorted))
 	if len(sorted) == 1 {
 		it := sorted[0]
 		subject = fmt.Sprintf("Client secret %q of %s %s", it.secret.Name, it.app.Name, when(now, it.secret.ExpiresAt, it.daysLeft))
 	}
 	return mail.Message{
-		To: []string{rcpt}, Subject: subject, Date: now, Text: text.String(), HTML: html.String(),
+		To: []string{rcpt}, Subject: subject, Date: now, Text: view.text(), HTML: view.html(),
 		Headers: map[string]string{"X-Portal-Reminders": keys(sorted), "X-Portal-Digest": token},
 	}, nil
 }
