@@ -39,13 +39,13 @@ func (m *memoryStore) ClientSecrets(context.Context, portal.Application, time.Ti
 func (m *memoryStore) MarkSecretUsed(context.Context, string, string, time.Time) (bool, error) {
 	return false, nil
 }
-func (m *memoryStore) LockedUntil(context.Context, string, time.Time) (time.Time, error) {
+func (m *memoryStore) LockedUntil(context.Context, string, string, time.Time) (time.Time, error) {
 	return time.Time{}, nil
 }
-func (m *memoryStore) AddFailure(context.Context, string, time.Time, time.Duration) (int, error) {
+func (m *memoryStore) AddFailure(context.Context, string, string, time.Time, time.Duration) (int, error) {
 	return 1, nil
 }
-func (m *memoryStore) Lock(context.Context, string, int, time.Time, time.Time, *audit.Event) (bool, error) {
+func (m *memoryStore) Lock(context.Context, string, string, int, time.Time, time.Time, *audit.Event) (bool, error) {
 	return false, nil
 }
 

@@ -2,7 +2,7 @@
 // clients: the client_credentials grant of RFC 6749 §4.4 at the token
 // endpoint, the JWKS its access tokens verify against and the RFC 8414
 // metadata. Client secrets are checked against the portal's records; repeated
-// failures for one client id are throttled.
+// failures from one address are throttled.
 package oauth
 
 import (
@@ -11,9 +11,8 @@ import (
 	"time"
 )
 
-// Error codes of RFC 6749 §5.2, and the two the endpoint adds: slow_down
-// (registered by RFC 8628) while a client id is locked out after repeated
-// failures, and server_error when the portal itself failed.
+// Error codes of RFC 6749 §5.2, and server_error when the portal itself
+// failed. A throttled failure is invalid_client with status 429.
 const (
 	CodeInvalidRequest       = "invalid_request"
 	CodeInvalidClient        = "invalid_client"
@@ -21,12 +20,12 @@ const (
 	CodeUnauthorizedClient   = "unauthorized_client"
 	CodeUnsupportedGrantType = "unsupported_grant_type"
 	CodeInvalidScope         = "invalid_scope"
-	CodeSlowDown             = "slow_down"
 	CodeServerError          = "server_error"
 )
 
 // Error is a token endpoint failure as the client sees it: an RFC 6749 §5.2
-// code, a description and the HTTP status. RetryAfter is set on slow_down.
+// code, a description and the HTTP status. RetryAfter is set on a throttled
+// failure.
 type Error struct {
 	Code        string
 	Description string
@@ -63,9 +62,12 @@ func unauthorizedClient() *Error {
 	return &Error{Code: CodeUnauthorizedClient, Description: "This client is granted no APIs, so it may not obtain tokens.", Status: http.StatusBadRequest}
 }
 
-func slowDown(retry time.Duration) *Error {
+// throttled is a failed authentication of a locked-out (address, client id)
+// pair. It says no more than errInvalidClient about why the credential
+// failed, nor whether the client id exists.
+func throttled(retry time.Duration) *Error {
 	return &Error{
-		Code: CodeSlowDown, Status: http.StatusTooManyRequests, RetryAfter: retry,
-		Description: "Too many failed attempts for this client id; wait for the time Retry-After gives.",
+		Code: CodeInvalidClient, Status: http.StatusTooManyRequests, RetryAfter: retry,
+		Description: "Client authentication failed, and too many attempts from this address have; try again after the time Retry-After gives.",
 	}
 }

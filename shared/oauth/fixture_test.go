@@ -109,6 +109,8 @@ type fixture struct {
 	clock     *clock
 	calls     *calls
 	st        *store.Store
+	db        *dynamodb.Client // the store's client, counted
+	table     string
 	sm        *secretsmanager.Client
 	signingID string
 	service   *portal.Service
@@ -120,15 +122,23 @@ type fixture struct {
 
 func newFixture(t *testing.T, throttle oauth.ThrottlePolicy) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(c *oauth.Config) { c.Throttle = throttle })
+}
+
+// newFixtureWith is a fixture whose token endpoint has the default
+// configuration as configure changes it.
+func newFixtureWith(t *testing.T, configure func(*oauth.Config)) *fixture {
+	t.Helper()
 	emu := emulator.ForTest(t)
 	f := &fixture{t: t, clock: &clock{t: t0}, calls: &calls{n: map[string]int{}}}
-	f.st = store.New(dynamodb.NewFromConfig(emu.Config(), f.calls.option()), emu.NewTable(t))
+	f.db, f.table = dynamodb.NewFromConfig(emu.Config(), f.calls.option()), emu.NewTable(t)
+	f.st = store.New(f.db, f.table)
 	f.sm = secretsmanager.NewFromConfig(emu.Config())
 	peppers := keys.NewPeppers(f.sm, emu.NewSecret(t), f.clock.Now)
 	f.signingID = emu.NewSecret(t) // random text: the token endpoint generates the key
 	f.service = portal.NewService(f.st, peppers, portal.DefaultConfig(), f.clock.Now, rand.Reader)
 	cfg := oauth.DefaultConfig(issuer + "/")
-	cfg.Throttle = throttle
+	configure(&cfg)
 	signing := keys.NewSigningKeys(f.sm, f.signingID, f.clock.Now, rand.Reader).GenerateWith(f.sm)
 	f.server = oauth.NewServer(f.st, peppers, signing, cfg, f.clock.Now, rand.Reader)
 	f.token = f.server.TokenHandler()
@@ -226,14 +236,27 @@ func postRequest(id, secret, extra string) tokenRequest {
 	return tokenRequest{contentType: "application/x-www-form-urlencoded", body: body}
 }
 
+// sourceIP is where the fixture's requests come from unless a test says.
+const sourceIP = "198.51.100.7"
+
 func (f *fixture) call(r tokenRequest) oauth.Response {
+	f.t.Helper()
+	return f.callFrom(sourceIP, nil, r)
+}
+
+// callFrom sends r as API Gateway would from the address ip, with extra
+// headers.
+func (f *fixture) callFrom(ip string, headers map[string]string, r tokenRequest) oauth.Response {
 	f.t.Helper()
 	req := oauth.Request{
 		Version: "2.0", RouteKey: "POST " + oauth.TokenPath, RawPath: oauth.TokenPath,
 		Headers: map[string]string{"user-agent": "fixture/1"}, Body: r.body, IsBase64Encoded: r.base64,
 	}
+	for k, v := range headers {
+		req.Headers[k] = v
+	}
 	req.RequestContext.HTTP.Method = http.MethodPost
-	req.RequestContext.HTTP.SourceIP = "198.51.100.7"
+	req.RequestContext.HTTP.SourceIP = ip
 	req.RequestContext.RequestID = "req-" + newID(f.t, ids.Event)
 	if r.base64 {
 		req.Body = base64.StdEncoding.EncodeToString([]byte(r.body))

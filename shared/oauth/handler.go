@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -61,8 +62,29 @@ func (s *Server) token(ctx context.Context, req Request) (Token, error) {
 		return Token{}, err
 	}
 	return s.Issue(ctx, tr, portal.Request{
-		SourceIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent, RequestID: req.RequestContext.RequestID,
+		SourceIP: s.sourceIP(ctx, req), UserAgent: req.RequestContext.HTTP.UserAgent, RequestID: req.RequestContext.RequestID,
 	})
+}
+
+// sourceIP is the client's address: the one API Gateway saw, or, when the
+// configuration says the API accepts traffic from CloudFront alone, the
+// viewer's address CloudFront passes on ("198.51.100.10:46532",
+// "2001:db8::1:46532"). A missing or unreadable header falls back to API
+// Gateway's address (then CloudFront's edge).
+func (s *Server) sourceIP(ctx context.Context, req Request) string {
+	if s.cfg.ViewerAddress {
+		v := header(req, "cloudfront-viewer-address")
+		if ap, err := netip.ParseAddrPort(v); err == nil {
+			return ap.Addr().Unmap().String()
+		}
+		if i := strings.LastIndexByte(v, ':'); i > 0 {
+			if addr, err := netip.ParseAddr(v[:i]); err == nil {
+				return addr.Unmap().String()
+			}
+		}
+		slog.WarnContext(ctx, "CloudFront-Viewer-Address missing or unreadable", "value", v)
+	}
+	return req.RequestContext.HTTP.SourceIP
 }
 
 // header reads a request header; the HTTP API lower-cases their names, a
@@ -95,7 +117,7 @@ type errorBody struct {
 }
 
 // errorResponse is the RFC 6749 §5.2 response for err. invalid_client carries
-// WWW-Authenticate; slow_down carries Retry-After. Anything that is not an
+// WWW-Authenticate when it is a 401; a throttled failure carries Retry-After. Anything that is not an
 // *Error is the portal's own failure: logged here, once, and shown as
 // server_error.
 func (s *Server) errorResponse(ctx context.Context, err error) Response {
@@ -105,10 +127,10 @@ func (s *Server) errorResponse(ctx context.Context, err error) Response {
 		e = errServer
 	}
 	h := tokenHeaders()
-	switch e.Code {
-	case CodeInvalidClient:
+	if e.Code == CodeInvalidClient && e.Status == http.StatusUnauthorized {
 		h["WWW-Authenticate"] = `Basic realm="` + s.cfg.Realm + `", charset="UTF-8"`
-	case CodeSlowDown:
+	}
+	if e.RetryAfter > 0 {
 		h["Retry-After"] = strconv.Itoa(int((e.RetryAfter + time.Second - 1) / time.Second))
 	}
 	body, _ := json.Marshal(errorBody{Error: e.Code, Description: e.Description})

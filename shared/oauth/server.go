@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -33,16 +34,18 @@ type Store interface {
 	Throttle
 }
 
-// Throttle keeps the failed-attempt counts and lockouts of client ids.
+// Throttle keeps the failed-attempt counts and lockouts of (source address,
+// client id) pairs. An empty clientID stands for every unknown client id: the
+// address alone is counted, and nothing is recorded per client id.
 type Throttle interface {
-	// LockedUntil is when the lockout of clientID ends; zero when not locked.
-	LockedUntil(ctx context.Context, clientID string, now time.Time) (time.Time, error)
-	// AddFailure counts a failure in the fixed window holding now and returns
-	// the window's count.
-	AddFailure(ctx context.Context, clientID string, now time.Time, window time.Duration) (int, error)
-	// Lock starts a lockout unless one is running, recording ev with it when
-	// given; it reports whether it started one.
-	Lock(ctx context.Context, clientID string, failures int, now, until time.Time, ev *audit.Event) (bool, error)
+	// LockedUntil is when the pair's lockout ends; zero when not locked.
+	LockedUntil(ctx context.Context, clientID, source string, now time.Time) (time.Time, error)
+	// AddFailure counts a failure of the pair in the fixed window holding now
+	// and returns the window's count.
+	AddFailure(ctx context.Context, clientID, source string, now time.Time, window time.Duration) (int, error)
+	// Lock starts the pair's lockout unless one is running, recording ev with
+	// it when given; it reports whether it started one.
+	Lock(ctx context.Context, clientID, source string, failures int, now, until time.Time, ev *audit.Event) (bool, error)
 }
 
 // Peppers gives the pepper version a stored hash names.
@@ -56,8 +59,10 @@ type Keys interface {
 	Current(ctx context.Context) (keys.SigningKey, error)
 }
 
-// ThrottlePolicy says when a client id is locked out: after Failures failed
-// attempts within one fixed Window, for Lockout.
+// ThrottlePolicy says when a (source address, client id) pair is locked out:
+// from the Failures-th failed attempt within one fixed Window, for Lockout.
+// A lockout refuses failed attempts only: a valid credential always gets its
+// token.
 type ThrottlePolicy struct {
 	Failures int
 	Window   time.Duration
@@ -70,8 +75,8 @@ const (
 	DefaultRealm         = "oauth2"
 )
 
-// DefaultThrottle locks a client id out for 15 minutes after 10 failures
-// within a 5-minute window.
+// DefaultThrottle locks a pair out for 15 minutes after 10 failures within a
+// 5-minute window.
 func DefaultThrottle() ThrottlePolicy {
 	return ThrottlePolicy{Failures: 10, Window: 5 * time.Minute, Lockout: 15 * time.Minute}
 }
@@ -84,6 +89,11 @@ type Config struct {
 	Format        secret.Format
 	Catalogue     portal.Catalogue
 	Throttle      ThrottlePolicy
+	// ViewerAddress takes the client's address from CloudFront's
+	// CloudFront-Viewer-Address header rather than from the connection API
+	// Gateway saw. Set it only where the API accepts traffic from CloudFront
+	// alone: anyone reaching the API directly could write the header.
+	ViewerAddress bool
 }
 
 // DefaultConfig is the configuration for an issuer when nothing else is set.
@@ -137,6 +147,8 @@ var dummyDigest = make([]byte, 32)
 
 // Issue authenticates the client and, if it may, issues an access token. Its
 // errors are *Error, except for failures of the portal itself (server_error).
+// The credential is checked before anything else: a valid one always gets a
+// token, whatever failures came before it.
 func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Request) (Token, error) {
 	// A malformed value or client id is rejected before any storage access.
 	if !portal.ValidClientID(req.ClientID) || s.cfg.Format.Check(req.Secret) != nil {
@@ -144,18 +156,9 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 		return Token{}, errInvalidClient
 	}
 	now := s.now().UTC()
-	until, err := s.store.LockedUntil(ctx, req.ClientID, now)
-	if err != nil {
-		return Token{}, fmt.Errorf("read lockout: %w", err)
-	}
-	if !until.IsZero() {
-		slog.InfoContext(ctx, "token refused", "reason", "locked out", "clientId", req.ClientID, "lockedUntil", until)
-		return Token{}, slowDown(until.Sub(now))
-	}
 	app, sec, err := s.authenticate(ctx, req, now)
 	if errors.Is(err, errInvalidClient) {
-		s.fail(ctx, req.ClientID, app, now, meta)
-		return Token{}, errInvalidClient
+		return Token{}, s.fail(ctx, req.ClientID, app, now, meta)
 	}
 	if err != nil {
 		return Token{}, err
@@ -243,26 +246,43 @@ func (s *Server) burnHash(ctx context.Context, value string) error {
 	return nil
 }
 
-// fail counts a failed authentication and starts a lockout when the count
-// reaches the policy's limit. A failure to count is logged, never shown: the
-// client gets invalid_client either way.
-func (s *Server) fail(ctx context.Context, clientID string, app portal.Application, now time.Time, meta portal.Request) {
+// fail answers a failed authentication. It is counted for the pair of the
+// request's source address and client id (the address alone when the client
+// id is no application's); from the policy's limit on, the pair is locked
+// out and its failed attempts get 429 until the lockout ends. Throttling
+// records are read only here, after a failure. A failure to read or count is
+// logged, never shown: the client gets invalid_client.
+func (s *Server) fail(ctx context.Context, clientID string, app portal.Application, now time.Time, meta portal.Request) error {
 	p := s.cfg.Throttle
-	n, err := s.store.AddFailure(ctx, clientID, now, p.Window)
+	counted := clientID
+	if app.ID == "" {
+		counted = ""
+	}
+	source := throttleSource(meta.SourceIP)
+	until, err := s.store.LockedUntil(ctx, counted, source, now)
+	if err != nil {
+		slog.ErrorContext(ctx, "lockout not read", "clientId", clientID, "error", err.Error())
+		return errInvalidClient
+	}
+	if !until.IsZero() {
+		slog.InfoContext(ctx, "token refused", "reason", "locked out", "clientId", clientID, "source", source, "lockedUntil", until)
+		return throttled(until.Sub(now))
+	}
+	n, err := s.store.AddFailure(ctx, counted, source, now, p.Window)
 	if err != nil {
 		slog.ErrorContext(ctx, "token failure not counted", "clientId", clientID, "error", err.Error())
-		return
+		return errInvalidClient
 	}
 	if n < p.Failures {
-		return
+		return errInvalidClient
 	}
-	until := now.Add(p.Lockout).Truncate(time.Second)
+	until = now.Add(p.Lockout).Truncate(time.Second)
 	var ev *audit.Event
 	if app.ID != "" {
 		id, err := ids.New(ids.Event, now, s.random)
 		if err != nil {
 			slog.ErrorContext(ctx, "lockout not started", "clientId", clientID, "error", err.Error())
-			return
+			return errInvalidClient
 		}
 		ev = &audit.Event{
 			ID: id, At: now.Truncate(time.Second), Actor: clientID, Action: audit.TokenFailures, ApplicationID: app.ID,
@@ -272,15 +292,36 @@ func (s *Server) fail(ctx context.Context, clientID string, app portal.Applicati
 			},
 		}
 	}
-	started, err := s.store.Lock(ctx, clientID, n, now, until, ev)
+	started, err := s.store.Lock(ctx, counted, source, n, now, until, ev)
 	if err != nil {
 		slog.ErrorContext(ctx, "lockout not started", "clientId", clientID, "error", err.Error())
-		return
+		return errInvalidClient
 	}
 	if started {
-		slog.WarnContext(ctx, "client id locked out after repeated failures", "clientId", clientID,
-			"applicationId", app.ID, "failures", n, "lockedUntil", until)
+		slog.WarnContext(ctx, "failed attempts locked out after repeated failures", "clientId", clientID,
+			"applicationId", app.ID, "source", source, "failures", n, "lockedUntil", until)
 	}
+	return errInvalidClient
+}
+
+// throttleSource is the address failures are counted under: an IPv4 address
+// as it is, an IPv6 address's /64 (one subscriber's network, which an
+// attacker could otherwise walk through address by address), and "unknown"
+// for anything else.
+func throttleSource(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "unknown"
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	p, err := addr.WithZone("").Prefix(64)
+	if err != nil {
+		return "unknown"
+	}
+	return p.String()
 }
 
 // grant resolves the requested scope against the application's APIs: all of

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -263,101 +262,6 @@ func TestKeyRotation(t *testing.T) {
 	}
 	if _, kid, err := verify(t, before.AccessToken, published, f.clock.Now()); err != nil || kid != oldKid {
 		t.Fatalf("a token of the previous key no longer verifies: %v", err)
-	}
-}
-
-func TestThrottling(t *testing.T) {
-	f := newFixture(t, oauth.DefaultThrottle())
-	app := f.app("Search", "search-match")
-	value, _ := f.secret(app, 30)
-	wrong, _ := oauth.DefaultConfig("").Format.Generate(rand.Reader)
-	p := oauth.DefaultThrottle()
-	start := t0.Add(time.Minute) // inside one failure window
-	f.clock.Set(start)
-
-	for i := 1; i <= p.Failures; i++ {
-		resp := f.call(basicRequest(app.ClientID, wrong, ""))
-		if resp.StatusCode != 401 {
-			t.Fatalf("failure %d: status %d", i, resp.StatusCode)
-		}
-		f.clock.Add(time.Second)
-	}
-	lockedAt := start.Add(time.Duration(p.Failures-1) * time.Second)
-	until := lockedAt.Add(p.Lockout)
-
-	t.Run("the correct secret during the lockout gets 429", func(t *testing.T) {
-		for i := 0; i < 3; i++ {
-			resp := f.call(basicRequest(app.ClientID, value, ""))
-			if resp.StatusCode != http.StatusTooManyRequests || errorOf(t, resp) != oauth.CodeSlowDown {
-				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
-			}
-			retry, err := strconv.Atoi(resp.Headers["Retry-After"])
-			if want := int(until.Sub(f.clock.Now()).Seconds()); err != nil || retry != want {
-				t.Fatalf("Retry-After %q, want %d", resp.Headers["Retry-After"], want)
-			}
-			f.clock.Add(time.Minute)
-		}
-	})
-	t.Run("one audit event for the burst, without the secret", func(t *testing.T) {
-		evs := f.events(app.ID, audit.TokenFailures)
-		if len(evs) != 1 {
-			t.Fatalf("token.failures events: %d", len(evs))
-		}
-		raw, _ := json.Marshal(evs[0])
-		if strings.Contains(string(raw), wrong) || strings.Contains(string(raw), value) || evs[0].SourceIP != "198.51.100.7" || evs[0].Details["failures"] != strconv.Itoa(p.Failures) {
-			t.Fatalf("event %s", raw)
-		}
-	})
-	t.Run("the lockout ends on time", func(t *testing.T) {
-		f.clock.Set(until.Add(-time.Second))
-		if resp := f.call(basicRequest(app.ClientID, value, "")); resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "1" {
-			t.Fatalf("a second before the end: %d %v", resp.StatusCode, resp.Headers)
-		}
-		f.clock.Set(until)
-		tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
-	})
-	t.Run("a success does not clear the counts of the window", func(t *testing.T) {
-		g := newFixture(t, oauth.ThrottlePolicy{Failures: 3, Window: 5 * time.Minute, Lockout: 10 * time.Minute})
-		a := g.app("Search", "search-match")
-		v, _ := g.secret(a, 30)
-		g.clock.Set(t0.Add(time.Minute))
-		steps := []struct {
-			secret string
-			status int
-		}{{wrong, 401}, {wrong, 401}, {v, 200}, {wrong, 401}, {v, 429}}
-		for i, s := range steps {
-			if resp := g.call(basicRequest(a.ClientID, s.secret, "")); resp.StatusCode != s.status {
-				t.Fatalf("step %d: status %d, want %d", i, resp.StatusCode, s.status)
-			}
-		}
-		// Counts decay by window: after the lockout, in a fresh window, two
-		// failures do not lock the client again.
-		g.clock.Add(15 * time.Minute)
-		for i, s := range []int{401, 401, 200} {
-			secret := wrong
-			if s == 200 {
-				secret = v
-			}
-			if resp := g.call(basicRequest(a.ClientID, secret, "")); resp.StatusCode != s {
-				t.Fatalf("after the lockout, step %d: %d", i, resp.StatusCode)
-			}
-		}
-	})
-}
-
-func TestUnknownClientIDsAreThrottledWithoutAudit(t *testing.T) {
-	f := newFixture(t, oauth.ThrottlePolicy{Failures: 3, Window: 5 * time.Minute, Lockout: 10 * time.Minute})
-	value, _ := f.secret(f.app("Search", "search-match"), 30)
-	unknown := newClientID(t)
-	for i, want := range []int{401, 401, 401, 429, 429} {
-		if resp := f.call(basicRequest(unknown, value, "")); resp.StatusCode != want {
-			t.Fatalf("attempt %d: %d, want %d", i, resp.StatusCode, want)
-		}
-	}
-	f.calls.reset()
-	f.call(basicRequest(unknown, value, ""))
-	if n := f.calls.reset(); n["TransactWriteItems"] != 0 || n["PutItem"] != 0 {
-		t.Fatalf("writes for an unknown client id: %v", n)
 	}
 }
 

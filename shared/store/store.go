@@ -10,8 +10,9 @@
 //	designation   APP#<id> / DESIG#<email>        USER#<email> / APP#<id>
 //	secret        APP#<id> / SECRET#<id>          ByExpiry: ExpiryDay / ExpiryKey
 //	audit event   AUDIT#<appId> / EVENT#<id>
-//	token failures THROTTLE#<clientId> / WINDOW#<n>  (TTL; see tokens.go)
-//	token lockout THROTTLE#<clientId> / LOCK          (TTL; see tokens.go)
+//	token failures THROTTLE#<clientId> / IP#<source>#WINDOW#<n>  (TTL; see tokens.go)
+//	token lockout THROTTLE#<clientId> / IP#<source>#LOCK          (TTL; see tokens.go)
+//	unknown ids   THROTTLE#IP#<source> / WINDOW#<n>, LOCK         (TTL; see tokens.go)
 package store
 
 import (

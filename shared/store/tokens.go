@@ -18,14 +18,17 @@ import (
 
 // What the token endpoint reads and writes.
 //
-// Throttling of token requests, per client id as the client sent it (known or
-// not), lives in the partition THROTTLE#<clientId>:
+// Throttling of failed token requests is per (source address, client id) of
+// an application, in the client id's partition, and per source address alone
+// for client ids that are no application's, which get no record of their own:
 //
-//	failure count  THROTTLE#<clientId> / WINDOW#<n>   Failures (ADD), TTL
-//	lockout        THROTTLE#<clientId> / LOCK         LockedUntil, Failures, TTL
+//	failure count  THROTTLE#<clientId> / IP#<source>#WINDOW#<n>   Failures (ADD), TTL
+//	lockout        THROTTLE#<clientId> / IP#<source>#LOCK         LockedUntil, Failures, TTL
+//	unknown ids    THROTTLE#IP#<source> / WINDOW#<n>, LOCK        the same
 //
 // n numbers fixed windows of the failure-counting period since the Unix
-// epoch; both items expire through the table's TTL.
+// epoch; every item expires through the table's TTL. (Client ids are
+// lower-case base32, so no client id's partition is an address's.)
 
 // UsedPrecision is how coarse a secret's LastUsedAt is: it is written at most
 // once in this period, to bound the writes a busy client causes.
@@ -99,21 +102,26 @@ func (st *Store) ClientApplication(ctx context.Context, clientID string) (portal
 	return st.getApplication(ctx, it.AppID, true)
 }
 
-func throttleKey(clientID, sk string) map[string]types.AttributeValue {
-	return key("THROTTLE#"+clientID, sk)
+// throttleKey is the key of the record sk of a (clientID, source) pair; an
+// empty clientID names the source's unknown client ids.
+func throttleKey(clientID, source, sk string) map[string]types.AttributeValue {
+	if clientID == "" {
+		return key("THROTTLE#IP#"+source, sk)
+	}
+	return key("THROTTLE#"+clientID, "IP#"+source+"#"+sk)
 }
 
 func num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
-// LockedUntil returns when the lockout of a client id ends, or the zero time
-// when it is not locked at now.
-func (st *Store) LockedUntil(ctx context.Context, clientID string, now time.Time) (time.Time, error) {
+// LockedUntil returns when the lockout of a (client id, source) pair ends, or
+// the zero time when it is not locked at now.
+func (st *Store) LockedUntil(ctx context.Context, clientID, source string, now time.Time) (time.Time, error) {
 	var it struct {
 		LockedUntil int64 `dynamodbav:"LockedUntil"`
 	}
-	found, err := st.get(ctx, throttleKey(clientID, "LOCK"), true, &it)
+	found, err := st.get(ctx, throttleKey(clientID, source, "LOCK"), true, &it)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("get lockout: %w", err)
 	}
@@ -123,9 +131,10 @@ func (st *Store) LockedUntil(ctx context.Context, clientID string, now time.Time
 	return time.Unix(it.LockedUntil, 0).UTC(), nil
 }
 
-// AddFailure counts one failed token request for a client id in the fixed
-// window of length window that holds now, and returns the window's count.
-func (st *Store) AddFailure(ctx context.Context, clientID string, now time.Time, window time.Duration) (int, error) {
+// AddFailure counts one failed token request of a (client id, source) pair in
+// the fixed window of length window that holds now, and returns the window's
+// count.
+func (st *Store) AddFailure(ctx context.Context, clientID, source string, now time.Time, window time.Duration) (int, error) {
 	secs := int64(window / time.Second)
 	if secs < 1 {
 		secs = 1
@@ -133,7 +142,7 @@ func (st *Store) AddFailure(ctx context.Context, clientID string, now time.Time,
 	n := now.Unix() / secs
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(st.table),
-		Key:                      throttleKey(clientID, "WINDOW#"+strconv.FormatInt(n, 10)),
+		Key:                      throttleKey(clientID, source, "WINDOW#"+strconv.FormatInt(n, 10)),
 		UpdateExpression:         aws.String("ADD Failures :one SET #ttl = :ttl"),
 		ExpressionAttributeNames: map[string]string{"#ttl": "TTL"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -153,11 +162,11 @@ func (st *Store) AddFailure(ctx context.Context, clientID string, now time.Time,
 	return got.Failures, nil
 }
 
-// Lock locks a client id out until until, unless it is locked at now already,
-// and reports whether this call started the lockout. When ev is given (the
-// client id is an application's) it is recorded with the lockout, atomically:
-// one audit event per burst of failures.
-func (st *Store) Lock(ctx context.Context, clientID string, failures int, now, until time.Time, ev *audit.Event) (bool, error) {
+// Lock locks a (client id, source) pair out until until, unless it is locked
+// at now already, and reports whether this call started the lockout. When ev
+// is given (the client id is an application's) it is recorded with the
+// lockout, atomically: one audit event per lockout.
+func (st *Store) Lock(ctx context.Context, clientID, source string, failures int, now, until time.Time, ev *audit.Event) (bool, error) {
 	expr, err := expression.NewBuilder().
 		WithUpdate(expression.Set(expression.Name("LockedUntil"), expression.Value(until.Unix())).
 			Set(expression.Name("Failures"), expression.Value(failures)).
@@ -170,7 +179,7 @@ func (st *Store) Lock(ctx context.Context, clientID string, failures int, now, u
 		return false, err
 	}
 	update := &types.Update{
-		TableName: aws.String(st.table), Key: throttleKey(clientID, "LOCK"),
+		TableName: aws.String(st.table), Key: throttleKey(clientID, source, "LOCK"),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}
