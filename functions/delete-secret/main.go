@@ -2,12 +2,38 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"os"
+	"time"
 
-	"credportal/shared/config/notify"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"credportal/shared/config"
+	"credportal/shared/httpapi"
+	"credportal/shared/mail"
+	"credportal/shared/portal"
+	"credportal/shared/store"
 )
 
 func main() {
-	clients := notify.Must()
-	lambda.Start(clients.API().DeleteSecret())
+	slog.SetDefault(lambdacontext.NewLogger())
+	env, err := config.Load(os.Getenv)
+	m, mailErr := config.LoadMail(os.Getenv)
+	cfg, awsErr := config.AWS(context.Background())
+	if err := errors.Join(err, mailErr, awsErr); err != nil {
+		slog.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
+	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender), st, m.PortalURL, m.Fallback)
+	// Deleting a secret needs no pepper.
+	svc := portal.NewService(st, nil, env.Portal, time.Now, rand.Reader, portal.WithNotifier(notices))
+	api := httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: env.AdminGroup, GroupsClaim: env.GroupsClaim}}
+	lambda.Start(api.DeleteSecret())
 }

@@ -3,12 +3,32 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"os"
+	"time"
 
-	"credportal/shared/config/tokens"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"credportal/shared/config"
+	"credportal/shared/keys"
+	"credportal/shared/oauth"
 )
 
 func main() {
-	env, cfg := tokens.Must()
-	lambda.Start(tokens.NewDiscovery(env, cfg).Handler())
+	slog.SetDefault(lambdacontext.NewLogger())
+	env, err := config.LoadTokens(os.Getenv)
+	cfg, awsErr := config.AWS(context.Background())
+	if err := errors.Join(err, awsErr); err != nil {
+		slog.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	// The discovery documents only read the signing key.
+	signing := keys.NewSigningKeys(secretsmanager.NewFromConfig(cfg), env.SigningSecretID, time.Now, rand.Reader)
+	discovery := oauth.Discovery{Keys: signing, Issuer: env.Issuer, Catalogue: env.Portal.Catalogue}
+	lambda.Start(discovery.Handler())
 }

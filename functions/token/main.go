@@ -2,12 +2,37 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"os"
+	"time"
 
-	"credportal/shared/config/tokens"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"credportal/shared/config"
+	"credportal/shared/keys"
+	"credportal/shared/oauth"
+	"credportal/shared/store"
 )
 
 func main() {
-	env, cfg := tokens.Must()
-	lambda.Start(tokens.NewServer(env, cfg).TokenHandler())
+	slog.SetDefault(lambdacontext.NewLogger())
+	env, err := config.LoadTokens(os.Getenv)
+	cfg, awsErr := config.AWS(context.Background())
+	if err := errors.Join(err, awsErr); err != nil {
+		slog.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
+	sm := secretsmanager.NewFromConfig(cfg)
+	peppers := keys.NewPeppers(sm, env.PepperSecretID, time.Now)
+	// The token endpoint creates the signing key when the secret holds none.
+	signing := keys.NewSigningKeys(sm, env.SigningSecretID, time.Now, rand.Reader).GenerateWith(sm)
+	server := oauth.NewServer(st, peppers, signing, env.OAuth(), time.Now, rand.Reader)
+	lambda.Start(server.TokenHandler())
 }

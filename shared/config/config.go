@@ -1,33 +1,27 @@
-// Package config reads the functions' configuration from their environment
-// (set by template.yaml) and builds the clients and services they share. It
-// is the one place that wires the portal together.
+// Package config reads the functions' configuration from their environment,
+// as template.yaml sets it, and builds the AWS SDK configuration. Each Load…
+// reports every problem it finds at once; the function's main prints them
+// and exits. The mains build their own clients: a reader sees in
+// functions/<name>/main.go what each function uses.
 package config
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"credportal/shared/httpapi"
-	"credportal/shared/keys"
 	"credportal/shared/portal"
 	"credportal/shared/secret"
-	"credportal/shared/store"
 )
 
-// Env is the environment the functions read.
+// Env is the environment of the functions that serve the portal's API.
 type Env struct {
 	TableName      string
 	PepperSecretID string
@@ -111,12 +105,13 @@ func intVar(getenv Getenv, name string, def int) (int, error) {
 // and AWS_ENDPOINT_URL where the local stack points the functions at its
 // emulator. Reading them directly, rather than through the SDK's shared-config
 // loader, keeps the SSO, STS and instance-metadata providers that a Lambda
-// function never uses out of every binary (about 2 MB each).
+// function never uses out of every binary (about 2 MB each). The credentials
+// are retrieved once here, under ctx, so the first request finds them cached.
 func AWS(ctx context.Context) (aws.Config, error) {
-	return awsFromEnv(os.Getenv)
+	return awsFromEnv(ctx, os.Getenv)
 }
 
-func awsFromEnv(getenv Getenv) (aws.Config, error) {
+func awsFromEnv(ctx context.Context, getenv Getenv) (aws.Config, error) {
 	region := or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	key, secretKey := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	var errs []error
@@ -136,61 +131,8 @@ func awsFromEnv(getenv Getenv) (aws.Config, error) {
 	if endpoint := getenv("AWS_ENDPOINT_URL"); endpoint != "" {
 		cfg.BaseEndpoint = aws.String(endpoint)
 	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
 	return cfg, nil
-}
-
-// Clients are the AWS clients and services the portal's functions share.
-type Clients struct {
-	Env     Env
-	Store   *store.Store
-	Peppers *keys.Peppers
-	Service *portal.Service
-}
-
-// New builds the clients from an SDK configuration.
-func New(env Env, cfg aws.Config, opts ...portal.Option) *Clients {
-	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), env.PepperSecretID, time.Now)
-	return &Clients{
-		Env: env, Store: st, Peppers: peppers,
-		Service: portal.NewService(st, peppers, env.Portal, time.Now, rand.Reader, opts...),
-	}
-}
-
-// API returns the HTTP handlers over the clients.
-func (c *Clients) API() httpapi.API {
-	return httpapi.API{Service: c.Service, Identity: httpapi.Identity{AdminGroup: c.Env.AdminGroup, GroupsClaim: c.Env.GroupsClaim}}
-}
-
-// Must builds everything a signed-in function needs at cold start, or exits
-// with a clear message: a function without its configuration must not serve.
-func Must() *Clients {
-	return New(MustLoad(Load), MustAWS())
-}
-
-// MustLoad sets up the Lambda JSON logger and reads an environment with
-// load, or exits with a clear message.
-func MustLoad[E any](load func(Getenv) (E, error)) E {
-	slog.SetDefault(lambdacontext.NewLogger())
-	env, err := load(os.Getenv)
-	if err != nil {
-		Fail(err)
-	}
-	return env
-}
-
-// MustAWS builds the SDK configuration, or exits with a clear message.
-func MustAWS() aws.Config {
-	cfg, err := AWS(context.Background())
-	if err != nil {
-		Fail(err)
-	}
-	return cfg
-}
-
-// Fail reports a configuration error and exits: for mains at cold start only.
-func Fail(err error) {
-	slog.Error("configuration", "error", err.Error())
-	fmt.Fprintln(os.Stderr, "configuration:", err)
-	os.Exit(1)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
@@ -29,7 +30,7 @@ func TestLoad(t *testing.T) {
 }
 
 func TestAWSFromEnv(t *testing.T) {
-	cfg, err := awsFromEnv(env(map[string]string{
+	cfg, err := awsFromEnv(context.Background(), env(map[string]string{
 		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET",
 		"AWS_SESSION_TOKEN": "TOKEN", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
 	}))
@@ -40,7 +41,7 @@ func TestAWSFromEnv(t *testing.T) {
 	if err != nil || creds.AccessKeyID != "AKID" || creds.SessionToken != "TOKEN" || cfg.Region != "eu-west-1" || *cfg.BaseEndpoint != "http://127.0.0.1:4566" {
 		t.Fatalf("cfg = %+v, creds = %+v, %v", cfg, creds, err)
 	}
-	if _, err := awsFromEnv(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "AWS_REGION") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+	if _, err := awsFromEnv(context.Background(), env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "AWS_REGION") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
 		t.Fatalf("missing environment: %v", err)
 	}
 }
@@ -52,6 +53,58 @@ func TestLoadRefusesAmbiguousAdminGroup(t *testing.T) {
 		_, err := Load(env(map[string]string{"TABLE_NAME": "t", "ADMIN_GROUP": group}))
 		if err == nil || !strings.Contains(err.Error(), "ADMIN_GROUP") {
 			t.Errorf("ADMIN_GROUP=%q: %v", group, err)
+		}
+	}
+}
+
+func TestLoadSweep(t *testing.T) {
+	e, err := LoadSweep(env(map[string]string{
+		"TABLE_NAME": "t", "SENDER_EMAIL": "no-reply@portal.example", "PORTAL_URL": "https://portal.example/",
+		"FALLBACK_EMAIL": "ops@portal.example", "REMINDER_THRESHOLDS": "7, 30,0", "SES_MAX_SEND_RATE": "14",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Reminder
+	if e.TableName != "t" || e.Mail.Sender != "no-reply@portal.example" || r.Fallback != "ops@portal.example" ||
+		r.PortalURL != "https://portal.example/" || r.MaxSendRate != 14 || len(r.Thresholds) != 3 || r.Thresholds[0] != 30 ||
+		r.Lease != 20*time.Minute {
+		t.Fatalf("env = %+v", e)
+	}
+	d, err := LoadSweep(env(map[string]string{"TABLE_NAME": "t", "SENDER_EMAIL": "a@b.example"}))
+	if err != nil || len(d.Reminder.Thresholds) != 6 || d.Reminder.MaxSendRate != 10 || d.Reminder.Fallback != "" {
+		t.Fatalf("defaults = %+v, %v", d, err)
+	}
+	_, err = LoadSweep(env(map[string]string{
+		"SENDER_EMAIL": "nobody", "FALLBACK_EMAIL": "x", "REMINDER_THRESHOLDS": "7,seven", "SES_MAX_SEND_RATE": "-1",
+	}))
+	for _, want := range []string{"TABLE_NAME", "SENDER_EMAIL", "FALLBACK_EMAIL", "REMINDER_THRESHOLDS", "SES_MAX_SEND_RATE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	if _, err := LoadMail(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "SENDER_EMAIL") {
+		t.Errorf("LoadMail without a sender: %v", err)
+	}
+}
+
+func TestLoadTokens(t *testing.T) {
+	e, err := LoadTokens(env(map[string]string{
+		"TABLE_NAME": "t", "PEPPER_SECRET_ID": "p", "ISSUER": "https://portal.example/", "SIGNING_SECRET_ID": "s",
+		"SECRET_PREFIX": "xyz_", "API_CATALOGUE": "a=Alpha,b=Beta",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.OAuth()
+	if e.Issuer != "https://portal.example" || c.Issuer != "https://portal.example" || e.SigningSecretID != "s" ||
+		c.Format.Prefix != "xyz_" || len(c.Catalogue) != 2 || c.Throttle.Failures != 10 || c.TokenLifetime.Hours() != 1 {
+		t.Fatalf("env %+v config %+v", e, c)
+	}
+	_, err = LoadTokens(env(map[string]string{"TABLE_NAME": "t"}))
+	for _, want := range []string{"ISSUER", "SIGNING_SECRET_ID"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
 		}
 	}
 }

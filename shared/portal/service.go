@@ -79,7 +79,8 @@ type Option func(*Service)
 func WithNotifier(n Notifier) Option { return func(s *Service) { s.notifier = n } }
 
 // NewService builds the service. now and random are injected so expiry maths
-// and generated values can be tested exactly.
+// and generated values can be tested exactly. peppers may be nil in a
+// function that never creates secrets.
 func NewService(store Store, peppers Peppers, cfg Config, now func() time.Time, random io.Reader, opts ...Option) *Service {
 	s := &Service{store: store, peppers: peppers, cfg: cfg, now: now, random: random}
 	for _, o := range opts {
@@ -364,6 +365,9 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	expiresAt, err := s.expiry(in, now)
 	if err != nil {
 		return CreatedSecret{}, err
+	}
+	if s.peppers == nil {
+		return CreatedSecret{}, errors.New("create secret: the service has no pepper to hash it with")
 	}
 	pepper, err := s.peppers.Current(ctx)
 	if err != nil {

@@ -3,13 +3,9 @@ package webui
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 // Sign-in modes of the UI.
@@ -154,23 +150,4 @@ func origin(raw string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-// Must builds the handler from the environment at cold start, or exits with
-// a clear message: a portal that cannot sign anyone in must not serve.
-func Must() *Handler {
-	slog.SetDefault(lambdacontext.NewLogger())
-	h, err := func() (*Handler, error) {
-		cfg, err := Load(os.Getenv)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg)
-	}()
-	if err != nil {
-		slog.Error("configuration", "error", err.Error())
-		fmt.Fprintln(os.Stderr, "configuration:", err)
-		os.Exit(1)
-	}
-	return h
 }
