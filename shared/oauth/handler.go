@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"credportal/shared/httpapi"
 	"credportal/shared/portal"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) token(ctx context.Context, req Request) (Token, error) {
 		}
 		body = b
 	}
-	tr, err := ParseTokenRequest(header(req, "authorization"), header(req, "content-type"), body)
+	tr, err := ParseTokenRequest(httpapi.Header(req, "authorization"), httpapi.Header(req, "content-type"), body)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -73,7 +74,7 @@ func (s *Server) token(ctx context.Context, req Request) (Token, error) {
 // Gateway's address (then CloudFront's edge).
 func (s *Server) sourceIP(ctx context.Context, req Request) string {
 	if s.cfg.ViewerAddress {
-		v := header(req, "cloudfront-viewer-address")
+		v := httpapi.Header(req, "cloudfront-viewer-address")
 		if ap, err := netip.ParseAddrPort(v); err == nil {
 			return ap.Addr().Unmap().String()
 		}
@@ -85,20 +86,6 @@ func (s *Server) sourceIP(ctx context.Context, req Request) string {
 		slog.WarnContext(ctx, "CloudFront-Viewer-Address missing or unreadable", "value", v)
 	}
 	return req.RequestContext.HTTP.SourceIP
-}
-
-// header reads a request header; the HTTP API lower-cases their names, a
-// test or another front end may not.
-func header(req Request, name string) string {
-	if v, ok := req.Headers[name]; ok {
-		return v
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 // tokenHeaders are on every token endpoint response (RFC 6749 §5.1).

@@ -233,13 +233,13 @@ func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Respon
 	}
 	headers := h.with(map[string]string{"Content-Type": a.contentType, "Cache-Control": cache, "ETag": a.etag, "Vary": "Accept-Encoding"})
 	resp := httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: a.body}
-	if acceptsGzip(header(req, "accept-encoding")) {
+	if acceptsGzip(httpapi.Header(req, "accept-encoding")) {
 		if body, etag := a.gzipped(); body != "" {
 			headers["Content-Encoding"], headers["ETag"] = "gzip", etag
 			resp.Body, resp.IsBase64Encoded = body, true
 		}
 	}
-	if etagMatches(header(req, "if-none-match"), headers["ETag"]) {
+	if etagMatches(httpapi.Header(req, "if-none-match"), headers["ETag"]) {
 		return httpapi.Response{StatusCode: http.StatusNotModified, Headers: headers}, nil
 	}
 	if method == http.MethodHead {
@@ -272,16 +272,6 @@ func (h *Handler) with(extra map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// header reads a request header; the HTTP API lower-cases their names.
-func header(req httpapi.Request, name string) string {
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 // acceptsGzip reads Accept-Encoding: gzip unless given q=0.
