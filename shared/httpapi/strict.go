@@ -29,6 +29,11 @@ var (
 	}
 )
 
+// CheckStrict checks body, a JSON text meant to be decoded into v, for what
+// encoding/json would let through: field names in another case, repeated
+// keys, text that is not UTF-8. For bodies DecodeJSON does not read.
+func CheckStrict(body []byte, v any) error { return checkStrict(body, reflect.TypeOf(v)) }
+
 // checkStrict checks body, a JSON text meant for a value of type t.
 func checkStrict(body []byte, t reflect.Type) error {
 	if !utf8.Valid(body) || loneSurrogate(body) {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"credportal/shared/httpapi"
 )
 
 // Bounds of one report.
@@ -35,17 +37,21 @@ type Match struct {
 	Source string `json:"source"`
 }
 
-// ParseReport reads a report body strictly: a JSON array of 1 to MaxMatches
-// objects with no field but token, type, url and source, each a string no
-// longer than MaxFieldBytes, token and type not empty; nothing after it.
+// ParseReport reads a report body strictly: UTF-8 text holding a JSON array of
+// 1 to MaxMatches objects with no field but token, type, url and source (in
+// that case, each at most once), each a string no longer than MaxFieldBytes,
+// token and type not empty; nothing after it.
 func ParseReport(body []byte) ([]Match, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '[' {
 		return nil, fmt.Errorf("%w: not a JSON array", ErrMalformedReport)
 	}
+	var matches []*Match
+	if err := httpapi.CheckStrict(trimmed, &matches); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedReport, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
-	var matches []*Match
 	if err := dec.Decode(&matches); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedReport, err)
 	}
