@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"credportal/infra/lambdabuild"
 )
 
 // RIEPackage is the Lambda Runtime Interface Emulator, pinned in go.mod as a
@@ -35,10 +37,6 @@ type Build struct {
 	// Cached is true when nothing needed building.
 	Cached bool
 }
-
-// buildFlags are those `sam build` uses for a go1.x function on
-// provided.al2023, minus the architecture: locally the host's.
-var buildFlags = []string{"-tags", "lambda.norpc", "-ldflags=-s -w", "-trimpath"}
 
 // DefaultDir is where the local stack keeps its builds: .local/build at the
 // repository root (git-ignored).
@@ -93,7 +91,8 @@ func BuildFunctions(ctx context.Context, root, dir string, pkgs ...string) (*Bui
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	args := append([]string{"build", "-o", tmp + string(filepath.Separator)}, buildFlags...)
+	// The deployed functions' flags, for this machine's architecture.
+	args := append([]string{"build", "-o", tmp + string(filepath.Separator)}, lambdabuild.Flags...)
 	for _, o := range missing {
 		args = append(args, o.target)
 	}
@@ -103,7 +102,7 @@ func BuildFunctions(ctx context.Context, root, dir string, pkgs ...string) (*Bui
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+	cmd.Env = lambdabuild.Env(runtime.GOARCH)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Run(); err != nil {
@@ -142,7 +141,7 @@ func binName(pkg string) string {
 // folder).
 func sourceKeys(ctx context.Context, root string, targets []string) (map[string]string, error) {
 	base := sha256.New()
-	fmt.Fprintln(base, runtime.Version(), runtime.GOARCH, strings.Join(buildFlags, " "))
+	fmt.Fprintln(base, runtime.Version(), runtime.GOARCH, strings.Join(lambdabuild.Flags, " "))
 	for _, f := range []string{"go.mod", "go.sum"} {
 		if err := hashFile(base, root, f); err != nil {
 			return nil, err
@@ -152,7 +151,7 @@ func sourceKeys(ctx context.Context, root string, targets []string) (map[string]
 		`{{if not .Standard}}{{.ImportPath}}|{{.Dir}}|{{if .Module}}{{.Module.Main}}{{end}}|{{join .GoFiles " "}} {{join .EmbedFiles " "}}|{{join .Deps " "}}{{end}}`}
 	cmd := exec.CommandContext(ctx, "go", append(args, targets...)...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	cmd.Env = lambdabuild.Env(runtime.GOARCH)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -114,6 +114,9 @@ type Function struct {
 	LogicalID string
 	// Package is the Go package folder, relative to the repository root.
 	Package string
+	// Architecture is the instruction set it runs on in AWS, as GOARCH
+	// names it ("arm64"; the template's x86_64 is "amd64").
+	Architecture string
 	// Env holds the function's environment, globals merged, unresolved.
 	Env     map[string]any
 	Timeout int
@@ -136,6 +139,10 @@ func (t *Template) Functions() []Function {
 		for k, v := range asMap(asMap(r.Properties["Environment"])["Variables"]) {
 			f.Env[k] = v
 		}
+		f.Architecture = goarch(t.Globals["Architectures"])
+		if a := r.Properties["Architectures"]; a != nil {
+			f.Architecture = goarch(a)
+		}
 		f.Timeout = asInt(t.Globals["Timeout"])
 		if n := asInt(r.Properties["Timeout"]); n > 0 {
 			f.Timeout = n
@@ -157,6 +164,16 @@ func (t *Template) Functions() []Function {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
 	return out
+}
+
+// goarch names a function's architecture (a one-item list; Lambda's
+// default is x86_64) as GOARCH does.
+func goarch(architectures any) string {
+	list, _ := architectures.([]any)
+	if len(list) == 1 && list[0] == "arm64" {
+		return "arm64"
+	}
+	return "amd64"
 }
 
 func (t *Template) defaultAuthorizer() string {
