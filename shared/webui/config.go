@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	"credportal/shared/secret"
 )
 
 // Sign-in modes of the UI.
@@ -37,6 +40,13 @@ type Config struct {
 	APIBase string `json:"apiBase"`
 	// MaxLifetimeDays is the longest lifetime a client secret may get.
 	MaxLifetimeDays int `json:"maxLifetimeDays"`
+	// ActiveSecretLimit is the most unexpired secrets an application may
+	// hold (ACTIVE_SECRET_LIMIT, as the secret functions enforce it).
+	ActiveSecretLimit int `json:"activeSecretLimit"`
+	// ReminderThresholds are the days before expiry at which the sweep sends
+	// reminders (REMINDER_THRESHOLDS), largest first: the UI colours expiry
+	// with them, so that the page and the emails agree.
+	ReminderThresholds []int `json:"reminderThresholds"`
 	// DemoUsers are offered on the local sign-in page.
 	DemoUsers []DemoUser `json:"demoUsers,omitempty"`
 }
@@ -72,6 +82,7 @@ func Load(getenv func(string) string) (Config, error) {
 		APIBase:           strings.TrimSuffix(strings.TrimSpace(getenv("API_BASE")), "/"),
 		Scope:             "openid email profile",
 		MaxLifetimeDays:   365,
+		ActiveSecretLimit: secret.DefaultActiveLimit,
 	}
 	if c.SignInMode == "" {
 		c.SignInMode = ModeOIDC
@@ -84,10 +95,52 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxLifetimeDays = n
 	}
+	if v := getenv("ACTIVE_SECRET_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("ACTIVE_SECRET_LIMIT must be a positive whole number, not %q", v))
+		}
+		c.ActiveSecretLimit = n
+	}
+	thresholds := getenv("REMINDER_THRESHOLDS")
+	if thresholds == "" {
+		thresholds = DefaultThresholds
+	}
+	ts, err := ParseThresholds(thresholds)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("REMINDER_THRESHOLDS: %w", err))
+	}
+	c.ReminderThresholds = ts
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
+}
+
+// DefaultThresholds are the reminder thresholds when REMINDER_THRESHOLDS is
+// not set: the sweep's own default.
+const DefaultThresholds = "30,14,7,3,1,0"
+
+// ParseThresholds reads REMINDER_THRESHOLDS as the sweep reads it (whole
+// days from 0 to 3650, comma-separated, none twice) and returns them largest
+// first. The portal function keeps its own copy of this small rule so that
+// it does not link the sweep and its mail client; a test holds the two to
+// the same answers.
+func ParseThresholds(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || n > 3650 {
+			return nil, fmt.Errorf("%q is not a whole number of days from 0 to 3650", f)
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("%d appears twice", n)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out, nil
 }
 
 // Validate checks that the configuration can sign anyone in.

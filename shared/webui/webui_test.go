@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"credportal/shared/httpapi"
+	"credportal/shared/reminder"
 	"credportal/shared/webui"
 )
 
@@ -274,6 +276,8 @@ func TestLoad(t *testing.T) {
 		{"loopback http issuer", map[string]string{"OIDC_ISSUER": "http://127.0.0.1:9000"}, ""},
 		{"no portal url", map[string]string{"PORTAL_URL": ""}, "PORTAL_URL is not set"},
 		{"bad lifetime", map[string]string{"MAX_LIFETIME_DAYS": "lots"}, "MAX_LIFETIME_DAYS"},
+		{"bad limit", map[string]string{"ACTIVE_SECRET_LIMIT": "0"}, "ACTIVE_SECRET_LIMIT"},
+		{"bad thresholds", map[string]string{"REMINDER_THRESHOLDS": "30,soon"}, "REMINDER_THRESHOLDS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -291,6 +295,59 @@ func TestLoad(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestLoadDeploymentRules: config.json carries the active-secret limit and
+// the reminder thresholds the functions are given, defaulting as they do.
+func TestLoadDeploymentRules(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        map[string]string
+		limit      int
+		thresholds []int
+	}{
+		{"defaults", nil, 3, []int{30, 14, 7, 3, 1, 0}},
+		{"configured", map[string]string{"ACTIVE_SECRET_LIMIT": "5", "REMINDER_THRESHOLDS": "7, 60,2"}, 5, []int{60, 7, 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"SIGN_IN_MODE": "local", "PORTAL_URL": "http://127.0.0.1:3000/"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			cfg, err := webui.Load(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.ActiveSecretLimit != tc.limit || !slices.Equal(cfg.ReminderThresholds, tc.thresholds) {
+				t.Fatalf("limit %d, thresholds %v; want %d, %v", cfg.ActiveSecretLimit, cfg.ReminderThresholds, tc.limit, tc.thresholds)
+			}
+			body := serve(t, newHandler(t, cfg), get("/config.json", nil)).Body
+			var got struct {
+				ActiveSecretLimit  int   `json:"activeSecretLimit"`
+				ReminderThresholds []int `json:"reminderThresholds"`
+			}
+			if err := json.Unmarshal([]byte(body), &got); err != nil || got.ActiveSecretLimit != tc.limit || !slices.Equal(got.ReminderThresholds, tc.thresholds) {
+				t.Fatalf("config.json %s (%v)", body, err)
+			}
+		})
+	}
+}
+
+// TestThresholdsAgreeWithTheSweep: the portal reads REMINDER_THRESHOLDS
+// exactly as the sweep does, default included, so the page's colours and the
+// emails agree.
+func TestThresholdsAgreeWithTheSweep(t *testing.T) {
+	if webui.DefaultThresholds != reminder.DefaultThresholds {
+		t.Fatalf("default %q, the sweep's %q", webui.DefaultThresholds, reminder.DefaultThresholds)
+	}
+	for _, in := range []string{"30,14,7,3,1,0", " 7 ,30", "0", "3650", "3651", "-1", "7,7", "", ",", "1,,2", "x", "10, 5 ,1"} {
+		got, gotErr := webui.ParseThresholds(in)
+		want, wantErr := reminder.ParseThresholds(in)
+		if (gotErr == nil) != (wantErr == nil) || !slices.Equal(got, want) {
+			t.Errorf("%q: portal %v (%v), sweep %v (%v)", in, got, gotErr, want, wantErr)
+		}
 	}
 }
 
