@@ -400,7 +400,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatalf("list = %v", got)
 		}
 		entry := got[0].(map[string]any)
-		for _, k := range []string{"name", "clientId", "organisation", "apis", "activeSecrets", "nextExpiry"} {
+		for _, k := range []string{"name", "clientId", "organisation", "apis", "activeSecrets", "nextExpiry", "secretExpiries"} {
 			if _, ok := entry[k]; !ok {
 				t.Fatalf("entry lacks %s: %v", k, entry)
 			}

@@ -478,7 +478,7 @@ func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
 			ApplicationSummary: ApplicationSummary{
 				ID: app.ID, Name: app.Name, ClientID: app.ClientID, Organisation: app.Organisation,
 				APIs: a.cfg.Catalogue.Named(app.APIs), Role: RoleAdmin,
-				ActiveSecrets: app.ActiveSecrets(now), NextExpiry: app.NextExpiry(now), CreatedAt: app.CreatedAt,
+				ActiveSecrets: app.ActiveSecrets(now), NextExpiry: app.NextExpiry(now), SecretExpiries: app.SecretExpiries(), CreatedAt: app.CreatedAt,
 			},
 			Designations: make([]DesignationView, 0, len(ds)),
 		},

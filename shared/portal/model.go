@@ -5,6 +5,7 @@
 package portal
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,6 +105,18 @@ func (a Application) NextExpiry(now time.Time) *time.Time {
 		}
 	}
 	return next
+}
+
+// SecretExpiries lists the expiry of every secret not deleted, expired ones
+// included, soonest first: what a list of applications needs to say how
+// many secrets expire soon.
+func (a Application) SecretExpiries() []time.Time {
+	out := make([]time.Time, 0, len(a.Secrets))
+	for _, exp := range a.Secrets {
+		out = append(out, exp.UTC())
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
 }
 
 // Designation gives one email a role on one application.

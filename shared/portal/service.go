@@ -141,7 +141,10 @@ type ApplicationSummary struct {
 	Role          Role            `json:"role"`
 	ActiveSecrets int             `json:"activeSecrets"`
 	NextExpiry    *time.Time      `json:"nextExpiry"`
-	CreatedAt     time.Time       `json:"createdAt"`
+	// SecretExpiries are the expiries of its secrets, expired ones included,
+	// soonest first.
+	SecretExpiries []time.Time `json:"secretExpiries"`
+	CreatedAt      time.Time   `json:"createdAt"`
 }
 
 // ApplicationDetail is one application with who is designated on it.
@@ -161,7 +164,7 @@ func (s *Service) summary(a Application, role Role) ApplicationSummary {
 	return ApplicationSummary{
 		ID: a.ID, Name: a.Name, ClientID: a.ClientID, Organisation: a.Organisation,
 		APIs: s.cfg.Catalogue.Named(a.APIs), Role: role,
-		ActiveSecrets: a.ActiveSecrets(now), NextExpiry: a.NextExpiry(now), CreatedAt: a.CreatedAt,
+		ActiveSecrets: a.ActiveSecrets(now), NextExpiry: a.NextExpiry(now), SecretExpiries: a.SecretExpiries(), CreatedAt: a.CreatedAt,
 	}
 }
 
