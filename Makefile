@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help dev test bench deps deps-browser apt lint
+.PHONY: help dev test bench deps deps-browser apt lint screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,8 +18,10 @@ deps: ## Check and install what the stack and the tests need
 
 	@command -v jq >/dev/null || $(MAKE) -s apt PKG=jq
 
-deps-browser: ## Install Chromium for the browser tests when it is missing
+deps-browser: ## Install Chromium and axe-core (npm) for the browser tests when missing
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || $(MAKE) -s apt PKG=chromium
+	@command -v npm >/dev/null || $(MAKE) -s apt PKG=npm
+	@[ -f infra/browsertest/node/node_modules/axe-core/axe.min.js ] || npm ci --prefix infra/browsertest/node --no-audit --no-fund
 
 apt: # install the Debian package $(PKG)
 	@echo "installing $(PKG)"
@@ -33,6 +35,9 @@ dev: deps ## Run the whole portal on http://127.0.0.1:3000 (PORT, EMULATOR_PORT,
 test: deps deps-browser ## Run every test: unit, emulator, runtime emulator, browser
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+screenshots: deps deps-browser ## Refresh docs/screenshots from the browser journeys
+	$(GO) test -count=1 -run TestPortal ./infra/browsertest/ -args -update-docs
 
 # Each line prints the figures of one comparison, both sides from one run.
 bench: deps ## Print the benchmark figures (about 10 minutes; the sweep's takes most)

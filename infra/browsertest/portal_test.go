@@ -35,8 +35,13 @@ func TestPortal(t *testing.T) {
 	link := reminderLink(t, stack, acmeSearch)
 	t.Logf("reminder link: %s", link)
 	b := newBrowser(t)
+	t.Cleanup(func() {
+		axeTally.Lock()
+		defer axeTally.Unlock()
+		t.Logf("axe-core (WCAG 2.1 A and AA): %d checks of pages, %d violations", axeTally.runs, axeTally.violations)
+	})
 	t.Run("credential manager", func(t *testing.T) {
-		credentialManager(t, newTab(t, b, stack.URL))
+		credentialManager(t, newTab(t, b, stack.URL), stack)
 	})
 	t.Run("viewer", func(t *testing.T) {
 		viewer(t, newTab(t, b, stack.URL), acmeSearch, link)

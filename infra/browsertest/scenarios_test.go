@@ -1,13 +1,22 @@
 package browsertest_test
 
 import (
+	"encoding/json"
 	"fmt"
-
-	"github.com/chromedp/chromedp"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"credportal/infra/localstack"
+	"credportal/infra/seed"
+	"credportal/shared/reminder"
 )
 
 // appNames lists the application cards of the applications page, sorted.
@@ -29,44 +38,161 @@ func appID(tb *tab, name string) string {
 	return id
 }
 
-// credentialManager: alice signs in, sees only her applications, creates a
-// secret, copies it, sees it listed by hint only, deletes it after
-// confirming, and finds both in the audit log.
-func credentialManager(t *testing.T, tb *tab) {
+// secretNamed finds a demo secret the stack seeded.
+func secretNamed(t *testing.T, stack *localstack.Stack, name string) seed.CreatedSecret {
+	t.Helper()
+	for _, s := range stack.Seeded.Secrets {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no demo secret %q", name)
+	return seed.CreatedSecret{}
+}
+
+// inDays words a count of days as the UI does.
+func inDays(d int) string {
+	switch d {
+	case 0:
+		return "today"
+	case 1:
+		return "tomorrow"
+	}
+	return fmt.Sprintf("in %d days", d)
+}
+
+// urgencyRules checks, in the page's own modules, that days left are UTC
+// calendar days exactly as the reminder emails count them, and that the
+// colours follow the thresholds the deployment configures.
+func urgencyRules(t *testing.T, tb *tab) {
+	thresholds := evalJS[[]int](tb, `fetch('/config.json').then(r => r.json()).then(c => c.reminderThresholds)`)
+	if !slices.Equal(thresholds, []int{30, 14, 7, 3, 1, 0}) {
+		t.Errorf("config.json reminderThresholds %v, want the template's default", thresholds)
+	}
+	base := time.Date(2026, 12, 1, 23, 50, 0, 0, time.UTC)
+	type dayCase struct {
+		Now     int64  `json:"now"`
+		Expires string `json:"expires"`
+		Want    int    `json:"want"`
+	}
+	var days []dayCase
+	for _, d := range []time.Duration{-49 * time.Hour, -time.Hour, 5 * time.Minute, 15 * time.Minute, 23 * time.Hour, 24*time.Hour + 15*time.Minute, 72 * time.Hour, 30 * 24 * time.Hour} {
+		for _, now := range []time.Time{base, base.Add(-23 * time.Hour)} {
+			exp := now.Add(d)
+			days = append(days, dayCase{now.UnixMilli(), exp.Format(time.RFC3339), reminder.DaysLeft(now, exp)})
+		}
+	}
+	type levelCase struct {
+		Thresholds []int  `json:"thresholds"`
+		Days       int    `json:"days"`
+		Want       string `json:"want"`
+	}
+	levels := []levelCase{
+		{thresholds, 31, "neutral"}, {thresholds, 30, "amber"}, {thresholds, 8, "amber"}, {thresholds, 7, "red"},
+		{thresholds, 1, "red"}, {thresholds, 0, "red"}, {thresholds, -1, "red"},
+		{[]int{5, 60, 10}, 61, "neutral"}, {[]int{5, 60, 10}, 60, "amber"}, {[]int{5, 60, 10}, 6, "amber"}, {[]int{5, 60, 10}, 5, "red"},
+		{[]int{30, 14}, 1, "amber"}, {[]int{30, 14}, -1, "red"},
+	}
+	in, _ := json.Marshal(map[string]any{"days": days, "levels": levels})
+	out := evalJS[string](tb, `(async () => {
+		const src = document.querySelector('script[type=module]').src.replace(/app\.js$/, 'dom.js');
+		const dom = await import(src);
+		const input = `+string(in)+`;
+		const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+		return JSON.stringify({
+			days: input.days.map(c => dom.daysLeft(c.expires, c.now)),
+			levels: input.levels.map(c => dom.urgency(new Date(now + c.days * 86400000 + (c.days < 0 ? 0 : 3600000)).toISOString(), c.thresholds, now).level),
+		});
+	})()`)
+	var got struct {
+		Days   []int    `json:"days"`
+		Levels []string `json:"levels"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range days {
+		if got.Days[i] != c.Want {
+			t.Errorf("now %s, expiry %s: the page counts %d days left, the emails %d", time.UnixMilli(c.Now).UTC().Format(time.RFC3339), c.Expires, got.Days[i], c.Want)
+		}
+	}
+	for i, c := range levels {
+		if got.Levels[i] != c.Want {
+			t.Errorf("thresholds %v, %d days left: %s, want %s", c.Thresholds, c.Days, got.Levels[i], c.Want)
+		}
+	}
+}
+
+// credentialManager: alice signs in, sees how urgent each expiry is, creates
+// a secret and is told how to use it, reaches the limit, deletes after
+// confirming, and reads both in the audit log.
+func credentialManager(t *testing.T, tb *tab, stack *localstack.Stack) {
 	tb.open("")
 	tb.waitFor("button.user")
 	if n := evalJS[int](tb, `document.querySelectorAll('button.user .badge.admin').length`); n != 1 {
 		t.Errorf("sign-in page flags %d admins, want 1", n)
 	}
-	tb.screenshot("sign-in")
+	tb.check("sign-in")
 	tb.signInAs("alice@acme.example")
+	urgencyRules(t, tb)
 
 	if got := strings.Join(appNames(tb), ", "); got != "Acme Data Sync, Acme Search" {
 		t.Fatalf("alice sees %q, want her two applications only", got)
 	}
-	// Acme Data Sync has a secret expiring within 30 days: a warning badge.
-	if !evalJS[bool](tb, `[...document.querySelectorAll('#applications li.card')].some(c => c.querySelector('.next-expiry .badge.warn'))`) {
-		t.Error("no warning badge on an application whose next secret expires within 30 days")
+	if got := tb.text("main h1"); got != "My applications" {
+		t.Errorf("title %q", got)
 	}
-	tb.screenshot("applications")
-	tb.viewport(375, 812)
-	tb.screenshot("applications-375px")
-	if w := evalJS[int](tb, `document.documentElement.scrollWidth`); w > 375 {
-		t.Errorf("at 375 px the page is %d px wide", w)
+	// Each card says how many secrets expire soon, counted as the emails count.
+	now := time.Now()
+	production, sync2026 := secretNamed(t, stack, "Production key"), secretNamed(t, stack, "Sync 2026")
+	cards := map[string][]string{
+		"Acme Search":    {"red: 1 secret expires " + inDays(reminder.DaysLeft(now, production.ExpiresAt))},
+		"Acme Data Sync": {"amber: 1 secret expires " + inDays(reminder.DaysLeft(now, sync2026.ExpiresAt)), "red: 1 secret expired"},
 	}
-	tb.viewport(1280, 900)
+	for name, want := range cards {
+		got := evalJS[[]string](tb, fmt.Sprintf(`[...[...document.querySelectorAll('#applications li.card')].find(c => c.querySelector('h2').textContent === %q).querySelectorAll('.urgency .badge')].map(b => b.dataset.urgency + ': ' + b.textContent)`, name))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s card says %q, want %q", name, got, want)
+		}
+	}
+	tb.check("applications")
 
 	id := appID(tb, "Acme Search")
 	tb.click(fmt.Sprintf(`#applications li.card[data-id=%q] h2 a`, id))
 	tb.waitFor("#secrets tbody tr")
-	tb.waitFor("#audit tbody tr")
+	tb.waitFor("#audit li")
 	if got := tb.text("#my-role"); got != "Credential manager" {
 		t.Errorf("role shown %q", got)
 	}
 	if !evalJS[bool](tb, `location.hash.startsWith('#/applications/')`) {
 		t.Error("application page is not at its hash route")
 	}
-	tb.screenshot("application")
+	if got := tb.text("#secret-count"); got != "2 of 3 active secrets" {
+		t.Errorf("limit shown %q", got)
+	}
+	rowBadge := func(name string) string {
+		return evalJS[string](tb, fmt.Sprintf(`(() => { const r = [...document.querySelectorAll('#secrets tbody tr')].find(r => r.querySelector('.name').textContent === %q); return r.querySelector('.expires .badge').dataset.urgency + ': ' + r.querySelector('.expires .badge').textContent; })()`, name))
+	}
+	wantLeft := func(s seed.CreatedSecret) string {
+		d := reminder.DaysLeft(time.Now(), s.ExpiresAt)
+		switch d {
+		case 0:
+			return "expires today"
+		case 1:
+			return "expires tomorrow"
+		}
+		return fmt.Sprintf("%d days left", d)
+	}
+	rotation := secretNamed(t, stack, "Rotation 2026")
+	if got, want := rowBadge("Production key"), "red: "+wantLeft(production); got != want {
+		t.Errorf("Production key: %q, want %q", got, want)
+	}
+	if got, want := rowBadge("Rotation 2026"), "neutral: "+wantLeft(rotation); got != want {
+		t.Errorf("Rotation 2026: %q, want %q", got, want)
+	}
+	// Delete is a quiet button in the rows and a red one in the dialog.
+	rowDelete := evalJS[string](tb, `getComputedStyle(document.querySelector('#secrets button.delete')).backgroundColor`)
+	tb.check("application")
 
 	// A secret used in the last 24 hours asks for the stronger confirmation;
 	// cancelling leaves it alone and gives focus back to its button.
@@ -78,10 +204,29 @@ func credentialManager(t *testing.T, tb *tab) {
 	if !evalJS[bool](tb, `document.querySelector('dialog[open]').contains(document.activeElement)`) {
 		t.Error("focus is not inside the dialog")
 	}
+	tb.click("#ack-recent")
+	dialogDelete := evalJS[string](tb, `getComputedStyle(document.querySelector('#confirm-delete')).backgroundColor`)
+	cardBg := evalJS[string](tb, `getComputedStyle(document.querySelector('main .card')).backgroundColor`)
+	if rowDelete != cardBg || dialogDelete == cardBg || dialogDelete == rowDelete {
+		t.Errorf("delete buttons: row %s, dialog %s, card %s: want a quiet row button and a solid one in the dialog", rowDelete, dialogDelete, cardBg)
+	}
+	tb.check("delete-dialog")
 	tb.click("#cancel-delete")
 	tb.waitJS(`!document.querySelector('dialog[open]') && document.activeElement && document.activeElement.classList.contains('delete')`, "dialog closed, focus restored")
 
-	// Create a secret.
+	// The focus ring stands out from what is behind it, in both schemes.
+	for _, dark := range []bool{false, true} {
+		tb.scheme(dark)
+		for _, from := range []string{"#create-secret", ".brand"} {
+			el, c := tb.focusRingContrast(from)
+			if c < 3 {
+				t.Errorf("dark %v: focus ring of %s has contrast %.2f:1, want at least 3:1", dark, el, c)
+			}
+		}
+	}
+	tb.scheme(false)
+
+	// Create a secret; a name left empty is refused next to its field.
 	tb.click("#create-secret")
 	tb.waitFor("#secret-name")
 	if got := evalJS[string](tb, `document.querySelector('#secret-name').value`); got != "Secret by Alice" {
@@ -90,7 +235,25 @@ func credentialManager(t *testing.T, tb *tab) {
 	if got := evalJS[[]string](tb, `[...document.querySelectorAll('input[name=lifetime]')].map(e => e.value)`); strings.Join(got, ",") != "30,90,180,365,date" {
 		t.Errorf("lifetime choices %v", got)
 	}
+	if got := tb.text("#secret-count"); got != "2 of 3 active secrets now" {
+		t.Errorf("limit on the form %q", got)
+	}
+	// The date field is disabled until "Until a date" is picked, and looks it.
+	dateLooks := evalJS[[]string](tb, `['#secret-date', '#secret-name'].map(s => { const c = getComputedStyle(document.querySelector(s)); return c.backgroundColor + ' ' + c.borderStyle; })`)
+	if dateLooks[0] == dateLooks[1] || !strings.HasSuffix(dateLooks[0], "dashed") {
+		t.Errorf("disabled date field looks %q, the name field %q", dateLooks[0], dateLooks[1])
+	}
+	tb.typeInto("#secret-name", " ")
+	tb.click("#create-submit")
+	tb.waitFor("#secret-name-error")
+	if got := evalJS[string](tb, `(() => { const n = document.querySelector('#secret-name'); return n.getAttribute('aria-invalid') + ' ' + n.getAttribute('aria-describedby') + ' ' + (document.activeElement === n) + ' ' + (n.parentElement === document.querySelector('#secret-name-error').parentElement); })()`); got != "true secret-name-hint secret-name-error true true" {
+		t.Errorf("name error: aria-invalid, aria-describedby, focused, beside the field = %q", got)
+	}
+	tb.check("new-secret-error")
 	tb.typeInto("#secret-name", "Browser test key")
+	if evalJS[bool](tb, `document.querySelector('#secret-name').hasAttribute('aria-invalid') || !!document.querySelector('#secret-name-error')`) {
+		t.Error("the name error stays after the name was corrected")
+	}
 	tb.click("#life-30")
 	tb.click("#create-submit")
 	tb.waitFor("#secret-value")
@@ -101,9 +264,13 @@ func credentialManager(t *testing.T, tb *tab) {
 	if !strings.Contains(tb.text("main .notice"), "you will not see it again") {
 		t.Error("no one-time notice")
 	}
-	tb.click(`button.copy[aria-label="Copy secret value"]`)
-	tb.waitJS(`document.querySelector('button.copy[aria-label="Copy secret value"]').textContent !== 'Copy'`, "copy feedback")
-	feedback := tb.text(`button.copy[aria-label="Copy secret value"]`)
+	copyValue := `button.copy[data-copy="secret value"]`
+	if got := evalJS[string](tb, `document.querySelector('`+copyValue+`').textContent`); got != "Copy secret value" {
+		t.Errorf("copy button named %q", got)
+	}
+	tb.click(copyValue)
+	tb.waitJS(`document.querySelector('`+copyValue+` .copy-state').textContent !== 'Copy'`, "copy feedback")
+	feedback := tb.text(copyValue + " .copy-state")
 	if feedback == "Copied" {
 		if got := evalJS[string](tb, `navigator.clipboard.readText().catch(() => '')`); got != "" && got != value {
 			t.Errorf("clipboard holds %q", got)
@@ -111,26 +278,72 @@ func credentialManager(t *testing.T, tb *tab) {
 	} else if !strings.HasPrefix(feedback, "Copy failed") {
 		t.Errorf("copy feedback %q", feedback)
 	}
-	tb.screenshot("secret-created")
 
-	// Back on the application: listed by hint, the value nowhere.
+	// The hand-off: client id, token endpoint and requests that read the
+	// value from $CLIENT_SECRET; the value itself is only in its box.
+	tb.waitFor("#curl-snippet")
+	clientID := secretNamed(t, stack, "Rotation 2026").ClientID
+	if got := tb.text("#handoff-client-id"); got != clientID {
+		t.Errorf("hand-off client id %q, want %q", got, clientID)
+	}
+	if got := tb.text("#token-endpoint"); got != stack.URL+"/oauth2/token" {
+		t.Errorf("token endpoint %q, want %q", got, stack.URL+"/oauth2/token")
+	}
+	if n := evalJS[int](tb, fmt.Sprintf(`document.documentElement.outerHTML.split(%q).length - 1`, value)); n != 1 {
+		t.Errorf("the value appears %d times in the page, want once (its box)", n)
+	}
+	curl, python := tb.text("#curl-snippet"), tb.text("#python-snippet")
+	for _, snippet := range []string{curl, python} {
+		if !strings.Contains(snippet, "CLIENT_SECRET") || strings.Contains(snippet, value) {
+			t.Errorf("snippet does not read $CLIENT_SECRET, or holds the value:\n%s", snippet)
+		}
+	}
+	tb.check("secret-created")
+
+	// Three of three: Create is disabled, and the page says why and what to do.
 	hint := value[len("cps_") : len("cps_")+3]
 	tb.click("#secret-done")
-	tb.waitFor(fmt.Sprintf(`#secrets tr[data-hint=%q]`, hint))
 	row := fmt.Sprintf(`#secrets tr[data-hint=%q]`, hint)
+	tb.waitFor(row)
 	if got := tb.text(row + " .last-used"); got != "never" {
 		t.Errorf("last used of a new secret: %q", got)
 	}
 	if evalJS[bool](tb, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || sessionStorage.getItem('credportal.token').includes(%q)`, value, value)) {
 		t.Fatal("the secret value is still in the page after leaving the creation page")
 	}
+	if got := tb.text("#secret-count"); got != "3 of 3 active secrets" {
+		t.Errorf("limit shown %q", got)
+	}
+	if got := evalJS[string](tb, `(() => { const b = document.querySelector('#create-secret'); return b.tagName + ' ' + b.disabled + ' ' + document.getElementById(b.getAttribute('aria-describedby')).textContent; })()`); !strings.HasPrefix(got, "BUTTON true This application has 3 active secrets, the most it may have.") || !strings.Contains(got, "first delete a secret") {
+		t.Errorf("create at the limit: %q", got)
+	}
+	tb.check("application-at-limit")
+	tb.open(fmt.Sprintf("#/applications/%s/secrets/new", id))
+	tb.waitFor("main #limit-note")
+	if evalJS[bool](tb, `!!document.querySelector('#create-submit')`) {
+		t.Error("the creation form is offered at the limit")
+	}
+	tb.open("#/applications/" + id)
+	tb.waitFor(row)
 
-	// An API client now uses it, behind the page's back: the token endpoint
-	// records lastUsedAt.
-	clientID := tb.text(".client-id code")
-	status := evalJS[int](tb, fmt.Sprintf(`fetch('/oauth2/token', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({grant_type: 'client_credentials', client_id: %q, client_secret: %q})}).then(r => r.status)`, clientID, value))
-	if status != 200 {
-		t.Fatalf("token request with the new secret: status %d", status)
+	// The API client now uses it, behind the page's back, exactly as the
+	// hand-off said, with the value in $CLIENT_SECRET: the token endpoint
+	// answers and records lastUsedAt.
+	for _, run := range []struct {
+		name string
+		cmd  *exec.Cmd
+	}{
+		{"curl", exec.Command("sh", "-c", curl)},
+		{"python", exec.Command("python3", "-c", python+"\nprint(access_token)")},
+	} {
+		run.cmd.Env = append(os.Environ(), "CLIENT_SECRET="+value)
+		out, err := run.cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the %s snippet failed: %v\n%s", run.name, err, out)
+		}
+		if !strings.Contains(string(out), ".") || (run.name == "curl" && !strings.Contains(string(out), `"access_token"`)) {
+			t.Errorf("the %s snippet got no access token:\n%s", run.name, out)
+		}
 	}
 
 	// Delete it: the page still shows it as never used, so the first
@@ -147,14 +360,39 @@ func credentialManager(t *testing.T, tb *tab) {
 	tb.click("#ack-recent")
 	tb.click("#confirm-delete")
 	tb.waitJS(fmt.Sprintf(`!document.querySelector(%q) && document.querySelector('#secrets')`, row), "secret gone from the list")
+	if got := tb.text("#toast"); got != `Secret "Browser test key" (`+hint+`…) deleted from Acme Search.` {
+		t.Errorf("toast %q", got)
+	}
+	tb.waitJS(`document.querySelector('#secret-count').textContent === '2 of 3 active secrets' && document.querySelector('a#create-secret')`, "create offered again")
 
-	// The audit log shows both.
-	for _, action := range []string{"secret.created", "secret.deleted"} {
-		tb.waitFor(fmt.Sprintf(`#audit tr[data-action=%q]`, action))
-		if !evalJS[bool](tb, fmt.Sprintf(`[...document.querySelectorAll('#audit tr[data-action=%q]')].some(r => r.textContent.includes(%q) && r.textContent.includes('alice@acme.example'))`, action, hint+"…")) {
-			t.Errorf("no %s audit entry for hint %s by alice", action, hint)
+	// The audit log tells both as sentences, with the secret's name, and
+	// filters by kind.
+	tb.waitFor(`#audit li[data-action="secret.deleted"]`)
+	sentences := evalJS[[]string](tb, `[...document.querySelectorAll('#audit li')].map(li => li.dataset.action + ' | ' + li.querySelector('.sentence').textContent)`)
+	for _, want := range []string{
+		`secret.created | alice@acme.example created a secret (hint ` + hint + `…) from 127.0.0.1.`,
+		`secret.deleted | alice@acme.example deleted a secret (hint ` + hint + `…) from 127.0.0.1.`,
+	} {
+		if !slices.Contains(sentences, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, strings.Join(sentences, "\n"))
 		}
 	}
+	if !slices.ContainsFunc(sentences, func(s string) bool {
+		return strings.HasPrefix(s, "designation.set | ") && strings.Contains(s, " designated alice@acme.example as credential manager")
+	}) {
+		t.Errorf("audit log lacks alice's designation:\n%s", strings.Join(sentences, "\n"))
+	}
+	zone := regexp.MustCompile(`\d{1,2}:\d{2}(\s?[AP]M)? (UTC|GMT([+-]\d{1,2}(:\d{2})?)?|[A-Z]{3,5})$`)
+	if at := tb.text("#audit li time"); !zone.MatchString(at) {
+		t.Errorf("audit time %q does not name its zone", at)
+	}
+	tb.do("filter secrets", chromedp.SetValue(chromedp.CSS("#audit-kind"), "secret."))
+	evalJS[bool](tb, `(() => { document.querySelector('#audit-kind').dispatchEvent(new Event('change')); return true; })()`)
+	shown := evalJS[[]string](tb, `[...document.querySelectorAll('#audit li:not([hidden])')].map(li => li.dataset.action)`)
+	if len(shown) < 2 || slices.ContainsFunc(shown, func(a string) bool { return !strings.HasPrefix(a, "secret.") }) {
+		t.Errorf("filtered to secrets, the log shows %v", shown)
+	}
+	tb.check("audit-filtered")
 	tb.signOut()
 }
 
@@ -175,13 +413,7 @@ func viewer(t *testing.T, tb *tab, appID, link string) {
 	if n := evalJS[int](tb, `document.querySelectorAll('#create-secret, button.delete, a[href$="/secrets/new"]').length`); n != 0 {
 		t.Errorf("a viewer sees %d create/delete controls", n)
 	}
-	tb.screenshot("application-viewer")
-	tb.viewport(375, 812)
-	tb.screenshot("application-375px")
-	if w := evalJS[int](tb, `document.documentElement.scrollWidth`); w > 375 {
-		t.Errorf("at 375 px the application page is %d px wide", w)
-	}
-	tb.viewport(1280, 900)
+	tb.check("application-viewer")
 
 	tb.expect("403")
 	post := evalJS[int](tb, fmt.Sprintf(`fetch('/v1/applications/%s/secrets', {method: 'POST', headers: {'Authorization': 'Bearer ' + sessionStorage.getItem('credportal.token'), 'Content-Type': 'application/json'}, body: JSON.stringify({name: 'Sneaky', lifetimeDays: 30})}).then(r => r.status)`, appID))
@@ -209,12 +441,25 @@ func admin(t *testing.T, tb *tab, manager string) {
 	tb.open("")
 	tb.waitFor("button.user")
 	tb.signInAs("admin@registry.example")
+	// An admin's home lists every application, and the menu names it so.
+	appNames(tb)
+	if got := evalJS[[]string](tb, `[document.querySelector('main h1').textContent, ...[...document.querySelectorAll('#nav a')].map(a => a.textContent)]`); !slices.Equal(got, []string{"All applications", "All applications", "Organisations"}) {
+		t.Errorf("admin's title and menu %q", got)
+	}
+	tb.check("all-applications")
 	tb.click(`#nav a[href="#/admin/organisations"]`)
 	tb.waitFor("#organisations li a")
-	tb.screenshot("admin-organisations")
+	tb.check("admin-organisations")
 	org := evalJS[string](tb, `[...document.querySelectorAll('#organisations li a')].find(a => a.textContent === 'Acme Ltd').getAttribute('href')`)
 	tb.click(fmt.Sprintf(`#organisations a[href=%q]`, org))
 	tb.waitFor("#app-name")
+	// Nothing filled in: each error is told beside its field.
+	tb.click("#create-application")
+	tb.waitFor("#app-name-error")
+	if got := evalJS[string](tb, `(() => { const n = document.querySelector('#app-name'), f = document.querySelector('fieldset.apis'); return [n.getAttribute('aria-invalid'), n.getAttribute('aria-describedby'), document.activeElement === n, f.getAttribute('aria-describedby') === f.id + '-error', f.querySelector('.field-error').textContent, [...f.querySelectorAll('input')].every(i => i.getAttribute('aria-invalid') === 'true')].join(' '); })()`); got != "true app-name-error true true Choose at least one API. true" {
+		t.Errorf("application form errors: %q", got)
+	}
+	tb.check("admin-organisation-errors")
 	tb.typeInto("#app-name", appName)
 	tb.click(`#api-search-match`)
 	tb.click(`#api-data-manager-sandbox`)
@@ -227,10 +472,13 @@ func admin(t *testing.T, tb *tab, manager string) {
 	tb.typeInto("#designate-email", manager)
 	tb.click("#designate")
 	tb.waitFor(fmt.Sprintf(`#admin-designations tr[data-email=%q]`, manager))
+	if got, want := tb.text("#toast"), manager+" is now a credential manager on "+appName+"."; got != want {
+		t.Errorf("toast %q, want %q", got, want)
+	}
 	if !strings.Contains(tb.text("#warnings"), "1 credential manager") {
 		t.Errorf("after one designation, warnings %q", tb.text("#warnings"))
 	}
-	tb.screenshot("admin-application")
+	tb.check("admin-application")
 
 	// A second person, promoted to credential manager, ends the warning;
 	// removing them brings it back.
@@ -245,6 +493,26 @@ func admin(t *testing.T, tb *tab, manager string) {
 	evalJS[bool](tb, `(() => { const s = document.querySelector('`+victor+` select.role'); s.value = 'credential_manager'; return true; })()`)
 	tb.click(victor + " button.change-role")
 	tb.waitJS(`!document.querySelector('#warnings') && document.querySelector('`+victor+` select.role').value === 'credential_manager'`, "two managers, no warning")
+	if got, want := tb.text("#toast"), "victor@acme.example is now a credential manager on "+appName+"."; got != want {
+		t.Errorf("toast %q, want %q", got, want)
+	}
+	// At 375 px: full-size checkboxes, the role select and its button in
+	// view, emails on one line.
+	tb.viewport(375, 812)
+	tb.settle()
+	if got := evalJS[string](tb, `(() => {
+		const boxes = [...document.querySelectorAll('.check input')].map(i => i.getBoundingClientRect().width);
+		const sel = document.querySelector('`+victor+` select.role').getBoundingClientRect();
+		const btn = document.querySelector('`+victor+` button.change-role').getBoundingClientRect();
+		const row = document.querySelector('`+victor+`').getBoundingClientRect();
+		const range = document.createRange();
+		range.selectNodeContents(document.querySelector('`+victor+` .email-text'));
+		const lines = new Set([...range.getClientRects()].map(r => Math.round(r.bottom))).size;
+		return [Math.min(...boxes) >= 18, sel.left >= row.left && sel.right <= row.right && sel.width >= 150, btn.right <= row.right, lines === 1].join(' ');
+	})()`); got != "true true true true" {
+		t.Errorf("admin page at 375 px: checkboxes full size, role select whole, change button in view, email on one line = %q", got)
+	}
+	tb.viewport(1280, 900)
 	tb.click(victor + " button.remove")
 	tb.click("dialog[open] #confirm-remove")
 	tb.waitJS(`!document.querySelector('`+victor+`') && document.querySelector('#warnings')`, "victor removed, warning back")

@@ -2,7 +2,7 @@
 // designations. Every change shows the warnings the admin API answers with.
 
 import * as api from './api.js';
-import { h, mount, fmtDate, roleLabel, errorBox, loading, openDialog, toast, field, busy } from './dom.js';
+import { h, mount, fmtDate, roleLabel, errorBox, loading, openDialog, toast, field, fieldError, busy, emailText } from './dom.js';
 
 const enc = api.enc;
 
@@ -40,7 +40,7 @@ async function catalogue() {
 
 function apiCheckboxes(apis, selected) {
   const set = new Set(selected || []);
-  return h('fieldset', { class: 'apis' },
+  return h('fieldset', { class: 'apis', id: 'apis-' + Math.random().toString(36).slice(2) },
     h('legend', { text: 'APIs' }),
     apis.map((a) => {
       const id = 'api-' + a.id;
@@ -59,8 +59,8 @@ function checkedAPIs(form) {
 export async function organisationsPage(ctx) {
   const status = h('div', {}, loading('Loading organisations…'));
   const list = h('ul', { class: 'orgs', id: 'organisations' });
-  const name = h('input', { type: 'text', name: 'name', required: true, maxlength: '100', autocomplete: 'organization' });
-  const country = h('input', { type: 'text', name: 'country', required: true, maxlength: '2', pattern: '[A-Za-z]{2}', autocomplete: 'country', class: 'short' });
+  const name = h('input', { type: 'text', name: 'name', id: 'org-name', required: true, maxlength: '100', autocomplete: 'organization' });
+  const country = h('input', { type: 'text', name: 'country', id: 'org-country', required: true, maxlength: '2', pattern: '[A-Za-z]{2}', autocomplete: 'country', class: 'short' });
   const formError = h('div', {});
   const submit = h('button', { type: 'submit', text: 'Create organisation' });
   const form = h('form', { class: 'card', id: 'create-organisation', novalidate: true },
@@ -72,8 +72,11 @@ export async function organisationsPage(ctx) {
     e.preventDefault();
     mount(formError);
     const body = { name: name.value.trim(), country: country.value.trim().toUpperCase() };
-    if (!body.name || !/^[A-Z]{2}$/.test(body.country)) {
-      mount(formError, errorBox(new Error('Give a name and a two-letter country code.')));
+    const bad = [];
+    if (!/^[A-Z]{2}$/.test(body.country)) bad.push(fieldError(country, 'Give the two-letter country code, e.g. GB.'));
+    if (!body.name) bad.unshift(fieldError(name, 'Give the organisation\'s name.'));
+    if (bad.length) {
+      bad[0].focus();
       return;
     }
     let org;
@@ -127,22 +130,21 @@ export async function organisationPage(ctx, orgID) {
   const name = h('input', { type: 'text', name: 'name', id: 'app-name', required: true, maxlength: '100', autocomplete: 'off' });
   const formError = h('div', {});
   const submit = h('button', { type: 'submit', id: 'create-application', text: 'Create application' });
+  const apiSet = apiCheckboxes(apis, []);
   const form = h('form', { class: 'card', novalidate: true },
     h('h2', { text: 'New application' }),
     field('Name', name),
-    apiCheckboxes(apis, []),
+    apiSet,
     formError, h('div', { class: 'form-actions' }, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     mount(formError);
     const body = { name: name.value.trim(), apis: checkedAPIs(form) };
-    if (!body.name) {
-      mount(formError, errorBox(new Error('Give the application a name.')));
-      name.focus();
-      return;
-    }
-    if (body.apis.length === 0) {
-      mount(formError, errorBox(new Error('Choose at least one API.')));
+    const bad = [];
+    if (!body.name) bad.push(fieldError(name, 'Give the application a name.'));
+    if (body.apis.length === 0) bad.push(fieldError(apiSet, 'Choose at least one API.'));
+    if (bad.length) {
+      bad[0].focus();
       return;
     }
     let app;
@@ -169,6 +171,11 @@ export async function organisationPage(ctx, orgID) {
     form);
 }
 
+/** article names a role with its article: "a credential manager", "a viewer". */
+function article(r) {
+  return 'a ' + roleLabel(r).toLowerCase();
+}
+
 // Warnings of the last change per application, shown when its page opens.
 const lastWarnings = new Map();
 
@@ -189,7 +196,7 @@ export async function adminApplicationPage(ctx, id, warnings) {
   if (warnings === undefined) warnings = lastWarnings.get(id) || app.warnings || [];
   lastWarnings.delete(id);
   const reload = (w) => adminApplicationPage(ctx, id, w).then(() => ctx.focusTitle());
-  const apply = async (btn, text, fn) => {
+  const apply = async (btn, text, done, fn) => {
     let res;
     try {
       res = await busy(btn, text, fn);
@@ -199,7 +206,7 @@ export async function adminApplicationPage(ctx, id, warnings) {
         h('div', { class: 'dialog-actions' }, h('button', { type: 'button', autofocus: true, text: 'Close', onclick: () => close() }))));
       return;
     }
-    toast('Saved.');
+    toast(done);
     await reload(res && Array.isArray(res.warnings) ? res.warnings : undefined);
   };
 
@@ -207,14 +214,23 @@ export async function adminApplicationPage(ctx, id, warnings) {
   const name = h('input', { type: 'text', name: 'name', id: 'edit-name', required: true, maxlength: '100', autocomplete: 'off' });
   name.value = app.name;
   const save = h('button', { type: 'submit', id: 'save-application', text: 'Save name and APIs' });
+  const editAPIs = apiCheckboxes(apis, (app.apis || []).map((a) => a.id));
   const edit = h('form', { class: 'card', novalidate: true },
     h('h2', { text: 'Name and APIs' }),
     field('Name', name),
-    apiCheckboxes(apis, (app.apis || []).map((a) => a.id)),
+    editAPIs,
     h('div', { class: 'form-actions' }, save));
   edit.addEventListener('submit', (e) => {
     e.preventDefault();
-    apply(save, 'Saving…', () => api.call('PATCH', '/v1/admin/applications/' + enc(id), { name: name.value.trim(), apis: checkedAPIs(edit) }));
+    const body = { name: name.value.trim(), apis: checkedAPIs(edit) };
+    const bad = [];
+    if (!body.name) bad.push(fieldError(name, 'Give the application a name.'));
+    if (body.apis.length === 0) bad.push(fieldError(editAPIs, 'Choose at least one API.'));
+    if (bad.length) {
+      bad[0].focus();
+      return;
+    }
+    apply(save, 'Saving…', body.name + ': name and APIs saved.', () => api.call('PATCH', '/v1/admin/applications/' + enc(id), body));
   });
 
   // Designations.
@@ -222,21 +238,21 @@ export async function adminApplicationPage(ctx, id, warnings) {
     const sel = h('select', { 'aria-label': 'Role of ' + d.email, class: 'role' },
       ['credential_manager', 'viewer'].map((r) => h('option', { value: r, selected: r === d.role, text: roleLabel(r) })));
     const change = h('button', { type: 'button', class: 'secondary small change-role', text: 'Change role', 'aria-label': 'Change role of ' + d.email });
-    change.addEventListener('click', () => apply(change, 'Saving…', () => api.call('PUT',
+    change.addEventListener('click', () => apply(change, 'Saving…', d.email + ' is now ' + article(sel.value) + ' on ' + app.name + '.', () => api.call('PUT',
       '/v1/admin/applications/' + enc(id) + '/designations/' + enc(d.email), { role: sel.value })));
-    const remove = h('button', { type: 'button', class: 'danger small remove', text: 'Remove', 'aria-label': 'Remove ' + d.email });
+    const remove = h('button', { type: 'button', class: 'quiet small remove', text: 'Remove', 'aria-label': 'Remove ' + d.email });
     remove.addEventListener('click', async () => {
       const ok = await openDialog('Remove ' + d.email + '?', (close) => h('div', {},
         h('p', { text: d.email + ' will no longer see ' + app.name + (d.role === 'credential_manager' ? ' nor receive its expiry reminders.' : '.') }),
         h('div', { class: 'dialog-actions' },
           h('button', { type: 'button', class: 'secondary', autofocus: true, text: 'Cancel', onclick: () => close(false) }),
           h('button', { type: 'button', class: 'danger', id: 'confirm-remove', text: 'Remove', onclick: () => close(true) }))));
-      if (ok) apply(remove, 'Removing…', () => api.call('DELETE', '/v1/admin/applications/' + enc(id) + '/designations/' + enc(d.email)));
+      if (ok) apply(remove, 'Removing…', d.email + ' no longer has access to ' + app.name + '.', () => api.call('DELETE', '/v1/admin/applications/' + enc(id) + '/designations/' + enc(d.email)));
     });
     return h('tr', { 'data-email': d.email },
-      h('td', { 'data-label': 'Email', text: d.email }),
-      h('td', { 'data-label': 'Role' }, sel, ' ', change),
-      h('td', { 'data-label': 'Actions' }, remove));
+      h('td', { 'data-label': 'Email' }, emailText(d.email)),
+      h('td', { 'data-label': 'Role' }, h('div', { class: 'role-cell' }, sel, change)),
+      h('td', { 'data-label': '' }, remove));
   });
   const email = h('input', { type: 'email', name: 'email', id: 'designate-email', required: true, autocomplete: 'off' });
   const role = h('select', { name: 'role', id: 'designate-role' },
@@ -250,11 +266,10 @@ export async function adminApplicationPage(ctx, id, warnings) {
     mount(addError);
     const v = email.value.trim().toLowerCase();
     if (!/^[^@\s]+@[^@\s]+$/.test(v)) {
-      mount(addError, errorBox(new Error('Give the person\'s email address.')));
-      email.focus();
+      fieldError(email, 'Give the person\'s email address, e.g. name@example.com.').focus();
       return;
     }
-    apply(add, 'Designating…', () => api.call('PUT', '/v1/admin/applications/' + enc(id) + '/designations/' + enc(v), { role: role.value }));
+    apply(add, 'Designating…', v + ' is now ' + article(role.value) + ' on ' + app.name + '.', () => api.call('PUT', '/v1/admin/applications/' + enc(id) + '/designations/' + enc(v), { role: role.value }));
   });
 
   ctx.render(
@@ -269,7 +284,8 @@ export async function adminApplicationPage(ctx, id, warnings) {
       h('p', { class: 'hint', text: 'An application should have at least two credential managers, so that reminders reach someone when one is away.' }),
       rows.length === 0 ? h('p', { class: 'empty', text: 'Nobody is designated yet. Designate a credential manager below.' })
         : h('div', { class: 'table-wrap' }, h('table', { id: 'admin-designations' },
-          h('thead', {}, h('tr', {}, ['Email', 'Role', ''].map((c) => h('th', { scope: 'col', text: c })))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Email' }), h('th', { scope: 'col', text: 'Role' }),
+            h('th', { scope: 'col' }, h('span', { class: 'sr-only', text: 'Actions' })))),
           h('tbody', {}, rows))),
       h('h3', { text: 'Designate someone' }),
       addForm));

@@ -96,3 +96,29 @@ export function itemsOf(body) {
 }
 
 export const enc = encodeURIComponent;
+
+let metadata = null;
+
+/**
+ * tokenEndpoint reads the token endpoint's URL from the authorization
+ * server's metadata (RFC 8414), which the portal publishes beside its API.
+ * It sends no credentials and remembers the answer.
+ */
+export function tokenEndpoint() {
+  if (!metadata) {
+    metadata = fetch(base + '/.well-known/oauth-authorization-server', { cache: 'no-cache', credentials: 'omit', referrerPolicy: 'no-referrer' })
+      .then((resp) => {
+        if (!resp.ok) throw new Error('HTTP ' + resp.status);
+        return resp.json();
+      })
+      .then((m) => {
+        if (!m || typeof m.token_endpoint !== 'string') throw new Error('no token_endpoint');
+        return m.token_endpoint;
+      })
+      .catch((err) => {
+        metadata = null;
+        throw err;
+      });
+  }
+  return metadata;
+}

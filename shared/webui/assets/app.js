@@ -70,7 +70,7 @@ function renderChrome() {
   const current = location.hash || '#/';
   const link = (href, text, active) => h('a', { href, text, 'aria-current': active ? 'page' : null });
   mount(nav,
-    link('#/', 'My applications', !current.startsWith('#/admin')),
+    link('#/', state.me.admin ? 'All applications' : 'My applications', !current.startsWith('#/admin')),
     state.me.admin ? link('#/admin/organisations', 'Organisations', current.startsWith('#/admin')) : null);
   mount(who,
     h('span', { class: 'email', text: state.me.email }),

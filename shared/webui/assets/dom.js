@@ -36,17 +36,58 @@ export function mount(el, ...children) {
 
 const DAY = 86400000;
 
-/** days from now until iso, rounded to the nearest whole day. */
-export function daysUntil(iso, now = Date.now()) {
-  return Math.round((Date.parse(iso) - now) / DAY);
+/** The sweep's thresholds when the configuration names none. */
+export const DEFAULT_THRESHOLDS = [30, 14, 7, 3, 1, 0];
+
+/**
+ * daysLeft counts whole UTC calendar days from now's date to the date of
+ * iso, as the reminder emails do: 0 on the expiry day, -1 the day after.
+ */
+export function daysLeft(iso, now = Date.now()) {
+  const day = (t) => {
+    const d = new Date(t);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  };
+  return Math.round((day(Date.parse(iso)) - day(now)) / DAY);
 }
 
-/** fmtTime shows an RFC 3339 time in the user's locale. */
+/**
+ * urgency places an expiry against the reminder thresholds (any order):
+ * "neutral" above the largest, "amber" within it, "red" from the largest
+ * threshold of 7 days or fewer, and once expired. days are UTC calendar
+ * days, so the page and the emails agree.
+ */
+export function urgency(iso, thresholds, now = Date.now()) {
+  const ts = (thresholds && thresholds.length ? thresholds : DEFAULT_THRESHOLDS).slice().sort((a, b) => b - a);
+  const days = daysLeft(iso, now);
+  const expired = Date.parse(iso) <= now;
+  const red = ts.filter((t) => t <= 7)[0];
+  let level = 'neutral';
+  if (expired || (red !== undefined && days <= red)) level = 'red';
+  else if (days <= ts[0]) level = 'amber';
+  return { level, days, expired };
+}
+
+/** inDays says when an expiry falls, in words: "today", "tomorrow", "in 3 days". */
+export function inDays(days) {
+  if (days === 0) return 'today';
+  if (days === 1) return 'tomorrow';
+  return 'in ' + plural(days, 'day');
+}
+
+const TIME_FORMAT = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+
+/** fmtTime shows an RFC 3339 time in the user's locale and zone, naming the zone. */
 export function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleString(undefined, TIME_FORMAT);
+}
+
+/** timeEl is a <time> showing fmtTime, with the exact instant in its datetime. */
+export function timeEl(iso) {
+  return h('time', { datetime: iso, text: fmtTime(iso) });
 }
 
 export function fmtDate(iso) {
@@ -70,19 +111,32 @@ export function plural(n, word) {
   return n + ' ' + word + (n === 1 ? '' : 's');
 }
 
+const LEVEL_CLASS = { neutral: 'badge', amber: 'badge warn', red: 'badge alert' };
+
+/** badgeClass is the badge style of an urgency level. */
+export function badgeClass(level) {
+  return LEVEL_CLASS[level] || 'badge';
+}
+
 /**
- * expiryBadge describes an expiry: an alert once expired, a warning under 30
- * days, a quiet note otherwise.
+ * expiryBadge describes one expiry, coloured by the reminder thresholds:
+ * "3 days left", "expires today", "expired 2 days ago".
  */
-export function expiryBadge(iso, now = Date.now()) {
-  const ms = Date.parse(iso) - now;
-  if (ms <= 0) {
-    const d = Math.round(-ms / DAY);
-    return h('span', { class: 'badge alert', text: d === 0 ? 'expired today' : 'expired ' + plural(d, 'day') + ' ago' });
-  }
-  const d = Math.round(ms / DAY);
-  const text = d === 0 ? 'expires today' : plural(d, 'day') + ' left';
-  return h('span', { class: d < 30 ? 'badge warn' : 'badge', text });
+export function expiryBadge(iso, thresholds, now = Date.now()) {
+  const u = urgency(iso, thresholds, now);
+  let text;
+  if (u.expired) text = u.days >= 0 ? 'expired today' : 'expired ' + plural(-u.days, 'day') + ' ago';
+  else if (u.days === 0) text = 'expires today';
+  else if (u.days === 1) text = 'expires tomorrow';
+  else text = plural(u.days, 'day') + ' left';
+  return h('span', { class: badgeClass(u.level), 'data-urgency': u.level, text });
+}
+
+/** emailText shows an address that may break after its @, never mid-word. */
+export function emailText(email) {
+  const at = email.lastIndexOf('@');
+  if (at < 0) return h('span', { class: 'email-text', text: email });
+  return h('span', { class: 'email-text' }, email.slice(0, at), h('wbr'), email.slice(at));
 }
 
 /** roleLabel names a role for people. */
@@ -91,11 +145,14 @@ export function roleLabel(role) {
 }
 
 /**
- * copyButton copies getText() to the clipboard and says whether it worked,
- * in its own label and to screen readers.
+ * copyButton copies getText() to the clipboard and says whether it worked.
+ * Its visible word ("Copy", then "Copied" or why not) starts its accessible
+ * name, which goes on to say what it copies: "Copy secret value".
  */
-export function copyButton(getText, label = 'Copy') {
-  const btn = h('button', { type: 'button', class: 'secondary small copy', 'aria-label': label, text: 'Copy' });
+export function copyButton(getText, what) {
+  const state = h('span', { class: 'copy-state', text: 'Copy' });
+  const btn = h('button', { type: 'button', class: 'secondary small copy', 'data-copy': what },
+    state, h('span', { class: 'sr-only', text: ' ' + what }));
   let timer = 0;
   btn.addEventListener('click', async () => {
     let ok = false;
@@ -105,10 +162,10 @@ export function copyButton(getText, label = 'Copy') {
     } catch {
       ok = false;
     }
-    btn.textContent = ok ? 'Copied' : 'Copy failed: select the text and copy it';
+    state.textContent = ok ? 'Copied' : 'Copy failed: select the text and copy it';
     btn.classList.toggle('done', ok);
     clearTimeout(timer);
-    timer = setTimeout(() => { btn.textContent = 'Copy'; btn.classList.remove('done'); }, 4000);
+    timer = setTimeout(() => { state.textContent = 'Copy'; btn.classList.remove('done'); }, 4000);
   });
   return btn;
 }
@@ -159,7 +216,7 @@ export function toast(text) {
   toastTimer = setTimeout(() => { el.classList.remove('show'); el.textContent = ''; }, 5000);
 }
 
-/** field is a labelled form control. */
+/** field is a labelled form control, with an optional hint under it. */
 export function field(labelText, control, hint) {
   const id = control.id || ('f-' + Math.random().toString(36).slice(2));
   control.id = id;
@@ -169,6 +226,45 @@ export function field(labelText, control, hint) {
     control.setAttribute('aria-describedby', hintEl.id);
   }
   return h('div', { class: 'field' }, h('label', { for: id, text: labelText }), control, hintEl);
+}
+
+/**
+ * fieldError shows message under a control (an input, a select, or a
+ * fieldset of checkboxes): the control is marked aria-invalid and described
+ * by the message, which goes when the user changes the control. It returns
+ * the control, to focus.
+ */
+export function fieldError(control, message) {
+  clearFieldError(control);
+  const id = (control.id || ('f-' + Math.random().toString(36).slice(2))) + '-error';
+  if (!control.id) control.id = id.slice(0, -6);
+  const msg = h('p', { class: 'field-error', id, text: message });
+  const targets = control.tagName === 'FIELDSET' ? [...control.querySelectorAll('input')] : [control];
+  for (const t of targets) t.setAttribute('aria-invalid', 'true');
+  const described = (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  control.setAttribute('aria-describedby', [...described, id].join(' '));
+  const anchor = control.tagName === 'FIELDSET' ? control.lastElementChild : (control.parentElement && control.parentElement.classList.contains('field') ? control.parentElement.lastElementChild : control);
+  anchor.after(msg);
+  const clear = () => {
+    clearFieldError(control);
+    control.removeEventListener('input', clear);
+    control.removeEventListener('change', clear);
+  };
+  control.addEventListener('input', clear);
+  control.addEventListener('change', clear);
+  return control.tagName === 'FIELDSET' ? (targets[0] || control) : control;
+}
+
+/** clearFieldError removes what fieldError added. */
+export function clearFieldError(control) {
+  const id = (control.id || '') + '-error';
+  const msg = control.id ? document.getElementById(id) : null;
+  if (msg) msg.remove();
+  const targets = control.tagName === 'FIELDSET' ? [...control.querySelectorAll('input')] : [control];
+  for (const t of targets) t.removeAttribute('aria-invalid');
+  const described = (control.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== id);
+  if (described.length) control.setAttribute('aria-describedby', described.join(' '));
+  else control.removeAttribute('aria-describedby');
 }
 
 /** busy disables a button while fn runs. */

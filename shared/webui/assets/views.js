@@ -3,9 +3,10 @@
 
 import * as api from './api.js';
 import {
-  h, mount, fmtTime, fmtDate, ago, plural, expiryBadge, roleLabel, copyButton, errorBox, loading,
-  openDialog, toast, field, busy,
+  h, mount, fmtTime, fmtDate, timeEl, ago, plural, expiryBadge, urgency, inDays, badgeClass, roleLabel, copyButton,
+  errorBox, loading, openDialog, toast, field, fieldError, busy, emailText,
 } from './dom.js';
+import { auditSection } from './audit.js';
 
 const enc = api.enc;
 
@@ -22,15 +23,44 @@ function clientID(id) {
   return h('div', { class: 'client-id' },
     h('span', { class: 'label', text: 'Client ID' }),
     h('code', { text: id }),
-    copyButton(() => id, 'Copy client ID'));
+    copyButton(() => id, 'client ID'));
 }
 
-function nextExpiry(app) {
+function thresholds(ctx) {
+  return ctx.cfg.reminderThresholds;
+}
+
+function nextExpiry(ctx, app) {
   if (!app.activeSecrets) {
     return h('span', { class: 'badge alert', text: 'no active secret: API access fails' });
   }
   if (!app.nextExpiry) return null;
-  return h('span', {}, fmtDate(app.nextExpiry), ' ', expiryBadge(app.nextExpiry));
+  return h('span', {}, fmtDate(app.nextExpiry), ' ', expiryBadge(app.nextExpiry, thresholds(ctx)));
+}
+
+/**
+ * expirySummary counts an application's secrets that are inside a reminder
+ * threshold or expired: "1 secret expires in 3 days", "2 secrets expire
+ * within 12 days", "1 secret expired". Nothing while all are far off.
+ */
+export function expirySummary(expiries, ts, now = Date.now()) {
+  const soon = [];
+  let expired = 0;
+  for (const iso of expiries || []) {
+    const u = urgency(iso, ts, now);
+    if (u.expired) expired++;
+    else if (u.level !== 'neutral') soon.push(u);
+  }
+  const out = [];
+  if (soon.length === 1) {
+    out.push({ level: soon[0].level, text: '1 secret expires ' + inDays(soon[0].days) });
+  } else if (soon.length > 1) {
+    const last = Math.max(...soon.map((u) => u.days));
+    const level = soon.some((u) => u.level === 'red') ? 'red' : 'amber';
+    out.push({ level, text: soon.length + ' secrets expire ' + (last === 0 ? 'today' : 'within ' + plural(last, 'day')) });
+  }
+  if (expired) out.push({ level: 'red', text: expired === 1 ? '1 secret expired' : expired + ' secrets expired' });
+  return out;
 }
 
 /** canManage tells whether the caller may create and delete secrets. */
@@ -44,7 +74,7 @@ export async function applicationsPage(ctx) {
   const list = h('ul', { class: 'apps', id: 'applications' });
   const more = h('button', { type: 'button', class: 'secondary', hidden: true, text: 'Show more applications' });
   const status = h('div', {});
-  ctx.render(title(ctx.me.admin ? 'All applications' : 'My applications'), status, list, more);
+  ctx.render(title(homeTitle(ctx)), status, list, more);
   let cursor = '';
   const load = async () => {
     mount(status, loading('Loading applications…'));
@@ -64,7 +94,7 @@ export async function applicationsPage(ctx) {
           ? ['Create one in an organisation: ', h('a', { href: '#/admin/organisations', text: 'Organisations' }), '.']
           : 'Ask the registry operator\'s IT team to designate you, by email, as a credential manager or viewer of your organisation\'s applications.')));
     }
-    for (const app of items) list.appendChild(appCard(app));
+    for (const app of items) list.appendChild(appCard(ctx, app));
     cursor = page.nextCursor || '';
     more.hidden = !cursor;
   };
@@ -72,7 +102,13 @@ export async function applicationsPage(ctx) {
   await load();
 }
 
-function appCard(app) {
+/** homeTitle names the list of applications: all of them for an admin. */
+export function homeTitle(ctx) {
+  return ctx.me.admin ? 'All applications' : 'My applications';
+}
+
+function appCard(ctx, app) {
+  const badges = expirySummary(app.secretExpiries, thresholds(ctx));
   return h('li', { class: 'card app', 'data-id': app.id },
     h('div', { class: 'card-head' },
       h('h2', {}, h('a', { href: '#/applications/' + enc(app.id), text: app.name })),
@@ -82,10 +118,38 @@ function appCard(app) {
     clientID(app.clientId),
     h('dl', { class: 'facts' },
       h('dt', { text: 'Active secrets' }), h('dd', { class: 'active-secrets', text: String(app.activeSecrets) }),
-      h('dt', { text: 'Next expiry' }), h('dd', { class: 'next-expiry' }, nextExpiry(app) || '—')));
+      h('dt', { text: 'Next expiry' }), h('dd', { class: 'next-expiry' }, nextExpiry(ctx, app) || '—')),
+    badges.length ? h('p', { class: 'urgency' }, badges.map((b) => h('span', { class: badgeClass(b.level), 'data-urgency': b.level, text: b.text }))) : null);
 }
 
 // --- One application --------------------------------------------------------
+
+function homeCrumb(ctx) {
+  return h('a', { href: '#/', text: homeTitle(ctx) });
+}
+
+/**
+ * limitInfo says how many active secrets the application holds of the
+ * deployment's limit, and whether another may be created.
+ */
+function limitInfo(ctx, app) {
+  const limit = ctx.cfg.activeSecretLimit || 0;
+  const active = app.activeSecrets || 0;
+  return { limit, active, full: limit > 0 && active >= limit };
+}
+
+function limitText(l) {
+  return l.limit ? l.active + ' of ' + l.limit + ' active secrets' : plural(l.active, 'active secret');
+}
+
+const LIMIT_NOTE = 'limit-note';
+
+/** limitNote explains why no secret can be created, and what to do. */
+function limitNote(l) {
+  return h('p', { class: 'notice warn limit-note', id: LIMIT_NOTE },
+    h('strong', { text: 'This application has ' + plural(l.limit, 'active secret') + ', the most it may have. ' }),
+    'To create a new one, first delete a secret no API client needs any more (an expired one, or the one the new secret replaces).');
+}
 
 export async function applicationPage(ctx, id) {
   ctx.render(title('Application'), loading('Loading the application…'));
@@ -98,20 +162,29 @@ export async function applicationPage(ctx, id) {
     ]);
   } catch (err) {
     if (err.status === 401) throw err;
-    ctx.render(title('Application'), errorBox(err), h('p', {}, h('a', { href: '#/', text: 'Back to my applications' })));
+    ctx.render(title('Application'), errorBox(err), h('p', {}, h('a', { href: '#/', text: 'Back to ' + homeTitle(ctx).toLowerCase() })));
     return;
   }
   if (!ctx.alive()) return;
   const manage = canManage(app.role);
   const reload = () => applicationPage(ctx, id).then(() => ctx.focusTitle());
   const audit = h('section', { class: 'audit', 'aria-labelledby': 'audit-title' });
+  const l = limitInfo(ctx, app);
+  let create = null;
+  if (manage) {
+    create = l.full
+      ? h('button', { type: 'button', id: 'create-secret', disabled: true, 'aria-describedby': LIMIT_NOTE, text: 'Create secret' })
+      : h('a', { class: 'button', id: 'create-secret', href: '#/applications/' + enc(id) + '/secrets/new', text: 'Create secret' });
+  }
   ctx.render(
-    h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'My applications' }), ' / ', app.organisation ? app.organisation.name : ''),
+    h('p', { class: 'crumbs' }, homeCrumb(ctx), ' / ', app.organisation ? app.organisation.name : ''),
     h('div', { class: 'page-head' },
       title(app.name),
       h('div', { class: 'actions' },
-        manage ? h('a', { class: 'button', id: 'create-secret', href: '#/applications/' + enc(id) + '/secrets/new', text: 'Create secret' }) : null,
+        h('p', { class: 'limit', id: 'secret-count', text: limitText(l) }),
+        create,
         ctx.me.admin ? h('a', { class: 'button secondary', href: '#/admin/applications/' + enc(id), text: 'Manage application' }) : null)),
+    manage && l.full ? limitNote(l) : null,
     h('div', { class: 'card' },
       h('p', {}, 'Your role: ', h('span', { class: 'badge role', id: 'my-role', text: roleLabel(app.role) })),
       apiChips(app.apis),
@@ -120,7 +193,7 @@ export async function applicationPage(ctx, id) {
     secretsSection(ctx, app, secrets, manage, reload),
     designationsSection(app),
     audit);
-  await auditSection(audit, id);
+  await auditSection(audit, app);
 }
 
 function secretsSection(ctx, app, secrets, manage, reload) {
@@ -136,12 +209,12 @@ function secretsSection(ctx, app, secrets, manage, reload) {
     return h('tr', { 'data-secret': s.id, 'data-hint': s.hint },
       h('td', { 'data-label': 'Name', class: 'name', text: s.name }),
       h('td', { 'data-label': 'Hint' }, h('code', { class: 'hint-value', text: s.hint + '…' })),
-      h('td', { 'data-label': 'Created' }, fmtTime(s.createdAt), h('br'), h('span', { class: 'muted', text: 'by ' + s.createdBy })),
-      h('td', { 'data-label': 'Expires' }, fmtTime(s.expiresAt), ' ', expiryBadge(s.expiresAt)),
-      h('td', { 'data-label': 'Last used', class: 'last-used' }, s.lastUsedAt ? [fmtTime(s.lastUsedAt), h('br'), h('span', { class: 'muted', text: ago(s.lastUsedAt) })] : 'never'),
+      h('td', { 'data-label': 'Created' }, timeEl(s.createdAt), h('br'), h('span', { class: 'muted' }, 'by ', emailText(s.createdBy))),
+      h('td', { 'data-label': 'Expires', class: 'expires' }, timeEl(s.expiresAt), ' ', expiryBadge(s.expiresAt, thresholds(ctx))),
+      h('td', { 'data-label': 'Last used', class: 'last-used' }, s.lastUsedAt ? [timeEl(s.lastUsedAt), h('br'), h('span', { class: 'muted', text: ago(s.lastUsedAt) })] : 'never'),
       h('td', { 'data-label': 'Status' }, h('span', { class: expired ? 'badge alert' : 'badge ok', text: s.status })),
-      manage ? h('td', { 'data-label': 'Actions' },
-        h('button', { type: 'button', class: 'danger small delete', 'aria-label': 'Delete secret ' + s.name, text: 'Delete', onclick: (e) => deleteSecret(e.currentTarget, app, s, reload) })) : null);
+      manage ? h('td', { 'data-label': '' },
+        h('button', { type: 'button', class: 'quiet small delete', 'aria-label': 'Delete secret ' + s.name, text: 'Delete', onclick: (e) => deleteSecret(e.currentTarget, app, s, reload) })) : null);
   });
   section.appendChild(h('div', { class: 'table-wrap' },
     h('table', { class: 'secrets', id: 'secrets' },
@@ -181,7 +254,7 @@ async function deleteSecret(btn, app, s, reload) {
         h('div', { class: 'dialog-actions' }, h('button', { type: 'button', text: 'Close', autofocus: true, onclick: () => close() }))));
       return;
     }
-    toast('Secret "' + s.name + '" deleted.');
+    toast('Secret "' + s.name + '" (' + s.hint + '…) deleted from ' + app.name + '.');
     await reload();
     return;
   }
@@ -219,51 +292,7 @@ function designationsSection(app) {
     ds.length === 0
       ? h('p', { class: 'empty', text: 'Nobody is designated on this application yet; an admin can designate credential managers.' })
       : h('ul', { class: 'designations', id: 'designations' }, ds.map((d) => h('li', {},
-        h('span', { class: 'email', text: d.email }), ' ', h('span', { class: 'badge role', text: roleLabel(d.role) })))));
-}
-
-async function auditSection(section, id) {
-  const body = h('tbody', {});
-  const table = h('div', { class: 'table-wrap', hidden: true },
-    h('table', { class: 'audit', id: 'audit' },
-      h('thead', {}, h('tr', {}, ['When', 'Who', 'What', 'Secret', 'From'].map((c) => h('th', { scope: 'col', text: c })))),
-      body));
-  const status = h('div', {});
-  const more = h('button', { type: 'button', class: 'secondary', hidden: true, text: 'Show older entries' });
-  mount(section, h('h2', { id: 'audit-title', text: 'Audit log' }), status, table, more);
-  let cursor = '';
-  const load = async () => {
-    mount(status, loading('Loading the audit log…'));
-    let page;
-    try {
-      page = await api.get(api.withCursor('/v1/applications/' + enc(id) + '/audit', cursor));
-    } catch (err) {
-      mount(status, errorBox(err, 'The audit log could not be loaded.'));
-      return;
-    }
-    mount(status);
-    const items = api.itemsOf(page);
-    if (!cursor && items.length === 0) mount(status, h('p', { class: 'empty', text: 'Nothing has happened to this application yet.' }));
-    for (const ev of items) {
-      body.appendChild(h('tr', { 'data-action': ev.action },
-        h('td', { 'data-label': 'When', text: fmtTime(ev.at) }),
-        h('td', { 'data-label': 'Who', text: ev.actor }),
-        h('td', { 'data-label': 'What' }, h('code', { text: ev.action }), details(ev)),
-        h('td', { 'data-label': 'Secret' }, ev.hint ? h('code', { text: ev.hint + '…' }) : ''),
-        h('td', { 'data-label': 'From', class: 'muted', text: ev.sourceIp || '' })));
-    }
-    table.hidden = body.children.length === 0;
-    cursor = page.nextCursor || '';
-    more.hidden = !cursor;
-  };
-  more.addEventListener('click', () => busy(more, 'Loading…', load));
-  await load();
-}
-
-function details(ev) {
-  const parts = Object.entries(ev.details || {}).filter(([, v]) => v !== '' && v !== null && v !== undefined);
-  if (parts.length === 0) return null;
-  return h('span', { class: 'muted details', text: ' ' + parts.map(([k, v]) => k + ': ' + v).join(', ') });
+        emailText(d.email), ' ', h('span', { class: 'badge role', text: roleLabel(d.role) })))));
 }
 
 // --- Create a secret ----------------------------------------------------------
@@ -286,11 +315,20 @@ export async function newSecretPage(ctx, id) {
     return;
   }
   if (!ctx.alive()) return;
+  api.tokenEndpoint().catch(() => {}); // ready for the hand-off
   const back = '#/applications/' + enc(id);
-  const crumbs = h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'My applications' }), ' / ', h('a', { href: back, text: app.name }));
+  const crumbs = h('p', { class: 'crumbs' }, homeCrumb(ctx), ' / ', h('a', { href: back, text: app.name }));
   if (!canManage(app.role)) {
     ctx.render(crumbs, title('Create a client secret'),
       h('div', { class: 'notice error', role: 'alert', text: 'Only the application\'s credential managers and admins may create secrets.' }));
+    return;
+  }
+  const l = limitInfo(ctx, app);
+  if (l.full) {
+    ctx.render(crumbs, title('Create a client secret'),
+      h('p', { class: 'limit', id: 'secret-count', text: limitText(l) }),
+      limitNote(l),
+      h('p', {}, h('a', { href: back, class: 'button', text: 'Go to ' + app.name + '\'s secrets' })));
     return;
   }
   const max = ctx.cfg.maxLifetimeDays || 365;
@@ -329,27 +367,25 @@ export async function newSecretPage(ctx, id) {
     mount(errorEl);
     const n = name.value.trim();
     if (n.length < 1 || n.length > 100) {
-      mount(errorEl, errorBox(new Error('Give the secret a name of 1 to 100 characters.')));
-      name.focus();
+      fieldError(name, 'Give the secret a name of 1 to 100 characters.').focus();
       return;
     }
     const picked = fieldset.querySelector('input[name=lifetime]:checked');
     const body = { name: n };
     if (picked && picked.value === 'date') {
       if (!date.value) {
-        mount(errorEl, errorBox(new Error('Choose the expiry date.')));
-        date.focus();
+        fieldError(date, 'Choose the expiry date.').focus();
         return;
       }
       // The chosen day, at the current time of day, kept inside the allowed range.
       const now = Date.now();
       let at = Date.parse(date.value + 'T00:00:00Z') + (now % day);
-      at = Math.min(at, now + max * day - 120000);
-      at = Math.max(at, now + day + 120000);
       if (Date.parse(date.value + 'T00:00:00Z') > now + max * day) {
-        mount(errorEl, errorBox(new Error('The expiry date must be at most ' + plural(max, 'day') + ' from today.')));
+        fieldError(date, 'The expiry date must be at most ' + plural(max, 'day') + ' from today.').focus();
         return;
       }
+      at = Math.min(at, now + max * day - 120000);
+      at = Math.max(at, now + day + 120000);
       body.expiresAt = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
     } else {
       body.lifetimeDays = Number(picked ? picked.value : 90);
@@ -359,6 +395,10 @@ export async function newSecretPage(ctx, id) {
       created = await busy(submit, 'Creating…', () => api.call('POST', '/v1/applications/' + enc(id) + '/secrets', body));
     } catch (err) {
       if (err.status === 401) return;
+      if (err.code === 'invalid_name' || (err.status === 400 && /name/i.test(err.message))) {
+        fieldError(name, err.message).focus();
+        return;
+      }
       mount(errorEl, errorBox(err, 'The secret was not created.'));
       return;
     }
@@ -366,14 +406,54 @@ export async function newSecretPage(ctx, id) {
     showCreated(ctx, app, created, back, crumbs);
   });
   ctx.render(crumbs, title('Create a client secret'),
-    h('p', { text: 'For ' + app.name + ' (' + (app.organisation ? app.organisation.name : '') + '). The value is shown once, right after you create it.' }),
+    h('p', {}, 'For ' + app.name + ' (' + (app.organisation ? app.organisation.name : '') + '). ',
+      h('span', { id: 'secret-count', text: limitText(l) + ' now' }), '. The value is shown once, right after you create it.'),
     form);
 }
 
-function showCreated(ctx, app, created, back, crumbs) {
+/** snippet is a titled block of code with a copy button. */
+function snippet(id, heading, what, code) {
+  return h('div', { class: 'snippet' },
+    h('h3', { id: id + '-title', text: heading }),
+    h('pre', { id, tabindex: '0' }, h('code', { text: code })),
+    copyButton(() => code, what));
+}
+
+/**
+ * handoff tells whoever runs the API client how to use the secret: the
+ * client id, the token endpoint, and a token request in curl and Python that
+ * read the value from $CLIENT_SECRET, so that it appears nowhere but in the
+ * copy-once box above.
+ */
+function handoff(app, tokenURL) {
+  const curl = 'curl -s -u "' + app.clientId + ':$CLIENT_SECRET" \\\n' +
+    '  -d grant_type=client_credentials \\\n' +
+    '  ' + tokenURL;
+  const python = 'import os\nimport requests\n\n' +
+    'resp = requests.post(\n' +
+    '    "' + tokenURL + '",\n' +
+    '    auth=("' + app.clientId + '", os.environ["CLIENT_SECRET"]),\n' +
+    '    data={"grant_type": "client_credentials"},\n' +
+    '    timeout=10,\n' +
+    ')\n' +
+    'resp.raise_for_status()\n' +
+    'access_token = resp.json()["access_token"]  # valid for 1 hour: ask again when it expires\n';
+  return h('section', { class: 'card handoff', 'aria-labelledby': 'handoff-title' },
+    h('h2', { id: 'handoff-title', text: 'How the API client uses it' }),
+    h('p', {}, 'The client exchanges its client ID and this secret for an access token (OAuth 2.0 client credentials), then sends the token to the APIs of ' + app.name + '. Put the secret in the client\'s environment as ', h('code', { text: 'CLIENT_SECRET' }), '.'),
+    h('dl', {},
+      h('dt', { text: 'Client ID' }), h('dd', { class: 'copyable' }, h('code', { id: 'handoff-client-id', text: app.clientId }), copyButton(() => app.clientId, 'client ID')),
+      h('dt', { text: 'Token endpoint' }), h('dd', { class: 'copyable' }, h('code', { id: 'token-endpoint', text: tokenURL }), copyButton(() => tokenURL, 'token endpoint'))),
+    snippet('curl-snippet', 'Request a token with curl', 'curl command', curl),
+    snippet('python-snippet', 'Request a token in Python (requests)', 'Python code', python));
+}
+
+async function showCreated(ctx, app, created, back, crumbs) {
   let value = created.value;
+  created.value = '';
   const valueEl = h('code', { class: 'secret-value', id: 'secret-value', text: value });
   const done = h('a', { href: back, class: 'button', id: 'secret-done', text: 'Done: I have stored it' });
+  const use = h('div', {}, loading('Loading the token endpoint…'));
   ctx.render(crumbs,
     title('Secret created'),
     h('div', { class: 'notice alert', role: 'alert' },
@@ -381,8 +461,9 @@ function showCreated(ctx, app, created, back, crumbs) {
       'The portal keeps only a hash of it. Store it in your secret manager and give it to the API client of ' + app.name + '.'),
     h('div', { class: 'card reveal' },
       h('p', {}, h('strong', { text: created.name }), ' · hint ', h('code', { text: created.hint + '…' }),
-        ' · expires ', fmtTime(created.expiresAt)),
-      h('div', { class: 'value-row' }, valueEl, copyButton(() => value, 'Copy secret value'))),
+        ' · expires ', timeEl(created.expiresAt)),
+      h('div', { class: 'value-row' }, valueEl, copyButton(() => value, 'secret value'))),
+    use,
     h('div', { class: 'form-actions' }, done));
   // Forget the value when the page changes.
   const forget = () => {
@@ -391,5 +472,13 @@ function showCreated(ctx, app, created, back, crumbs) {
     window.removeEventListener('hashchange', forget);
   };
   window.addEventListener('hashchange', forget);
-  created.value = '';
+  let tokenURL;
+  try {
+    tokenURL = await api.tokenEndpoint();
+  } catch (err) {
+    mount(use, errorBox(new Error('The token endpoint could not be looked up (' + err.message + '); it is listed as token_endpoint at /.well-known/oauth-authorization-server.')));
+    return;
+  }
+  if (!ctx.alive()) return;
+  mount(use, handoff(app, tokenURL));
 }
