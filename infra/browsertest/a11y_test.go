@@ -169,6 +169,9 @@ func (tb *tab) saveDoc(name string) {
 	}
 	png, err := os.ReadFile(filepath.Join(root, "test-output", "screenshots", name+".png"))
 	if err == nil {
+		err = os.MkdirAll(filepath.Join(root, "docs", "screenshots"), 0o755)
+	}
+	if err == nil {
 		err = os.WriteFile(filepath.Join(root, "docs", "screenshots", name+".png"), png, 0o644)
 	}
 	if err != nil {

@@ -259,11 +259,9 @@ export async function adminApplicationPage(ctx, id, warnings) {
     h('option', { value: 'credential_manager', text: roleLabel('credential_manager') }),
     h('option', { value: 'viewer', text: roleLabel('viewer') }));
   const add = h('button', { type: 'submit', id: 'designate', text: 'Designate' });
-  const addError = h('div', {});
-  const addForm = h('form', { class: 'inline', novalidate: true }, field('Email', email), field('Role', role), add, addError);
+  const addForm = h('form', { class: 'inline', novalidate: true }, field('Email', email), field('Role', role), add);
   addForm.addEventListener('submit', (e) => {
     e.preventDefault();
-    mount(addError);
     const v = email.value.trim().toLowerCase();
     if (!/^[^@\s]+@[^@\s]+$/.test(v)) {
       fieldError(email, 'Give the person\'s email address, e.g. name@example.com.').focus();

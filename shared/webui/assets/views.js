@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 import {
-  h, mount, fmtTime, fmtDate, timeEl, ago, plural, expiryBadge, urgency, inDays, badgeClass, roleLabel, copyButton,
+  h, mount, fmtDate, timeEl, ago, plural, expiryBadge, urgency, inDays, badgeClass, roleLabel, copyButton,
   errorBox, loading, openDialog, toast, field, fieldError, busy, emailText,
 } from './dom.js';
 import { auditSection } from './audit.js';
