@@ -54,6 +54,22 @@ function checkedAPIs(form) {
   return [...form.querySelectorAll('input[name=api]:checked')].map((i) => i.value);
 }
 
+/**
+ * applicationInput reads an application's name and APIs, or marks what is
+ * missing beside its field, focuses the first, and returns null.
+ */
+function applicationInput(name, apiSet) {
+  const body = { name: name.value.trim(), apis: checkedAPIs(apiSet) };
+  const bad = [];
+  if (!body.name) bad.push(fieldError(name, 'Give the application a name.'));
+  if (body.apis.length === 0) bad.push(fieldError(apiSet, 'Choose at least one API.'));
+  if (bad.length) {
+    bad[0].focus();
+    return null;
+  }
+  return body;
+}
+
 // --- Organisations ------------------------------------------------------------
 
 export async function organisationsPage(ctx) {
@@ -139,14 +155,8 @@ export async function organisationPage(ctx, orgID) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     mount(formError);
-    const body = { name: name.value.trim(), apis: checkedAPIs(form) };
-    const bad = [];
-    if (!body.name) bad.push(fieldError(name, 'Give the application a name.'));
-    if (body.apis.length === 0) bad.push(fieldError(apiSet, 'Choose at least one API.'));
-    if (bad.length) {
-      bad[0].focus();
-      return;
-    }
+    const body = applicationInput(name, apiSet);
+    if (!body) return;
     let app;
     try {
       app = await busy(submit, 'Creating…', () => api.call('POST', '/v1/admin/organisations/' + enc(orgID) + '/applications', body));
@@ -222,14 +232,8 @@ export async function adminApplicationPage(ctx, id, warnings) {
     h('div', { class: 'form-actions' }, save));
   edit.addEventListener('submit', (e) => {
     e.preventDefault();
-    const body = { name: name.value.trim(), apis: checkedAPIs(edit) };
-    const bad = [];
-    if (!body.name) bad.push(fieldError(name, 'Give the application a name.'));
-    if (body.apis.length === 0) bad.push(fieldError(editAPIs, 'Choose at least one API.'));
-    if (bad.length) {
-      bad[0].focus();
-      return;
-    }
+    const body = applicationInput(name, editAPIs);
+    if (!body) return;
     apply(save, 'Saving…', body.name + ': name and APIs saved.', () => api.call('PATCH', '/v1/admin/applications/' + enc(id), body));
   });
 
