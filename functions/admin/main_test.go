@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"credportal/infra/emulator"
-	"credportal/infra/lambdarun"
+	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/lambdarun/lambdaruntest"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 // TestSampleEventsUnderRuntimeEmulator builds the admin function's bootstrap,
 // runs it under the Lambda runtime emulator with the environment
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 // placeholder ids are swapped for the ids the function returned.
 func TestSampleEventsUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
-	h := lambdarun.NewHarness(t, emulator.ForTest(t), "AdminFunction")
+	h := lambdaruntest.New(t, emulatortest.ForTest(t), "AdminFunction")
 	if fn := h.Function(t, "AdminFunction"); fn.Package != "functions/admin" {
 		t.Fatalf("template.yaml's AdminFunction has the package %q", fn.Package)
 	}
@@ -63,18 +63,7 @@ func TestSampleEventsUnderRuntimeEmulator(t *testing.T) {
 		for placeholder, id := range ids {
 			raw = []byte(strings.ReplaceAll(string(raw), placeholder, id))
 		}
-		out, err := in.Invoke(ctx, raw)
-		if err != nil {
-			t.Fatalf("%s: %v", s.sample, err)
-		}
-		var resp struct {
-			StatusCode int               `json:"statusCode"`
-			Headers    map[string]string `json:"headers"`
-			Body       string            `json:"body"`
-		}
-		if err := json.Unmarshal(out, &resp); err != nil {
-			t.Fatalf("%s: not an HTTP API response: %s", s.sample, out)
-		}
+		resp := lambdaruntest.InvokeHTTP(t, in, raw)
 		if resp.StatusCode != s.status || !json.Valid([]byte(resp.Body)) || resp.Headers["Content-Type"] != "application/json" {
 			t.Fatalf("%s: status %d %s, want %d", s.sample, resp.StatusCode, resp.Body, s.status)
 		}

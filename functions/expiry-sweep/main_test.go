@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"credportal/infra/emulator"
-	"credportal/infra/lambdarun"
+	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/lambdarun/lambdaruntest"
 	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
@@ -19,7 +20,7 @@ import (
 	"credportal/shared/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 // TestScheduledEventUnderRuntimeEmulator builds the sweep's bootstrap, runs
 // it under the Lambda runtime emulator with the environment template.yaml
@@ -27,8 +28,8 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 // invocation sends the due reminder, the second nothing.
 func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
-	h := lambdarun.NewHarness(t, emu, "ExpirySweepFunction")
+	emu := emulatortest.ForTest(t)
+	h := lambdaruntest.New(t, emu, "ExpirySweepFunction")
 	if fn := h.Function(t, "ExpirySweepFunction"); fn.Package != "functions/expiry-sweep" {
 		t.Fatalf("template.yaml's ExpirySweepFunction: %+v", fn)
 	}
@@ -53,8 +54,8 @@ func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 		return audit.Event{ID: id(ids.Event), At: now, Actor: "admin@operator.test", Action: action, ApplicationID: appID}
 	}
 	org := portal.Organisation{ID: id(ids.Organisation), Name: "Acme Ltd", Country: "GB", CreatedAt: now}
-	app := portal.Application{ID: id(ids.Application), Name: "Acme Search", ClientID: emulator.UniqueName("client"), Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: []string{"search-match"}, CreatedAt: now}
-	manager := strings.ToLower(emulator.UniqueName("alice")) + "@acme.example"
+	app := portal.Application{ID: id(ids.Application), Name: "Acme Search", ClientID: emulatortest.UniqueName("client"), Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: []string{"search-match"}, CreatedAt: now}
+	manager := strings.ToLower(emulatortest.UniqueName("alice")) + "@acme.example"
 	sec := portal.Secret{ID: id(ids.Secret), ApplicationID: app.ID, Name: "Production key", Hint: "k3y", Hash: []byte{1}, PepperVersion: "v1", CreatedAt: now, CreatedBy: manager, ExpiresAt: now.AddDate(0, 0, 3)}
 	if err := st.CreateOrganisation(ctx, org); err != nil {
 		t.Fatal(err)

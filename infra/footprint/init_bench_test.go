@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"credportal/infra/emulator"
-	"credportal/infra/lambdarun"
+	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/lambdarun/lambdaruntest"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 // coldStarts is how many cold starts each function's median is taken over.
 const coldStarts = 7
@@ -24,8 +24,8 @@ const coldStarts = 7
 // events/ sample against the AWS emulator.
 func BenchmarkColdStart(b *testing.B) {
 	ctx := context.Background()
-	h := lambdarun.NewHarness(b, emulator.ForTest(b))
-	for _, fn := range h.Template.Functions() {
+	h := lambdaruntest.New(b, emulatortest.ForTest(b))
+	for _, fn := range h.Functions() {
 		name := filepath.Base(fn.Package)
 		event := h.Event(b, name+".json")
 		env := h.Env(b, fn.LogicalID)

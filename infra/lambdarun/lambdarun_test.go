@@ -4,82 +4,45 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun"
-	"credportal/infra/template"
+	"credportal/infra/lambdarun/lambdaruntest"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 // TestSampleEventUnderRuntimeEmulator builds GET /v1/me's function, runs its
 // bootstrap under the runtime emulator with the environment template.yaml
 // gives it, and invokes it with its sample event.
 func TestSampleEventUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
-	tmpl, root, err := template.LoadRepo()
+	emu := emulatortest.ForTest(t)
+	h := lambdaruntest.New(t, emu, "MeFunction")
+	fn := h.Function(t, "MeFunction")
+	again, err := lambdarun.BuildFunctions(ctx, h.Root, lambdarun.DefaultDir(h.Root), fn.Package)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fn template.Function
-	for _, f := range tmpl.Functions() {
-		if f.LogicalID == "MeFunction" {
-			fn = f
-		}
-	}
-	if fn.Package == "" {
-		t.Fatal("template.yaml has no MeFunction")
-	}
-	build, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fn.Package)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := lambdarun.BuildFunctions(ctx, root, lambdarun.DefaultDir(root), fn.Package)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !again.Cached || again.Bootstraps[fn.Package] != build.Bootstraps[fn.Package] {
+	if !again.Cached || again.Bootstraps[fn.Package] != h.Build.Bootstraps[fn.Package] {
 		t.Errorf("second build of unchanged code was not the cached one: %+v", again)
 	}
 
-	refs := map[string]string{}
-	for id := range tmpl.Resources {
-		refs[id] = "local-" + id
-	}
-	refs["Table"], refs["PepperSecret"] = emu.NewTable(t), emu.NewSecret(t)
-	env, err := lambdarun.Env(tmpl, fn, template.Locals{Refs: refs, Pseudo: map[string]string{"AWS::Region": emulator.Region}}, emu.URL, emulator.Region)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if env["TABLE_NAME"] != refs["Table"] || env["AWS_ENDPOINT_URL"] != emu.URL {
+	env := h.Env(t, "MeFunction")
+	if env["TABLE_NAME"] != h.Locals.Refs["Table"] || env["AWS_ENDPOINT_URL"] != emu.URL {
 		t.Fatalf("environment not resolved to the local resources: %v", env)
 	}
-	in, err := build.Start(ctx, fn, env, testLog{t})
+	in, err := h.Build.Start(ctx, fn, env, testLog{t})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Stop()
 
-	event, err := os.ReadFile(filepath.Join(root, "events", "me.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	event := h.Event(t, "me.json")
 	for i := range 2 {
-		out, err := in.Invoke(ctx, event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resp struct {
-			StatusCode int    `json:"statusCode"`
-			Body       string `json:"body"`
-		}
-		if err := json.Unmarshal(out, &resp); err != nil {
-			t.Fatalf("invoke %d: %v: %s", i, err, out)
-		}
+		resp := lambdaruntest.InvokeHTTP(t, in, event)
 		var me struct {
 			Email        string `json:"email"`
 			Designations []any  `json:"designations"`

@@ -34,7 +34,7 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		s.serveMail(w, req)
 		return
 	}
-	r, params, ok := match(s.routes, req.Method, req.URL.EscapedPath())
+	r, params, ok := s.routes.match(req.Method, req.URL.EscapedPath())
 	if !ok {
 		gatewayError(w, http.StatusNotFound, "Not Found")
 		return

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,102 +14,45 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"credportal/infra/template"
+	"credportal/shared/httpapi"
 )
 
 // route is one HttpApi route of template.yaml and the function serving it.
 type route struct {
 	template.Route
 	function string // logical id
-	segments []string
 }
 
-// segment kinds, in the order API Gateway prefers them when several routes
-// match: a literal, then a {param}, then a greedy {proxy+}.
-const (
-	literal = iota
-	param
-	greedy
-)
-
-func kind(seg string) int {
-	switch {
-	case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "+}"):
-		return greedy
-	case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
-		return param
-	}
-	return literal
+// routes are the HttpApi routes of template.yaml, matched as API Gateway
+// matches them.
+type routes struct {
+	router *httpapi.Router
+	byKey  map[string]route
 }
 
-func splitPath(p string) []string {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
-}
-
-func newRoutes(fns []template.Function) []route {
-	var out []route
+func newRoutes(fns []template.Function) (routes, error) {
+	rs := routes{byKey: map[string]route{}}
+	var keys []string
 	for _, f := range fns {
 		for _, r := range f.Routes {
-			out = append(out, route{Route: r, function: f.LogicalID, segments: splitPath(r.Path)})
+			key := r.Method + " " + r.Path
+			rs.byKey[key] = route{Route: r, function: f.LogicalID}
+			keys = append(keys, key)
 		}
 	}
-	// Most specific first: compare segment by segment, literal before
-	// parameter before greedy; then longer before shorter.
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].segments, out[j].segments
-		for k := 0; k < len(a) && k < len(b); k++ {
-			if ka, kb := kind(a[k]), kind(b[k]); ka != kb {
-				return ka < kb
-			}
-		}
-		return len(a) > len(b)
-	})
-	return out
+	var err error
+	rs.router, err = httpapi.NewRouter(keys)
+	return rs, err
 }
 
 // match finds the route of method and the raw (escaped) path, and the path
 // parameters it binds.
-func match(routes []route, method, rawPath string) (route, map[string]string, bool) {
-	segs := splitPath(rawPath)
-	for _, r := range routes {
-		if r.Method != method && r.Method != "ANY" {
-			continue
-		}
-		if params, ok := r.bind(segs); ok {
-			return r, params, true
-		}
+func (rs routes) match(method, rawPath string) (route, map[string]string, bool) {
+	key, params, ok := rs.router.Match(method, rawPath)
+	if !ok {
+		return route{}, nil, false
 	}
-	return route{}, nil, false
-}
-
-func (r route) bind(segs []string) (map[string]string, bool) {
-	params := map[string]string{}
-	for i, s := range r.segments {
-		switch kind(s) {
-		case greedy:
-			if i >= len(segs) {
-				return nil, false
-			}
-			params[strings.TrimSuffix(strings.TrimPrefix(s, "{"), "+}")] = strings.Join(segs[i:], "/")
-			return params, true
-		case param:
-			if i >= len(segs) || segs[i] == "" {
-				return nil, false
-			}
-			params[strings.Trim(s, "{}")] = segs[i]
-		default:
-			if i >= len(segs) || segs[i] != s {
-				return nil, false
-			}
-		}
-	}
-	if len(segs) != len(r.segments) {
-		return nil, false
-	}
-	return params, true
+	return rs.byKey[key], params, true
 }
 
 // event translates an HTTP request into the HTTP API's payload format 2.0.

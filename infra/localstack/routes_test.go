@@ -12,12 +12,15 @@ import (
 )
 
 func TestMatch(t *testing.T) {
-	routes := newRoutes([]template.Function{
+	routes, err := newRoutes([]template.Function{
 		{LogicalID: "Page", Routes: []template.Route{{Method: "GET", Path: "/"}, {Method: "GET", Path: "/assets/{proxy+}"}, {Method: "GET", Path: "/assets/special.js"}}},
 		{LogicalID: "App", Routes: []template.Route{{Method: "GET", Path: "/v1/applications/{applicationId}"}, {Method: "GET", Path: "/v1/applications/mine"}}},
 		{LogicalID: "Secrets", Routes: []template.Route{{Method: "DELETE", Path: "/v1/applications/{applicationId}/secrets/{secretId}"}}},
 		{LogicalID: "Any", Routes: []template.Route{{Method: "ANY", Path: "/any/{x}"}}},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		method, path string
 		fn           string
@@ -36,11 +39,26 @@ func TestMatch(t *testing.T) {
 		{"DELETE", "/v1/applications/a/secrets", "", nil},
 		{"PATCH", "/any/1", "Any", map[string]string{"x": "1"}},
 		{"GET", "/v1/applications/a%40b", "App", map[string]string{"applicationId": "a%40b"}},
+		{"HEAD", "/assets/app.js", "", nil},
+		{"GET", "//assets/app.js", "", nil},
+		{"GET", "/v1/applications/app_1/", "", nil},
 	} {
-		r, params, ok := match(routes, c.method, c.path)
+		r, params, ok := routes.match(c.method, c.path)
 		if ok != (c.fn != "") || ok && (r.function != c.fn || !maps.Equal(params, c.params)) {
 			t.Errorf("%s %s: %v %s %v, want %s %v", c.method, c.path, ok, r.function, params, c.fn, c.params)
 		}
+	}
+}
+
+// Routes that match the same requests with neither more specific are
+// refused, not served in an arbitrary order.
+func TestAmbiguousRoutes(t *testing.T) {
+	_, err := newRoutes([]template.Function{
+		{LogicalID: "A", Routes: []template.Route{{Method: "GET", Path: "/{x}/b"}}},
+		{LogicalID: "B", Routes: []template.Route{{Method: "GET", Path: "/a/{y}"}}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "/a/{y}") {
+		t.Errorf("ambiguous routes: %v", err)
 	}
 }
 

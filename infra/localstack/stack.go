@@ -21,12 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
-
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
 	"credportal/infra/provision"
@@ -40,7 +34,7 @@ const StackName = "credportal-local"
 
 // Audience is the audience of the local authorizer's tokens (the user-pool
 // client id in AWS).
-const Audience = "credportal-local"
+const Audience = provision.Audience
 
 // Options configure a local stack.
 type Options struct {
@@ -74,7 +68,7 @@ type Stack struct {
 	Template *template.Template
 
 	ownEmulator bool
-	routes      []route
+	routes      routes
 	auth        *authorizer
 	server      *http.Server
 	serveDone   chan struct{}
@@ -111,17 +105,18 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Stop()
 		}
 	}()
-	s.Issuer, s.Audience = s.URL+"/local", Audience
-	s.Params = map[string]string{
-		"PortalUrl": s.URL + "/", "SignInMode": "local", "AuthIssuer": s.Issuer, "AuthAudience": s.Audience,
-	}
+	s.Params = provision.LocalParams(s.URL)
 	for k, v := range opts.Params {
 		s.Params[k] = v
 	}
 	s.Issuer, s.Audience = s.Params["AuthIssuer"], s.Params["AuthAudience"]
+	locals := provision.Locals(tmpl, StackName, s.Params)
+	fns, err := provision.Functions(tmpl, locals)
+	if err != nil {
+		return nil, err
+	}
 
 	// Build while the emulator starts: both take a moment.
-	fns := functions(tmpl)
 	pkgs := make([]string, 0, len(fns))
 	for _, f := range fns {
 		pkgs = append(pkgs, f.Package)
@@ -139,10 +134,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		<-buildDone
 		return nil, err
 	}
-	locals := s.locals(tmpl)
-	if err := s.provision(ctx, tmpl, fns, locals); err != nil {
+	if err := provision.Resources(ctx, s.Emulator.Config(), tmpl, locals); err != nil {
 		<-buildDone
 		return nil, err
+	}
+	s.TableName = locals.Refs["Table"]
+	for _, id := range tmpl.ResourcesOfType("AWS::SecretsManager::Secret") {
+		s.Secrets[id] = locals.Refs[id]
 	}
 
 	var seedErr error
@@ -175,25 +173,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.routes = newRoutes(fns)
+	if s.routes, err = newRoutes(fns); err != nil {
+		return nil, err
+	}
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(s.serveDone)
 		_ = s.server.Serve(listener)
 	}()
 	return s, nil
-}
-
-// functions lists the template's functions that exist locally: those with
-// no condition (locally every condition is false, as an issuer is given).
-func functions(t *template.Template) []template.Function {
-	var out []template.Function
-	for _, f := range t.Functions() {
-		if t.Resources[f.LogicalID].Condition == "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func portError(what, addr string, err error) error {
@@ -230,77 +218,6 @@ func (s *Stack) startEmulator(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.Emulator, s.ownEmulator = emu, true
-	return nil
-}
-
-// locals gives the local values of the template's references: every
-// resource is named StackName-LogicalId.
-func (s *Stack) locals(t *template.Template) template.Locals {
-	l := template.Locals{
-		Refs: map[string]string{}, Attrs: map[string]string{}, Params: s.Params,
-		Pseudo: map[string]string{
-			"AWS::Region": emulator.Region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-			"AWS::StackName": StackName, "AWS::URLSuffix": "amazonaws.com", "AWS::StackId": StackName,
-		},
-	}
-	for id, r := range t.Resources {
-		name := StackName + "-" + id
-		l.Refs[id] = name
-		l.Attrs[id+".Arn"] = arn(r.Type, name)
-		l.Attrs[id+".Name"] = name
-		l.Attrs[id+".QueueName"] = name
-	}
-	return l
-}
-
-func arn(typ, name string) string {
-	switch typ {
-	case "AWS::DynamoDB::Table":
-		return "arn:aws:dynamodb:" + emulator.Region + ":123456789012:table/" + name
-	case "AWS::SecretsManager::Secret":
-		return "arn:aws:secretsmanager:" + emulator.Region + ":123456789012:secret:" + name
-	case "AWS::SQS::Queue":
-		return "arn:aws:sqs:" + emulator.Region + ":123456789012:" + name
-	}
-	return "arn:aws:local:" + emulator.Region + ":123456789012:" + name
-}
-
-// provision creates the table(s) and secrets of the template, and verifies in
-// SES every sender address a function is configured with (SENDER_EMAIL).
-func (s *Stack) provision(ctx context.Context, t *template.Template, fns []template.Function, l template.Locals) error {
-	cfg := s.Emulator.Config()
-	db := dynamodb.NewFromConfig(cfg)
-	for _, id := range t.ResourcesOfType("AWS::DynamoDB::Table") {
-		if err := provision.Table(ctx, db, t, id, l.Refs[id]); err != nil {
-			return err
-		}
-	}
-	s.TableName = l.Refs["Table"]
-	sm := secretsmanager.NewFromConfig(cfg)
-	for _, id := range t.ResourcesOfType("AWS::SecretsManager::Secret") {
-		if err := provision.GeneratedSecret(ctx, sm, l.Refs[id]); err != nil {
-			return err
-		}
-		s.Secrets[id] = l.Refs[id]
-	}
-	ses := sesv2.NewFromConfig(cfg)
-	seen := map[string]bool{}
-	for _, f := range fns {
-		v, ok := f.Env["SENDER_EMAIL"]
-		if !ok {
-			continue
-		}
-		sender, err := t.Resolve(v, l)
-		if err != nil || sender == "" || seen[sender] {
-			continue
-		}
-		seen[sender] = true
-		_, err = ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sender)})
-		var exists *sestypes.AlreadyExistsException
-		if err != nil && !errors.As(err, &exists) {
-			return fmt.Errorf("verify the sender %s in SES: %w", sender, err)
-		}
-	}
 	return nil
 }
 

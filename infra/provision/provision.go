@@ -1,5 +1,8 @@
-// Package provision creates, in an AWS emulator (or an account), the table and
-// secrets that template.yaml declares, from template.yaml's own definitions.
+// Package provision sets up the local copy of template.yaml's resources, for
+// the local stack and the tests alike: the names and parameters the
+// template's references resolve to outside AWS, and, in the AWS emulator,
+// the table, the secrets and the SES sender identity, made from
+// template.yaml's own definitions.
 package provision
 
 import (

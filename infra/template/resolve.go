@@ -76,8 +76,13 @@ func (t *Template) resolve(v any, l Locals) (any, error) {
 			if len(parts) != 3 {
 				return nil, fmt.Errorf("bad If %v", arg)
 			}
-			// Locally every condition of this template is false: an issuer is
-			// given (the local authorizer's) and nothing optional is created.
+			holds, err := t.Condition(asString(parts[0]), l)
+			if err != nil {
+				return nil, err
+			}
+			if holds {
+				return t.resolve(parts[1], l)
+			}
 			return t.resolve(parts[2], l)
 		}
 	}

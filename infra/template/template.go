@@ -18,6 +18,8 @@ import (
 // (!Ref, !Sub, …) are turned into their long form ({"Ref": …}).
 type Template struct {
 	Parameters map[string]Parameter
+	// Conditions holds each condition's expression, unevaluated.
+	Conditions map[string]any
 	Resources  map[string]Resource
 	Globals    map[string]any
 }
@@ -54,7 +56,7 @@ func Load(path string) (*Template, error) {
 	if !ok {
 		return nil, errors.New("parse template: top level is not a mapping")
 	}
-	t := &Template{Parameters: map[string]Parameter{}, Resources: map[string]Resource{}}
+	t := &Template{Parameters: map[string]Parameter{}, Conditions: asMap(root["Conditions"]), Resources: map[string]Resource{}}
 	for name, p := range asMap(root["Parameters"]) {
 		pm := asMap(p)
 		allowed, _ := pm["AllowedValues"].([]any)

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"log/slog"
 	"sync"
-	"testing"
 )
 
 // Buffer is a bytes.Buffer that goroutines may write and read at once.
@@ -29,9 +28,15 @@ func (b *Buffer) String() string {
 	return b.b.String()
 }
 
+// TB is the part of *testing.T Capture uses.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
 // Capture sends slog's default logger, at every level and as JSON, to the
 // returned buffer until the test ends.
-func Capture(t testing.TB) *Buffer {
+func Capture(t TB) *Buffer {
 	t.Helper()
 	var b Buffer
 	prev := slog.Default()

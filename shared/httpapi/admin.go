@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"credportal/shared/portal"
 )
@@ -74,48 +75,39 @@ func (a AdminAPI) Handler() Handler {
 	}
 }
 
+// adminByKey finds an admin route by its route key, and adminRouter by its
+// method and path (it cannot fail with the fixed routes above: a test
+// builds it).
+var (
+	adminByKey = func() map[string]adminRoute {
+		m := make(map[string]adminRoute, len(adminRoutes))
+		for _, r := range adminRoutes {
+			m[r.method+" "+r.path] = r
+		}
+		return m
+	}()
+	adminRouter = sync.OnceValues(func() (*Router, error) { return NewRouter(AdminRouteKeys()) })
+)
+
 // matchAdminRoute finds the route of req; params is non-nil when they had to
 // be read from the path.
 func matchAdminRoute(req Request) (adminRoute, map[string]string, bool) {
-	for _, r := range adminRoutes {
-		if req.RouteKey == r.method+" "+r.path {
-			return r, nil, true
-		}
+	if r, ok := adminByKey[req.RouteKey]; ok {
+		return r, nil, true
 	}
-	method, path := req.RequestContext.HTTP.Method, req.RawPath
+	path := req.RawPath
 	if path == "" {
 		path = req.RequestContext.HTTP.Path
 	}
-	for _, r := range adminRoutes {
-		if r.method != method {
-			continue
-		}
-		if params, ok := matchPath(r.path, path); ok {
-			return r, params, true
-		}
+	router, err := adminRouter()
+	if err != nil {
+		return adminRoute{}, nil, false
 	}
-	return adminRoute{}, nil, false
-}
-
-// matchPath matches a path against a route template with {name} segments.
-func matchPath(template, path string) (map[string]string, bool) {
-	want := strings.Split(strings.Trim(template, "/"), "/")
-	got := strings.Split(strings.Trim(path, "/"), "/")
-	if len(want) != len(got) {
-		return nil, false
+	key, params, ok := router.Match(req.RequestContext.HTTP.Method, path)
+	if !ok {
+		return adminRoute{}, nil, false
 	}
-	params := map[string]string{}
-	for i, w := range want {
-		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
-			if got[i] == "" {
-				return nil, false
-			}
-			params[w[1:len(w)-1]] = got[i]
-		} else if w != got[i] {
-			return nil, false
-		}
-	}
-	return params, true
+	return adminByKey[key], params, true
 }
 
 // pathEmail reads the {email} path parameter. HTTP APIs pass path parameters

@@ -66,3 +66,9 @@ func FuzzPathEmail(f *testing.F) {
 		}
 	})
 }
+
+func TestAdminRouterBuilds(t *testing.T) {
+	if _, err := adminRouter(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/template"
 	"credportal/shared/audit"
 	"credportal/shared/httpapi"
@@ -58,8 +58,8 @@ func ticking(start time.Time) func() time.Time {
 func newAdminFixture(t *testing.T) *adminFixture {
 	t.Helper()
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
-	st := store.New(dynamodb.NewFromConfig(emu.Config()), emu.NewTable(t))
+	emu := emulatortest.ForTest(t)
+	st := store.New(dynamodb.NewFromConfig(emu.Config()), emulatortest.NewTable(t, emu))
 	adm := portal.NewAdmin(st, portal.DefaultConfig(), ticking(time.Now().UTC()), rand.Reader)
 	id := httpapi.Identity{AdminGroup: adminGroup, GroupsClaim: "cognito:groups"}
 	f := &adminFixture{

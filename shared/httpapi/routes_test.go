@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/httpapi"
@@ -26,7 +26,7 @@ import (
 	"credportal/shared/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 const (
 	admin      = "admin@operator.test"
@@ -50,12 +50,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	ctx := context.Background()
 	db := dynamodb.NewFromConfig(emu.Config())
 	sm := secretsmanager.NewFromConfig(emu.Config())
-	f := &fixture{db: db, table: emu.NewTable(t), now: time.Now().UTC().Truncate(time.Second)}
-	pepperID := emu.NewSecret(t)
+	f := &fixture{db: db, table: emulatortest.NewTable(t, emu), now: time.Now().UTC().Truncate(time.Second)}
+	pepperID := emulatortest.NewSecret(t, emu)
 	pv, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(pepperID)})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 		return portal.OrganisationRef{ID: o.ID, Name: o.Name}
 	}
 	app := func(o portal.OrganisationRef, name string, designations map[string]portal.Role) string {
-		a := portal.Application{ID: mk(ids.Application), Name: name, ClientID: emulator.UniqueName("c"), Organisation: o, APIs: []string{"search-match"}, CreatedAt: f.now}
+		a := portal.Application{ID: mk(ids.Application), Name: name, ClientID: emulatortest.UniqueName("c"), Organisation: o, APIs: []string{"search-match"}, CreatedAt: f.now}
 		ev := audit.Event{ID: mk(ids.Event), At: f.now, Actor: admin, Action: audit.ApplicationCreated, ApplicationID: a.ID}
 		if err := st.CreateApplication(ctx, a, ev); err != nil {
 			t.Fatal(err)
@@ -435,7 +435,7 @@ func TestLogsNeverHoldSecrets(t *testing.T) {
 	}
 	// A failing request logs its error: point the service at a pepper that
 	// does not exist.
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	broken := httpapi.API{Identity: f.api.Identity, Service: portal.NewService(
 		store.New(f.db, f.table), keys.NewPeppers(secretsmanager.NewFromConfig(emu.Config()), "missing-pepper", time.Now),
 		portal.DefaultConfig(), time.Now, rand.Reader)}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"credportal/infra/emulator"
-	"credportal/infra/lambdarun"
+	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/lambdarun/lambdaruntest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/portal"
@@ -38,7 +38,7 @@ type sampleEvent struct {
 // format `sam local invoke -e` exercises.
 func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	want := map[string]int{ // function → the status its sample gets
 		"MeFunction": 200, "ListApplicationsFunction": 200, "GetApplicationFunction": 200, "ListSecretsFunction": 200,
 		"ListAuditFunction": 200, "CreateSecretFunction": 201, "DeleteSecretFunction": 204,
@@ -47,7 +47,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	for id := range want {
 		fns = append(fns, id)
 	}
-	h := lambdarun.NewHarness(t, emu, fns...)
+	h := lambdaruntest.New(t, emu, fns...)
 	event := func(logicalID string) []byte {
 		return h.Event(t, filepath.Base(h.Function(t, logicalID).Package)+".json")
 	}
@@ -62,18 +62,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	for logicalID, status := range want {
 		t.Run(logicalID, func(t *testing.T) {
 			in := h.Start(t, logicalID, nil)
-			out, err := in.Invoke(ctx, event(logicalID))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var resp struct {
-				StatusCode int               `json:"statusCode"`
-				Headers    map[string]string `json:"headers"`
-				Body       string            `json:"body"`
-			}
-			if err := json.Unmarshal(out, &resp); err != nil {
-				t.Fatalf("not an HTTP API response: %s", out)
-			}
+			resp := lambdaruntest.InvokeHTTP(t, in, event(logicalID))
 			if resp.StatusCode != status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, resp.Body)
 			}

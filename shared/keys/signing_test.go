@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/keys"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 type clock struct {
 	mu sync.Mutex
@@ -83,9 +83,9 @@ func TestParseSigningKey(t *testing.T) {
 
 func TestSigningKeysGenerateOnceAndRotate(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	sm := secretsmanager.NewFromConfig(emu.Config())
-	id := emu.NewSecret(t) // random text: no key yet
+	id := emulatortest.NewSecret(t, emu) // random text: no key yet
 	c := &clock{t: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)}
 
 	reader := keys.NewSigningKeys(sm, id, c.Now, rand.Reader)
@@ -156,9 +156,9 @@ func TestSigningKeysGenerateOnceAndRotate(t *testing.T) {
 
 func TestSigningKeysServeStaleOnFailure(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	sm := secretsmanager.NewFromConfig(emu.Config())
-	id := emu.NewSecret(t)
+	id := emulatortest.NewSecret(t, emu)
 	text, _ := keys.EncodeSigningKey(newKey(t))
 	put(t, sm, id, text)
 	c := &clock{t: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)}
@@ -184,9 +184,9 @@ func TestSigningKeysServeStaleOnFailure(t *testing.T) {
 // that waits for the JWKS to be refetched leaves no token unverifiable.
 func TestSigningKeysPublishAStagedKey(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	sm := secretsmanager.NewFromConfig(emu.Config())
-	id := emu.NewSecret(t)
+	id := emulatortest.NewSecret(t, emu)
 	c := &clock{t: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)}
 	current, _ := keys.EncodeSigningKey(newKey(t))
 	put(t, sm, id, current)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/keys"
@@ -23,7 +24,7 @@ import (
 	"credportal/shared/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 var t0 = time.Date(2026, 11, 26, 9, 15, 0, 0, time.UTC)
 
@@ -38,17 +39,17 @@ type noticeFixture struct {
 
 func newNoticeFixture(t *testing.T) *noticeFixture {
 	t.Helper()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	cfg := emu.Config()
 	ctx := context.Background()
-	domain := strings.ToLower(emulator.UniqueName("n")) + ".example"
+	domain := strings.ToLower(emulatortest.UniqueName("n")) + ".example"
 	f := &noticeFixture{t: t, emu: emu, sender: "no-reply@" + domain, fallback: "credentials@" + domain}
 	ses := sesv2.NewFromConfig(cfg)
 	if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(f.sender)}); err != nil {
 		t.Fatal(err)
 	}
-	f.st = store.New(dynamodb.NewFromConfig(cfg), emu.NewTable(t))
-	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), emu.NewSecret(t), time.Now)
+	f.st = store.New(dynamodb.NewFromConfig(cfg), emulatortest.NewTable(t, emu))
+	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), emulatortest.NewSecret(t, emu), time.Now)
 	notifier := mailer.NewNotifier(mailer.NewMailer(ses, f.sender), f.st, "https://portal.test/", f.fallback)
 	f.svc = portal.NewService(f.st, peppers, portal.DefaultConfig(), func() time.Time { return t0 }, rand.Reader, portal.WithNotifier(notifier))
 	return f
@@ -67,11 +68,11 @@ func (f *noticeFixture) app(name string, managers, viewers []string) portal.Appl
 	ev := func(appID, action string) audit.Event {
 		return audit.Event{ID: id(ids.Event), At: t0, Actor: "admin@operator.test", Action: action, ApplicationID: appID}
 	}
-	o := portal.Organisation{ID: id(ids.Organisation), Name: emulator.UniqueName(name), Country: "GB", CreatedAt: t0}
+	o := portal.Organisation{ID: id(ids.Organisation), Name: emulatortest.UniqueName(name), Country: "GB", CreatedAt: t0}
 	if err := f.st.CreateOrganisation(ctx, o); err != nil {
 		f.t.Fatal(err)
 	}
-	a := portal.Application{ID: id(ids.Application), Name: name, ClientID: emulator.UniqueName("c"), Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: t0}
+	a := portal.Application{ID: id(ids.Application), Name: name, ClientID: emulatortest.UniqueName("c"), Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: t0}
 	if err := f.st.CreateApplication(ctx, a, ev(a.ID, audit.ApplicationCreated)); err != nil {
 		f.t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/golang-jwt/jwt/v5"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/keys"
@@ -36,7 +36,7 @@ import (
 	"credportal/shared/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 const issuer = "https://portal.example.test"
 
@@ -129,13 +129,13 @@ func newFixture(t *testing.T, throttle oauth.ThrottlePolicy) *fixture {
 // configuration as configure changes it.
 func newFixtureWith(t *testing.T, configure func(*oauth.Config)) *fixture {
 	t.Helper()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	f := &fixture{t: t, clock: &clock{t: t0}, calls: &calls{n: map[string]int{}}}
-	f.db, f.table = dynamodb.NewFromConfig(emu.Config(), f.calls.option()), emu.NewTable(t)
+	f.db, f.table = dynamodb.NewFromConfig(emu.Config(), f.calls.option()), emulatortest.NewTable(t, emu)
 	f.st = store.New(f.db, f.table)
 	f.sm = secretsmanager.NewFromConfig(emu.Config())
-	peppers := keys.NewPeppers(f.sm, emu.NewSecret(t), f.clock.Now)
-	f.signingID = emu.NewSecret(t) // random text: the token endpoint generates the key
+	peppers := keys.NewPeppers(f.sm, emulatortest.NewSecret(t, emu), f.clock.Now)
+	f.signingID = emulatortest.NewSecret(t, emu) // random text: the token endpoint generates the key
 	f.service = portal.NewService(f.st, peppers, portal.DefaultConfig(), f.clock.Now, rand.Reader)
 	cfg := oauth.DefaultConfig(issuer + "/")
 	configure(&cfg)
@@ -177,7 +177,7 @@ func newID(t testing.TB, kind string) string {
 func (f *fixture) app(name string, apis ...string) portal.Application {
 	f.t.Helper()
 	ctx := context.Background()
-	org := portal.Organisation{ID: newID(f.t, ids.Organisation), Name: emulator.UniqueName("Org "), Country: "GB", CreatedAt: t0}
+	org := portal.Organisation{ID: newID(f.t, ids.Organisation), Name: emulatortest.UniqueName("Org "), Country: "GB", CreatedAt: t0}
 	if err := f.st.CreateOrganisation(ctx, org); err != nil {
 		f.t.Fatal(err)
 	}

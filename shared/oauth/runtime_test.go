@@ -16,7 +16,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"credportal/infra/emulator"
-	"credportal/infra/lambdarun"
+	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/lambdarun/lambdaruntest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/keys"
@@ -25,44 +26,25 @@ import (
 	"credportal/shared/store"
 )
 
-// lambdaResponse is what a function under the runtime emulator answers.
-type lambdaResponse struct {
-	StatusCode int               `json:"statusCode"`
-	Headers    map[string]string `json:"headers"`
-	Body       string            `json:"body"`
-}
-
 // TestFunctionsUnderRuntimeEmulator builds functions/token and
 // functions/jwks, runs their bootstraps under the Lambda runtime emulator
 // with the environment template.yaml gives them, and invokes them with their
 // sample events, against data that matches the samples' client id and secret.
 func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
-	ctx := context.Background()
-	emu := emulator.ForTest(t)
-	h := lambdarun.NewHarness(t, emu, "TokenFunction", "JwksFunction")
-	portalURL := lambdarun.LocalParams["PortalUrl"]
+	emu := emulatortest.ForTest(t)
+	h := lambdaruntest.New(t, emu, "TokenFunction", "JwksFunction")
+	portalURL := h.Locals.Params["PortalUrl"]
 	refs := h.Locals.Refs
 
 	tokenEvent := h.Event(t, "token.json")
 	clientID, value := sampleCredentials(t, tokenEvent)
 	seedSample(t, emu, refs["Table"], refs["PepperSecret"], clientID, value)
 
-	invoke := func(in *lambdarun.Instance, event []byte) lambdaResponse {
-		out, err := in.Invoke(ctx, event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resp lambdaResponse
-		if err := json.Unmarshal(out, &resp); err != nil {
-			t.Fatalf("%v: %s", err, out)
-		}
-		return resp
-	}
 	token, jwksFn := h.Start(t, "TokenFunction", nil), h.Start(t, "JwksFunction", nil)
 
 	var tokens []string
 	for _, name := range []string{"token.json", "token.post.json"} {
-		resp := invoke(token, h.Event(t, name))
+		resp := lambdaruntest.InvokeHTTP(t, token, h.Event(t, name))
 		if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "no-store" {
 			t.Fatalf("%s: %d %v %s", name, resp.StatusCode, resp.Headers, resp.Body)
 		}
@@ -75,7 +57,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		tokens = append(tokens, tok.AccessToken)
 	}
 
-	resp := invoke(jwksFn, h.Event(t, "jwks.json"))
+	resp := lambdaruntest.InvokeHTTP(t, jwksFn, h.Event(t, "jwks.json"))
 	if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "public, max-age=300" {
 		t.Fatalf("jwks: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 	}
@@ -91,7 +73,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 	}
 
-	resp = invoke(jwksFn, h.Event(t, "jwks.metadata.json"))
+	resp = lambdaruntest.InvokeHTTP(t, jwksFn, h.Event(t, "jwks.metadata.json"))
 	var meta struct {
 		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`

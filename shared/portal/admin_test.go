@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
 	"credportal/shared/portal"
 	"credportal/shared/store"
@@ -33,8 +33,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	emu := emulator.ForTest(t)
-	st := store.New(dynamodb.NewFromConfig(emu.Config()), emu.NewTable(t))
+	emu := emulatortest.ForTest(t)
+	st := store.New(dynamodb.NewFromConfig(emu.Config()), emulatortest.NewTable(t, emu))
 	now := clock()
 	return fixture{
 		store:   st,

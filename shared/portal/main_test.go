@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 )
 
 // TestMain shares one emulator among the package's tests.
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }

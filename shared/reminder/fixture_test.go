@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/mail"
@@ -28,7 +29,7 @@ import (
 	"credportal/shared/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 // day0 is the first day of the tests' calendar; sweeps run at 07:00 UTC.
 var day0 = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
@@ -106,7 +107,7 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	emu := emulator.ForTest(t)
+	emu := emulatortest.ForTest(t)
 	// The package's tests run one at a time on their own emulator: each
 	// starts from an empty one, which keeps reading its sent mail (a dump
 	// of everything the emulator ever held) quick.
@@ -121,10 +122,10 @@ func newFixture(t testing.TB) *fixture {
 		o.RetryMaxAttempts = 3
 		o.APIOptions = append(o.APIOptions, f.dbFaults.middleware)
 	})
-	f.table = emu.NewTable(t)
+	f.table = emulatortest.NewTable(t, emu)
 	f.st = store.New(db, f.table)
 	f.ses = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, f.sesFault.middleware) })
-	domain := strings.ToLower(emulator.UniqueName("t")) + ".example"
+	domain := strings.ToLower(emulatortest.UniqueName("t")) + ".example"
 	f.sender = "no-reply@" + domain
 	f.fallback = "credentials@" + domain
 	if _, err := sesv2.NewFromConfig(cfg).CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(f.sender)}); err != nil {
@@ -188,12 +189,12 @@ func (f *fixture) event(appID, action string) audit.Event {
 func (f *fixture) app(org, name string, managers, viewers []string) portal.Application {
 	f.t.Helper()
 	ctx := context.Background()
-	o := portal.Organisation{ID: f.id(ids.Organisation), Name: org + " " + emulator.UniqueName(""), Country: "GB", CreatedAt: day0}
+	o := portal.Organisation{ID: f.id(ids.Organisation), Name: org + " " + emulatortest.UniqueName(""), Country: "GB", CreatedAt: day0}
 	if err := f.st.CreateOrganisation(ctx, o); err != nil {
 		f.t.Fatal(err)
 	}
 	a := portal.Application{
-		ID: f.id(ids.Application), Name: name, ClientID: emulator.UniqueName("client"),
+		ID: f.id(ids.Application), Name: name, ClientID: emulatortest.UniqueName("client"),
 		Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: day0,
 	}
 	if err := f.st.CreateApplication(ctx, a, f.event(a.ID, audit.ApplicationCreated)); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/shared/audit"
-	"credportal/shared/mail"
 	"credportal/shared/portal"
 	"credportal/shared/reminder"
 )
@@ -221,14 +220,24 @@ func TestReplacedNote(t *testing.T) {
 // The same sweep three times, and two sweeps at once, send each reminder once.
 func TestRepeatedAndConcurrentRuns(t *testing.T) {
 	f := newFixture(t)
+	// The secrets are created long before, so every threshold was ahead of
+	// them when they were made.
+	created := day0.AddDate(0, 0, -60)
 	var want []string
-	for i, days := range []int{0, 1, 3, 7, 14, 30} {
+	// Day 0: secrets that many days from expiry get the reminder of that
+	// threshold, the most urgent one crossed.
+	oneDayAway := []portal.Secret{}
+	for i, c := range []struct{ days, threshold int }{{0, 0}, {1, 1}, {3, 3}, {7, 7}, {14, 14}, {30, 30}} {
 		app := f.app("Org", "App "+string(rune('A'+i)), []string{"m1@org.test", "m2@org.test"}, []string{"v@org.test"})
-		s := f.secret(app, "Key", at(days, 12, 0))
-		s2 := f.secret(app, "Second", at(days, 13, 0))
-		th, _ := reminder.Due(f.config().Thresholds, days)
+		f.setNow(created)
+		s := f.secret(app, "Key", at(c.days, 12, 0))
+		s2 := f.secret(app, "Second", at(c.days, 13, 0))
+		f.setNow(day0)
 		for _, r := range []string{"m1@org.test", "m2@org.test"} {
-			want = append(want, key(r, s, th), key(r, s2, th))
+			want = append(want, key(r, s, c.threshold), key(r, s2, c.threshold))
+		}
+		if c.days == 1 {
+			oneDayAway = []portal.Secret{s, s2}
 		}
 	}
 	for i := 0; i < 3; i++ {
@@ -241,14 +250,14 @@ func TestRepeatedAndConcurrentRuns(t *testing.T) {
 
 	// Two sweeps at once, twice, the next day: each sends nothing the other did.
 	f.setNow(day0.AddDate(0, 0, 1))
-	for _, days := range []int{1, 2, 5} {
+	for _, c := range []struct{ days, threshold int }{{1, 1}, {2, 3}, {5, 7}} {
 		app := f.app("Org", "Late", []string{"m3@org.test", "m4@org.test", "m5@org.test"}, nil)
-		s := f.secret(app, "Key", at(days+1, 12, 0))
-		th, _ := reminder.Due(f.config().Thresholds, days)
+		f.setNow(created)
+		s := f.secret(app, "Key", at(c.days+1, 12, 0))
+		f.setNow(day0.AddDate(0, 0, 1))
 		for _, r := range []string{"m3@org.test", "m4@org.test", "m5@org.test"} {
-			want = append(want, key(r, s, th))
+			want = append(want, key(r, s, c.threshold))
 		}
-		// Already reminded secrets get the next threshold when crossed.
 	}
 	for round := 0; round < 2; round++ {
 		var wg sync.WaitGroup
@@ -263,53 +272,15 @@ func TestRepeatedAndConcurrentRuns(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	// The day's moves: secrets at 1,3,7 days yesterday are at 0,2,6 now:
-	// thresholds 0 (was 1), 3 (already), 7 (already).
-	for _, k := range f.dueOn(day0.AddDate(0, 0, 1)) {
-		if !contains(want, k) {
-			want = append(want, k)
+	// The day's moves: the secrets 1 day away yesterday expire today,
+	// threshold 0. The others stay at the threshold they had (0 days → -1:
+	// still 0; 3 → 2: still 3; 7 → 6, 14 → 13, 30 → 29), sent yesterday.
+	for _, s := range oneDayAway {
+		for _, r := range []string{"m1@org.test", "m2@org.test"} {
+			want = append(want, key(r, s, 0))
 		}
 	}
 	f.exactlyOnce(want...)
-}
-
-// dueOn lists the reminders a correct sweep on day d must have sent, from
-// the secrets expiring in the window: every manager, the most urgent
-// threshold crossed.
-func (f *fixture) dueOn(d time.Time) []string {
-	f.t.Helper()
-	ctx := context.Background()
-	cfg := f.config()
-	var out []string
-	for i := -1; i <= 30; i++ {
-		secs, err := f.st.ExpiringOn(ctx, d.AddDate(0, 0, i))
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		for _, s := range secs {
-			th, ok := reminder.Due(cfg.Thresholds, reminder.DaysLeft(d, s.ExpiresAt))
-			if !ok {
-				continue
-			}
-			ds, err := f.st.ListDesignations(ctx, s.ApplicationID)
-			if err != nil {
-				f.t.Fatal(err)
-			}
-			for _, m := range mail.Managers(ds) {
-				out = append(out, key(m, s.Secret, th))
-			}
-		}
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // A credential manager designated after a threshold's reminders went out

@@ -16,21 +16,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"credportal/infra/emulator"
+	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/portal"
 	"credportal/shared/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulatortest.RunTests(m)) }
 
 var t0 = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
-	emu := emulator.ForTest(t)
-	return store.New(dynamodb.NewFromConfig(emu.Config()), emu.NewTable(t))
+	emu := emulatortest.ForTest(t)
+	return store.New(dynamodb.NewFromConfig(emu.Config()), emulatortest.NewTable(t, emu))
 }
 
 func newID(t testing.TB, kind string) string {
@@ -49,12 +49,12 @@ func event(t testing.TB, appID, action string) audit.Event {
 func seedApp(t *testing.T, st *store.Store, name string) portal.Application {
 	t.Helper()
 	ctx := context.Background()
-	org := portal.Organisation{ID: newID(t, ids.Organisation), Name: emulator.UniqueName("Org "), Country: "GB", CreatedAt: t0}
+	org := portal.Organisation{ID: newID(t, ids.Organisation), Name: emulatortest.UniqueName("Org "), Country: "GB", CreatedAt: t0}
 	if err := st.CreateOrganisation(ctx, org); err != nil {
 		t.Fatal(err)
 	}
 	app := portal.Application{
-		ID: newID(t, ids.Application), Name: name, ClientID: emulator.UniqueName("client"),
+		ID: newID(t, ids.Application), Name: name, ClientID: emulatortest.UniqueName("client"),
 		Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: []string{"search-match"}, CreatedAt: t0,
 	}
 	if err := st.CreateApplication(ctx, app, event(t, app.ID, audit.ApplicationCreated)); err != nil {
@@ -251,8 +251,8 @@ func (c *conflictOnce) TransactWriteItems(ctx context.Context, in *dynamodb.Tran
 
 func TestWritesRetryATransactionConflict(t *testing.T) {
 	ctx := context.Background()
-	emu := emulator.ForTest(t)
-	table := emu.NewTable(t)
+	emu := emulatortest.ForTest(t)
+	table := emulatortest.NewTable(t, emu)
 	plain := store.New(dynamodb.NewFromConfig(emu.Config()), table)
 	app := seedApp(t, plain, "Busy")
 	sec := newSecret(t, app.ID, t0.Add(48*time.Hour))
