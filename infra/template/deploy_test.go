@@ -2,9 +2,13 @@ package template
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // What holds credentials outlives the stack: deleting or replacing the stack
@@ -91,6 +95,108 @@ func TestSignInModeIsOIDCOnly(t *testing.T) {
 			if strings.Contains(string(raw), `"local"`) {
 				t.Errorf("%s sets %s to %s", f.LogicalID, name, raw)
 			}
+		}
+	}
+}
+
+// raw is template.yaml as plain values, every section.
+func raw(t *testing.T) map[string]any {
+	t.Helper()
+	_, root := load(t)
+	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return asMap(value(&doc))
+}
+
+// The portal's address is known before the first deploy: its own domain
+// (DomainName and CertificateArn make the HTTP API's custom domain, and the
+// URL follows from it), or a PortalUrl the operator gives; never an example
+// that breaks sign-in, and never the API's own URL (a circular dependency).
+func TestPortalAddress(t *testing.T) {
+	tmpl, _ := load(t)
+	doc := raw(t)
+	params := asMap(doc["Parameters"])
+	if _, ok := asMap(params["PortalUrl"])["Default"]; ok {
+		t.Errorf("PortalUrl has a default (%v): sam deploy --guided would not ask for it", asMap(params["PortalUrl"])["Default"])
+	}
+	for _, p := range []string{"DomainName", "CertificateArn"} {
+		if d, ok := asMap(params[p])["Default"]; !ok || d != "" {
+			t.Errorf("%s: default %v, want empty (no custom domain)", p, d)
+		}
+	}
+
+	// Everything that needs the address takes the one derived value.
+	derived := map[string]any{"Fn::If": []any{
+		"PortalUrlFromDomain", map[string]any{"Fn::Sub": "https://${DomainName}/"}, map[string]any{"Ref": "PortalUrl"},
+	}}
+	conds := asMap(doc["Conditions"])
+	wantCond := map[string]any{"Fn::And": []any{map[string]any{"Condition": "HasDomain"}, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "PortalUrl"}, ""}}}}
+	if !reflect.DeepEqual(conds["PortalUrlFromDomain"], wantCond) {
+		t.Errorf("PortalUrlFromDomain is %v", conds["PortalUrlFromDomain"])
+	}
+	if !reflect.DeepEqual(conds["HasDomain"], map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "DomainName"}, ""}}}}) {
+		t.Errorf("HasDomain is %v", conds["HasDomain"])
+	}
+	body, _ := json.Marshal(map[string]any{"Resources": doc["Resources"], "Globals": doc["Globals"], "Outputs": doc["Outputs"]})
+	expr, _ := json.Marshal(derived)
+	refs, uses := strings.Count(string(body), `{"Ref":"PortalUrl"}`), strings.Count(string(body), string(expr))
+	if refs != uses || uses == 0 {
+		t.Errorf("PortalUrl is referenced %d times, %d of them through the derived address %s", refs, uses, expr)
+	}
+	client := tmpl.Resources["UserPoolClient"].Properties
+	for _, p := range []string{"CallbackURLs", "LogoutURLs"} {
+		if !reflect.DeepEqual(client[p], []any{derived}) {
+			t.Errorf("UserPoolClient %s is %v, want the portal's address", p, client[p])
+		}
+	}
+	for _, f := range tmpl.Functions() {
+		if f.Env["PORTAL_URL"] == nil {
+			t.Errorf("%s has no PORTAL_URL", f.LogicalID)
+		}
+		for _, name := range []string{"PORTAL_URL", "ISSUER"} {
+			if v, ok := f.Env[name]; ok && !reflect.DeepEqual(v, derived) {
+				t.Errorf("%s: %s is %v, want the portal's address", f.LogicalID, name, v)
+			}
+		}
+		// Locally (a PortalUrl is given) it is the PortalUrl.
+		got, err := tmpl.Resolve(f.Env["PORTAL_URL"], Locals{Params: map[string]string{"PortalUrl": "http://127.0.0.1:3000/"}})
+		if err != nil || got != "http://127.0.0.1:3000/" {
+			t.Errorf("%s: PORTAL_URL resolves locally to %q, %v", f.LogicalID, got, err)
+		}
+	}
+
+	// The custom domain, only with DomainName, mapped to the API's stage.
+	domain, mapping := tmpl.Resources["ApiDomain"], tmpl.Resources["ApiDomainMapping"]
+	if domain.Type != "AWS::ApiGatewayV2::DomainName" || domain.Condition != "HasDomain" || !reflect.DeepEqual(domain.Properties["DomainName"], map[string]any{"Ref": "DomainName"}) {
+		t.Errorf("ApiDomain: %+v", domain)
+	}
+	cfg, _ := domain.Properties["DomainNameConfigurations"].([]any)
+	if len(cfg) != 1 || !reflect.DeepEqual(asMap(cfg[0])["CertificateArn"], map[string]any{"Ref": "CertificateArn"}) || asMap(cfg[0])["EndpointType"] != "REGIONAL" {
+		t.Errorf("ApiDomain configurations: %v", cfg)
+	}
+	if mapping.Type != "AWS::ApiGatewayV2::ApiMapping" || mapping.Condition != "HasDomain" ||
+		!reflect.DeepEqual(mapping.Properties["ApiId"], map[string]any{"Ref": "HttpApi"}) ||
+		!reflect.DeepEqual(mapping.Properties["DomainName"], map[string]any{"Ref": "ApiDomain"}) {
+		t.Errorf("ApiDomainMapping: %+v", mapping)
+	}
+	// A deploy with neither a domain nor a PortalUrl, or a domain without a
+	// certificate, is refused before anything is created.
+	rules := asMap(doc["Rules"])
+	for _, r := range []string{"PortalAddressKnown", "DomainHasCertificate"} {
+		if asMap(rules[r])["Assertions"] == nil {
+			t.Errorf("template.yaml has no rule %s", r)
+		}
+	}
+	outputs := asMap(doc["Outputs"])
+	for _, o := range []string{"PortalUrl", "ApiUrl", "ApiDomainTarget", "ApiDomainHostedZoneId"} {
+		if outputs[o] == nil {
+			t.Errorf("template.yaml has no output %s", o)
 		}
 	}
 }
