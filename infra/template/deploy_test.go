@@ -171,6 +171,27 @@ func TestPortalAddress(t *testing.T) {
 		}
 	}
 
+	// The address as CloudFormation would evaluate it.
+	for _, c := range []struct {
+		params map[string]string
+		want   string
+		domain bool
+	}{
+		{map[string]string{"DomainName": "portal.registry.example", "PortalUrl": ""}, "https://portal.registry.example/", true},
+		{map[string]string{"DomainName": "portal.registry.example", "PortalUrl": "https://edge.registry.example/"}, "https://edge.registry.example/", true},
+		{map[string]string{"PortalUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/"}, "https://abc123.execute-api.eu-west-1.amazonaws.com/", false},
+	} {
+		got, err := tmpl.Resolve(derived, Locals{Params: c.params})
+		if err != nil || got != c.want {
+			t.Errorf("with %v the portal's address is %q, %v; want %q", c.params, got, err, c.want)
+		}
+		for _, id := range []string{"ApiDomain", "ApiDomainMapping"} {
+			if exists, err := tmpl.Exists(id, Locals{Params: c.params}); err != nil || exists != c.domain {
+				t.Errorf("with %v, %s exists: %v, %v", c.params, id, exists, err)
+			}
+		}
+	}
+
 	// The custom domain, only with DomainName, mapped to the API's stage.
 	domain, mapping := tmpl.Resources["ApiDomain"], tmpl.Resources["ApiDomainMapping"]
 	if domain.Type != "AWS::ApiGatewayV2::DomainName" || domain.Condition != "HasDomain" || !reflect.DeepEqual(domain.Properties["DomainName"], map[string]any{"Ref": "DomainName"}) {
