@@ -108,9 +108,10 @@ func admRequest(email, routeKey string, params map[string]string, body string) h
 }
 
 // admCall is call for the admin tests, which read the status and the body.
+// The event's route key names the route, as API Gateway sets it.
 func admCall(t *testing.T, h httpapi.Handler, r httpapi.Request) (int, map[string]any) {
 	t.Helper()
-	status, body, _ := call(t, h, r)
+	status, body, _ := call(t, route{r.RouteKey, h}, r)
 	return status, body
 }
 
@@ -408,9 +409,12 @@ func TestAdminResponses(t *testing.T) {
 		}
 	})
 	t.Run("unknown route", func(t *testing.T) {
+		// An event API Gateway never sends, for a route template.yaml does
+		// not declare: docs/openapi.json has no answer to check it against.
 		r := admRequest(admAdmin, "GET /v1/admin/secrets", nil, "")
-		if status, body := admCall(t, f.handler, r); status != 404 || errCode(body) != "route_not_found" {
-			t.Fatalf("status %d %v", status, body)
+		resp, err := f.handler(context.Background(), r)
+		if err != nil || resp.StatusCode != 404 || !strings.Contains(resp.Body, `"code":"route_not_found"`) {
+			t.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
 		}
 	})
 }
@@ -536,6 +540,9 @@ func TestAdminSampleEvents(t *testing.T) {
 			}
 			out, err := h.Invoke(context.Background(), raw)
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := apispec.CheckInvoke(raw, out); err != nil {
 				t.Fatal(err)
 			}
 			var resp events.APIGatewayV2HTTPResponse

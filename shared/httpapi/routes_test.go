@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"credportal/infra/apispec"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/testlog"
 	"credportal/shared/audit"
@@ -40,7 +41,7 @@ const (
 // fixture is a table with two organisations: A with applications A1 (a
 // manager and a viewer) and A2, and B with B1.
 type fixture struct {
-	api       httpapi.API
+	api       routedAPI
 	db        *dynamodb.Client
 	table     string
 	a1, a2, b string
@@ -63,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 	f.pepper = aws.ToString(pv.SecretString)
 	st := store.New(db, f.table)
 	svc := portal.NewService(st, keys.NewPeppers(sm, pepperID, time.Now), portal.DefaultConfig(), time.Now, rand.Reader)
-	f.api = httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: adminGroup, GroupsClaim: "cognito:groups"}}
+	f.api = routedAPI{httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: adminGroup, GroupsClaim: "cognito:groups"}}}
 
 	mk := func(kind string) string {
 		id, err := ids.New(kind, time.Now(), rand.Reader)
@@ -120,11 +121,47 @@ func req(email string, path map[string]string, query map[string]string, body str
 	return r
 }
 
-func call(t *testing.T, h httpapi.Handler, r httpapi.Request) (int, map[string]any, httpapi.Response) {
+// route is a handler with the route key API Gateway invokes it behind.
+type route struct {
+	key string
+	h   httpapi.Handler
+}
+
+// routedAPI names each handler of the API with its route key.
+type routedAPI struct{ httpapi.API }
+
+func (a routedAPI) Me() route { return route{"GET /v1/me", a.API.Me()} }
+func (a routedAPI) ListApplications() route {
+	return route{"GET /v1/applications", a.API.ListApplications()}
+}
+func (a routedAPI) GetApplication() route {
+	return route{"GET /v1/applications/{applicationId}", a.API.GetApplication()}
+}
+func (a routedAPI) ListSecrets() route {
+	return route{"GET /v1/applications/{applicationId}/secrets", a.API.ListSecrets()}
+}
+func (a routedAPI) CreateSecret() route {
+	return route{"POST /v1/applications/{applicationId}/secrets", a.API.CreateSecret()}
+}
+func (a routedAPI) DeleteSecret() route {
+	return route{"DELETE /v1/applications/{applicationId}/secrets/{secretId}", a.API.DeleteSecret()}
+}
+func (a routedAPI) ListEvents() route {
+	return route{"GET /v1/applications/{applicationId}/audit", a.API.ListEvents()}
+}
+
+// call invokes the handler and checks its answer as every answer of the API
+// must be: described by docs/openapi.json, no-store, and an error with a code
+// and a message.
+func call(t *testing.T, rt route, r httpapi.Request) (int, map[string]any, httpapi.Response) {
 	t.Helper()
-	resp, err := h(context.Background(), r)
+	resp, err := rt.h(context.Background(), r)
 	if err != nil {
 		t.Fatalf("handler error: %v", err)
+	}
+	r.RouteKey = rt.key
+	if err := apispec.CheckLambda(r, resp); err != nil {
+		t.Fatal(err)
 	}
 	var body map[string]any
 	if resp.Body != "" {
@@ -182,7 +219,7 @@ func TestRoutesStatusPaths(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		h      httpapi.Handler
+		h      route
 		r      httpapi.Request
 		status int
 		code   string
@@ -370,7 +407,7 @@ func TestTenantIsolation(t *testing.T) {
 	bSecret := created["id"].(string)
 	a := f.api
 	// A manager of A gets 404 on every route of B's application.
-	for name, h := range map[string]httpapi.Handler{
+	for name, h := range map[string]route{
 		"get": a.GetApplication(), "list secrets": a.ListSecrets(), "create": a.CreateSecret(),
 		"delete": a.DeleteSecret(), "audit": a.ListEvents(),
 	} {
@@ -436,9 +473,9 @@ func TestLogsNeverHoldSecrets(t *testing.T) {
 	// A failing request logs its error: point the service at a pepper that
 	// does not exist.
 	emu := emulatortest.ForTest(t)
-	broken := httpapi.API{Identity: f.api.Identity, Service: portal.NewService(
+	broken := routedAPI{httpapi.API{Identity: f.api.Identity, Service: portal.NewService(
 		store.New(f.db, f.table), keys.NewPeppers(secretsmanager.NewFromConfig(emu.Config()), "missing-pepper", time.Now),
-		portal.DefaultConfig(), time.Now, rand.Reader)}
+		portal.DefaultConfig(), time.Now, rand.Reader)}}
 	if status, _, _ := call(t, broken.CreateSecret(), r); status != http.StatusInternalServerError {
 		t.Fatalf("broken create: %d", status)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/golang-jwt/jwt/v5"
 
+	"credportal/infra/apispec"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
@@ -271,6 +272,9 @@ func (f *fixture) callFrom(ip string, headers map[string]string, r tokenRequest)
 	if err != nil {
 		f.t.Fatalf("handler error: %v", err)
 	}
+	if err := apispec.CheckLambda(req, resp); err != nil {
+		f.t.Fatal(err)
+	}
 	return resp
 }
 
@@ -302,8 +306,9 @@ func tokenOf(t *testing.T, resp oauth.Response) oauth.Token {
 }
 
 // routes serves Lambda handlers over HTTP the way the HTTP API does: payload
-// format 2.0, headers lower-cased, the body base64-encoded.
-func routes(handlers map[string]oauth.Handler) http.Handler {
+// format 2.0, headers lower-cased, the body base64-encoded. Every answer must
+// be one docs/openapi.json describes.
+func routes(t testing.TB, handlers map[string]oauth.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Method + " " + r.URL.Path
 		h, ok := handlers[key]
@@ -336,6 +341,9 @@ func routes(handlers map[string]oauth.Handler) http.Handler {
 			http.Error(w, "handler error", http.StatusBadGateway)
 			return
 		}
+		if err := apispec.CheckLambda(req, resp); err != nil {
+			t.Error(err)
+		}
 		for k, v := range resp.Headers {
 			w.Header().Set(k, v)
 		}
@@ -350,7 +358,7 @@ func routes(handlers map[string]oauth.Handler) http.Handler {
 
 // httpServer serves the token endpoint and the discovery documents.
 func (f *fixture) httpServer() *httptest.Server {
-	srv := httptest.NewServer(routes(map[string]oauth.Handler{
+	srv := httptest.NewServer(routes(f.t, map[string]oauth.Handler{
 		"POST " + oauth.TokenPath:   f.token,
 		"GET " + oauth.JWKSPath:     f.jwks,
 		"GET " + oauth.MetadataPath: f.jwks,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"credportal/infra/apispec"
 	"credportal/shared/httpapi"
 	"credportal/shared/reminder"
 	"credportal/shared/webui"
@@ -60,10 +62,16 @@ func get(path string, headers map[string]string) httpapi.Request {
 	}
 }
 
+// serve answers req and checks the answer against docs/openapi.json, unless
+// req is for a path that no route of template.yaml reaches (API Gateway would
+// not pass it to the function).
 func serve(t *testing.T, h *webui.Handler, req httpapi.Request) httpapi.Response {
 	t.Helper()
 	resp, err := h.Handle(context.Background(), req)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := apispec.CheckLambda(req, resp); err != nil && !errors.Is(err, apispec.ErrNoRoute) {
 		t.Fatal(err)
 	}
 	return resp
@@ -438,6 +446,9 @@ func TestSampleEvents(t *testing.T) {
 			raw = []byte(strings.ReplaceAll(string(raw), "0000000000000000", h.Version()))
 			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), raw)
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := apispec.CheckInvoke(raw, out); err != nil {
 				t.Fatal(err)
 			}
 			var resp httpapi.Response

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"credportal/infra/apispec"
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun"
@@ -115,7 +116,8 @@ func (h *Harness) Event(t emulatortest.TB, name string) []byte {
 }
 
 // InvokeHTTP invokes a function behind an HttpApi route with event and
-// decodes its answer, which must be an HTTP API response.
+// decodes its answer, which must be an HTTP API response that
+// docs/openapi.json describes for the event's route.
 func InvokeHTTP(t emulatortest.TB, in *lambdarun.Instance, event []byte) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	out, err := in.Invoke(context.Background(), event)
@@ -125,6 +127,9 @@ func InvokeHTTP(t emulatortest.TB, in *lambdarun.Instance, event []byte) events.
 	var resp events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode == 0 {
 		t.Fatalf("not an HTTP API response: %s", out)
+	}
+	if err := apispec.CheckInvoke(event, out); err != nil {
+		t.Fatal(err)
 	}
 	return resp
 }
