@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"credportal/infra/apispec"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/template"
 	"credportal/shared/audit"
