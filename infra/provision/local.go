@@ -14,6 +14,7 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/infra/template"
+	"credportal/shared/store"
 )
 
 // Audience is the audience of the local authorizer's tokens (the user-pool
@@ -101,6 +102,11 @@ func Resources(ctx context.Context, cfg aws.Config, t *template.Template, l temp
 			}
 			if typ == "AWS::DynamoDB::Table" {
 				err = Table(ctx, db, t, id, l.Refs[id])
+				// An emulator already running may hold items of an
+				// earlier layout: bring them to this version's.
+				if err == nil {
+					_, err = store.New(db, l.Refs[id]).MigrateClients(ctx)
+				}
 			} else {
 				err = GeneratedSecret(ctx, sm, l.Refs[id])
 			}

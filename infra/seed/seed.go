@@ -286,7 +286,7 @@ func addSecrets(ctx context.Context, cfg Config, st *store.Store, peppers *keys.
 			return fmt.Errorf("create secret %q of %s: %w", s.Name, a.Name, err)
 		}
 		if s.UsedAgo > 0 {
-			if _, err := st.MarkSecretUsed(ctx, app.ID, created.ID, realNow.Add(-s.UsedAgo)); err != nil {
+			if _, err := st.MarkSecretUsed(ctx, app.ClientID, app.ID, created.ID, realNow.Add(-s.UsedAgo)); err != nil {
 				return fmt.Errorf("mark secret %q used: %w", s.Name, err)
 			}
 		}

@@ -26,17 +26,13 @@ import (
 // memoryStore answers the token endpoint from memory, so a benchmark weighs
 // the endpoint's own CPU work and not the network.
 type memoryStore struct {
-	app     portal.Application
-	secrets []portal.Secret
+	client portal.Client
 }
 
-func (m *memoryStore) ClientApplication(context.Context, string) (portal.Application, error) {
-	return m.app, nil
+func (m *memoryStore) Client(context.Context, string) (portal.Client, error) {
+	return m.client, nil
 }
-func (m *memoryStore) ClientSecrets(context.Context, portal.Application, time.Time) ([]portal.Secret, error) {
-	return m.secrets, nil
-}
-func (m *memoryStore) MarkSecretUsed(context.Context, string, string, time.Time) (bool, error) {
+func (m *memoryStore) MarkSecretUsed(context.Context, string, string, string, time.Time) (bool, error) {
 	return false, nil
 }
 func (m *memoryStore) LockedUntil(context.Context, string, string, time.Time) (time.Time, error) {
@@ -98,13 +94,13 @@ func benchTokenRequest(b *testing.B, v verifier) (Handler, Request) {
 	pepper := secret.Pepper{Version: "v1", Key: []byte("0123456789abcdef0123456789abcdef")}
 	used := now.Add(-time.Minute)
 	clientID := "acmesearchsampleclient2a"
-	st := &memoryStore{
-		app: portal.Application{ID: "app_01m8am1b0c0g2py9w4qzy9dqx2", ClientID: clientID, APIs: []string{"search-match", "match-connect"}},
-		secrets: []portal.Secret{{
+	st := &memoryStore{client: portal.Client{
+		ID: clientID, ApplicationID: "app_01m8am1b0c0g2py9w4qzy9dqx2", APIs: []string{"search-match", "match-connect"},
+		Secrets: []portal.Secret{{
 			ID: "sec_01m8baetc0c05wrfz9jmwb1p4h", ApplicationID: "app_01m8am1b0c0g2py9w4qzy9dqx2",
 			Hash: v.digest(pepper.Key, value), PepperVersion: "v1", ExpiresAt: now.Add(24 * time.Hour), LastUsedAt: &used,
 		}},
-	}
+	}}
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	sk, err := keys.NewSigningKey(priv, "v1")
 	if err != nil {

@@ -113,6 +113,7 @@ type fixture struct {
 	db        *dynamodb.Client // the store's client, counted
 	table     string
 	sm        *secretsmanager.Client
+	peppers   *keys.Peppers
 	signingID string
 	service   *portal.Service
 	server    *oauth.Server
@@ -136,6 +137,7 @@ func newFixtureWith(t *testing.T, configure func(*oauth.Config)) *fixture {
 	f.st = store.New(f.db, f.table)
 	f.sm = secretsmanager.NewFromConfig(emu.Config())
 	peppers := keys.NewPeppers(f.sm, emulatortest.NewSecret(t, emu), f.clock.Now)
+	f.peppers = peppers
 	f.signingID = emulatortest.NewSecret(t, emu) // random text: the token endpoint generates the key
 	f.service = portal.NewService(f.st, peppers, portal.DefaultConfig(), f.clock.Now, rand.Reader)
 	cfg := oauth.DefaultConfig(issuer + "/")

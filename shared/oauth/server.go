@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,12 +26,11 @@ import (
 // Store is what the token endpoint reads and writes. Not-found lookups return
 // an error wrapping portal.ErrNotFound.
 type Store interface {
-	// ClientApplication finds the application a client id was issued to.
-	ClientApplication(ctx context.Context, clientID string) (portal.Application, error)
-	// ClientSecrets returns the application's secrets active at now.
-	ClientSecrets(ctx context.Context, app portal.Application, now time.Time) ([]portal.Secret, error)
+	// Client reads, consistently, what authenticating a client id needs: a
+	// successful request reads nothing else.
+	Client(ctx context.Context, clientID string) (portal.Client, error)
 	// MarkSecretUsed sets LastUsedAt unless it was set recently.
-	MarkSecretUsed(ctx context.Context, appID, secretID string, at time.Time) (bool, error)
+	MarkSecretUsed(ctx context.Context, clientID, appID, secretID string, at time.Time) (bool, error)
 	Throttle
 }
 
@@ -156,56 +156,54 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 		return Token{}, errInvalidClient
 	}
 	now := s.now().UTC()
-	app, sec, err := s.authenticate(ctx, req, now)
+	client, sec, err := s.authenticate(ctx, req, now)
 	if errors.Is(err, errInvalidClient) {
-		return Token{}, s.fail(ctx, req.ClientID, app, now, meta)
+		return Token{}, s.fail(ctx, req.ClientID, client.ApplicationID, now, meta)
 	}
 	if err != nil {
 		return Token{}, err
 	}
-	scopes, err := s.grant(app, req.Scope)
+	scopes, err := s.grant(client.APIs, req.Scope)
 	if err != nil {
-		slog.InfoContext(ctx, "token refused", "reason", "scope", "clientId", req.ClientID, "applicationId", app.ID)
+		slog.InfoContext(ctx, "token refused", "reason", "scope", "clientId", req.ClientID, "applicationId", client.ApplicationID)
 		return Token{}, err
 	}
 	tok, kid, jti, err := s.sign(ctx, req.ClientID, scopes, now)
 	if err != nil {
 		return Token{}, err
 	}
-	s.markUsed(ctx, sec, now)
-	slog.InfoContext(ctx, "token issued", "clientId", req.ClientID, "applicationId", app.ID, "secretId", sec.ID,
-		"method", req.Method, "scope", strings.Join(scopes, " "), "kid", kid, "jti", jti)
+	s.markUsed(ctx, client.ID, sec, now)
+	slog.InfoContext(ctx, "token issued", "clientId", req.ClientID, "applicationId", client.ApplicationID, "secretId", sec.ID,
+		"method", req.Method, "scope", tok.Scope, "kid", kid, "jti", jti)
 	return tok, nil
 }
 
 // authenticate finds the secret the client presented. Every way of failing
-// is errInvalidClient; app is set when the client id is an application's.
-func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Time) (portal.Application, portal.Secret, error) {
-	app, err := s.store.ClientApplication(ctx, req.ClientID)
+// is errInvalidClient; the client's ApplicationID is set when the client id
+// is an application's.
+func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Time) (portal.Client, portal.Secret, error) {
+	client, err := s.store.Client(ctx, req.ClientID)
 	if errors.Is(err, portal.ErrNotFound) {
 		if err := s.burnHash(ctx, req.Secret); err != nil {
-			return portal.Application{}, portal.Secret{}, err
+			return portal.Client{}, portal.Secret{}, err
 		}
 		slog.InfoContext(ctx, "token refused", "reason", "unknown client id", "clientId", req.ClientID)
-		return portal.Application{}, portal.Secret{}, errInvalidClient
+		return portal.Client{}, portal.Secret{}, errInvalidClient
 	}
 	if err != nil {
-		return portal.Application{}, portal.Secret{}, fmt.Errorf("find client: %w", err)
-	}
-	secrets, err := s.store.ClientSecrets(ctx, app, now)
-	if err != nil {
-		return app, portal.Secret{}, fmt.Errorf("read client secrets: %w", err)
+		return portal.Client{}, portal.Secret{}, fmt.Errorf("find client: %w", err)
 	}
 	var (
 		found            portal.Secret
 		matched          bool
-		checked          int
+		checked, active  int
 		firstPepperError error
 	)
-	for _, sec := range secrets {
+	for _, sec := range client.Secrets {
 		if !now.Before(sec.ExpiresAt) {
 			continue
 		}
+		active++
 		// A secret whose pepper cannot be read cannot match; it must not
 		// stop the application's other secrets from working.
 		pepper, err := s.peppers.Version(ctx, sec.PepperVersion)
@@ -222,18 +220,18 @@ func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Ti
 		}
 	}
 	if !matched && checked == 0 && firstPepperError != nil {
-		return app, portal.Secret{}, firstPepperError
+		return client, portal.Secret{}, firstPepperError
 	}
-	if len(secrets) == 0 {
+	if active == 0 {
 		if err := s.burnHash(ctx, req.Secret); err != nil {
-			return app, portal.Secret{}, err
+			return client, portal.Secret{}, err
 		}
 	}
 	if !matched {
-		slog.InfoContext(ctx, "token refused", "reason", "no active secret matches", "clientId", req.ClientID, "applicationId", app.ID)
-		return app, portal.Secret{}, errInvalidClient
+		slog.InfoContext(ctx, "token refused", "reason", "no active secret matches", "clientId", req.ClientID, "applicationId", client.ApplicationID)
+		return client, portal.Secret{}, errInvalidClient
 	}
-	return app, found, nil
+	return client, found, nil
 }
 
 // burnHash does the hashing a comparison would, against nothing.
@@ -252,10 +250,10 @@ func (s *Server) burnHash(ctx context.Context, value string) error {
 // out and its failed attempts get 429 until the lockout ends. Throttling
 // records are read only here, after a failure. A failure to read or count is
 // logged, never shown: the client gets invalid_client.
-func (s *Server) fail(ctx context.Context, clientID string, app portal.Application, now time.Time, meta portal.Request) error {
+func (s *Server) fail(ctx context.Context, clientID, appID string, now time.Time, meta portal.Request) error {
 	p := s.cfg.Throttle
 	counted := clientID
-	if app.ID == "" {
+	if appID == "" {
 		counted = ""
 	}
 	source := throttleSource(meta.SourceIP)
@@ -278,14 +276,14 @@ func (s *Server) fail(ctx context.Context, clientID string, app portal.Applicati
 	}
 	until = now.Add(p.Lockout).Truncate(time.Second)
 	var ev *audit.Event
-	if app.ID != "" {
+	if appID != "" {
 		id, err := ids.New(ids.Event, now, s.random)
 		if err != nil {
 			slog.ErrorContext(ctx, "lockout not started", "clientId", clientID, "error", err.Error())
 			return errInvalidClient
 		}
 		ev = &audit.Event{
-			ID: id, At: now.Truncate(time.Second), Actor: clientID, Action: audit.TokenFailures, ApplicationID: app.ID,
+			ID: id, At: now.Truncate(time.Second), Actor: clientID, Action: audit.TokenFailures, ApplicationID: appID,
 			SourceIP: meta.SourceIP, UserAgent: meta.UserAgent, RequestID: meta.RequestID,
 			Details: map[string]string{
 				"failures": strconv.Itoa(n), "window": p.Window.String(), "lockedUntil": until.Format(time.RFC3339),
@@ -299,7 +297,7 @@ func (s *Server) fail(ctx context.Context, clientID string, app portal.Applicati
 	}
 	if started {
 		slog.WarnContext(ctx, "failed attempts locked out after repeated failures", "clientId", clientID,
-			"applicationId", app.ID, "source", source, "failures", n, "lockedUntil", until)
+			"applicationId", appID, "source", source, "failures", n, "lockedUntil", until)
 	}
 	return errInvalidClient
 }
@@ -326,8 +324,8 @@ func throttleSource(ip string) string {
 
 // grant resolves the requested scope against the application's APIs: all of
 // them when none is asked for.
-func (s *Server) grant(app portal.Application, scope string) ([]string, error) {
-	if len(app.APIs) == 0 {
+func (s *Server) grant(apis []string, scope string) ([]string, error) {
+	if len(apis) == 0 {
 		return nil, unauthorizedClient()
 	}
 	asked, ok := parseScope(scope)
@@ -335,14 +333,10 @@ func (s *Server) grant(app portal.Application, scope string) ([]string, error) {
 		return nil, invalidScope("The scope is not a space-separated list of API ids.")
 	}
 	if len(asked) == 0 {
-		return append([]string(nil), app.APIs...), nil
-	}
-	allowed := make(map[string]bool, len(app.APIs))
-	for _, id := range app.APIs {
-		allowed[id] = true
+		return apis, nil
 	}
 	for _, id := range asked {
-		if !allowed[id] {
+		if !slices.Contains(apis, id) {
 			return nil, invalidScope("The scope names an API this client is not granted: " + id + ".")
 		}
 	}
@@ -382,11 +376,11 @@ func (s *Server) sign(ctx context.Context, clientID string, scopes []string, now
 // The secret as read tells whether a write is due at all; the store's
 // conditional write settles races. A failure is logged and never fails the
 // request.
-func (s *Server) markUsed(ctx context.Context, sec portal.Secret, now time.Time) {
+func (s *Server) markUsed(ctx context.Context, clientID string, sec portal.Secret, now time.Time) {
 	if sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) <= usedPrecision {
 		return
 	}
-	if _, err := s.store.MarkSecretUsed(ctx, sec.ApplicationID, sec.ID, now); err != nil {
+	if _, err := s.store.MarkSecretUsed(ctx, clientID, sec.ApplicationID, sec.ID, now); err != nil {
 		slog.ErrorContext(ctx, "lastUsedAt not written", "applicationId", sec.ApplicationID, "secretId", sec.ID, "error", err.Error())
 	}
 }

@@ -288,10 +288,11 @@ func TestLastUsedAtWrittenOncePerPrecision(t *testing.T) {
 		f.clock.Set(t0.Add(s.after))
 		f.calls.reset()
 		tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
-		n := f.calls.reset()["UpdateItem"]
+		calls := f.calls.reset()
+		n := calls["TransactWriteItems"]
 		writes += n
-		if n != s.writes {
-			t.Fatalf("at +%v: %d UpdateItem calls, want %d", s.after, n, s.writes)
+		if n != s.writes || calls["GetItem"] != 1 || total(calls) != 1+s.writes {
+			t.Fatalf("at +%v: requests %v, want one GetItem and %d writes", s.after, calls, s.writes)
 		}
 		sec, err := f.st.GetSecret(ctx, app.ID, secretID)
 		if err != nil || sec.LastUsedAt == nil || !sec.LastUsedAt.Equal(t0.Add(s.want)) {
@@ -308,7 +309,7 @@ func TestLastUsedAtFailureDoesNotFailTheToken(t *testing.T) {
 	app := f.app("Search", "search-match")
 	value, _ := f.secret(app, 30)
 	f.calls.setFault(func(params any) error {
-		if in, ok := params.(*dynamodb.UpdateItemInput); ok && strings.Contains(keyString(in), "SECRET#") {
+		if _, ok := params.(*dynamodb.TransactWriteItemsInput); ok {
 			return errInjected
 		}
 		return nil
@@ -325,7 +326,7 @@ func TestStoreFailureIsServerError(t *testing.T) {
 	app := f.app("Search", "search-match")
 	value, _ := f.secret(app, 30)
 	f.calls.setFault(func(params any) error {
-		if _, ok := params.(*dynamodb.BatchGetItemInput); ok {
+		if _, ok := params.(*dynamodb.GetItemInput); ok {
 			return errInjected
 		}
 		return nil
@@ -338,15 +339,6 @@ func TestStoreFailureIsServerError(t *testing.T) {
 	if !strings.Contains(logs.String(), "injected failure") {
 		t.Fatalf("the failure was not logged: %s", logs)
 	}
-}
-
-func keyString(in *dynamodb.UpdateItemInput) string {
-	var b strings.Builder
-	for k, v := range in.Key {
-		raw, _ := json.Marshal(v)
-		b.WriteString(k + "=" + string(raw) + ";")
-	}
-	return b.String()
 }
 
 func TestLogsNeverHoldSecretsOrTokens(t *testing.T) {

@@ -143,6 +143,19 @@ type Secret struct {
 	LastUsedAt    *time.Time
 }
 
+// Client is what authenticating a client id needs, read in one piece: the
+// application it was issued to, with its organisation and APIs, and that
+// application's secrets. The secrets carry what checking a value needs (ID,
+// ApplicationID, Hint, Hash, PepperVersion, ExpiresAt, LastUsedAt); they may
+// include expired ones.
+type Client struct {
+	ID             string // the client id
+	ApplicationID  string
+	OrganisationID string
+	APIs           []string
+	Secrets        []Secret
+}
+
 // Secret statuses.
 const (
 	StatusActive  = "active"

@@ -110,7 +110,7 @@ func TestDeleteAndReplaceStopReminders(t *testing.T) {
 			f.setNow(at(3, 6, 0))
 			n := f.secret(app, "New", at(120, 12, 0))
 			replacement = n.ID
-			if _, err := f.st.MarkSecretUsed(context.Background(), app.ID, n.ID, at(3, 6, 30)); err != nil {
+			if _, err := f.st.MarkSecretUsed(context.Background(), app.ClientID, app.ID, n.ID, at(3, 6, 30)); err != nil {
 				t.Fatal(err)
 			}
 		case 6:

@@ -196,8 +196,11 @@ func TestReplacedNote(t *testing.T) {
 	newR := f.secret(replaced, "New R", at(120, 12, 0))
 	f.secret(unused, "New U", at(120, 12, 0))
 	used := day0.Add(-2 * time.Hour)
-	for _, s := range []portal.Secret{newR, preO} {
-		if _, err := f.st.MarkSecretUsed(context.Background(), s.ApplicationID, s.ID, used); err != nil {
+	for _, u := range []struct {
+		app portal.Application
+		s   portal.Secret
+	}{{replaced, newR}, {older, preO}} {
+		if _, err := f.st.MarkSecretUsed(context.Background(), u.app.ClientID, u.app.ID, u.s.ID, used); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,13 +16,6 @@ import (
 	"credportal/shared/portal"
 )
 
-type clientItem struct {
-	PK    string `dynamodbav:"PK"`
-	SK    string `dynamodbav:"SK"`
-	Type  string `dynamodbav:"Type"`
-	AppID string `dynamodbav:"AppID"`
-}
-
 type nameItem struct {
 	PK    string `dynamodbav:"PK"`
 	SK    string `dynamodbav:"SK"`
@@ -131,7 +124,7 @@ func (st *Store) CreateApplication(ctx context.Context, a portal.Application, ev
 	if err != nil {
 		return err
 	}
-	client, err := put(st.table, clientItem{PK: "CLIENT#" + a.ClientID, SK: "CLIENT", Type: typeClient, AppID: a.ID}, "attribute_not_exists(PK)")
+	client, err := put(st.table, newClientItem(a), "attribute_not_exists(PK)")
 	if err != nil {
 		return err
 	}
@@ -175,6 +168,11 @@ func (st *Store) UpdateApplication(ctx context.Context, before portal.Applicatio
 	items := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(st.table), Key: appKey(before.ID), UpdateExpression: upd.Update(),
 		ConditionExpression: upd.Condition(), ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
+	}}, {Update: &types.Update{
+		// The token endpoint grants the APIs its client item names.
+		TableName: aws.String(st.table), Key: clientKey(before.ClientID),
+		UpdateExpression: aws.String("SET APIs = :apis"), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":apis": stringList(apis)},
 	}}}
 	renamed := nameKey(name) != nameKey(before.Name)
 	if renamed {
@@ -198,7 +196,7 @@ func (st *Store) UpdateApplication(ctx context.Context, before portal.Applicatio
 			return err
 		}
 		return errApplicationChanged
-	case renamed && failedAt(reasons, 1):
+	case renamed && failedAt(reasons, 2):
 		return errDuplicateApplication
 	case err != nil:
 		return fmt.Errorf("update application %s: %w", before.ID, err)

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,11 +48,15 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 		if app.ActiveSecrets(now) >= limit {
 			return portal.ErrSecretLimit
 		}
-		// Expired entries leave the set here: they no longer count.
+		// Expired entries leave the set here, and the client item: they no
+		// longer count, nor authenticate.
 		kept := map[string]time.Time{sec.ID: sec.ExpiresAt}
+		var expired []string
 		for id, exp := range app.Secrets {
 			if exp.After(now) {
 				kept[id] = exp
+			} else {
+				expired = append(expired, id)
 			}
 		}
 		update, err := expression.NewBuilder().
@@ -68,6 +74,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 				ExpressionAttributeNames: update.Names(), ExpressionAttributeValues: update.Values(),
 			}},
 			{Put: &types.Put{TableName: aws.String(st.table), Item: secretAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Update: st.clientSecretAdded(app, sec, expired)},
 			eventPut,
 		}})
 		if err == nil {
@@ -82,9 +89,39 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 	return portal.Conflict("busy", "The application is being changed by someone else; try again.")
 }
 
-// RemoveSecret deletes a secret and records its audit event, atomically.
+// clientSecretAdded is the change of app's client item that adds sec and
+// drops the expired secrets.
+func (st *Store) clientSecretAdded(app portal.Application, sec portal.Secret, expired []string) *types.Update {
+	names := map[string]string{"#new": clientSecretAttr(sec.ID)}
+	update := "SET #new = :entry, AppVersion = :version"
+	if len(expired) > 0 {
+		var remove []string
+		for i, id := range expired {
+			n := strconv.Itoa(i)
+			names["#s"+n], names["#u"+n] = clientSecretAttr(id), clientUsedAttr(id)
+			remove = append(remove, "#s"+n, "#u"+n)
+		}
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
+	return &types.Update{
+		TableName: aws.String(st.table), Key: clientKey(app.ClientID),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":entry": clientSecretValue(sec), ":version": num(app.Version + 1),
+		},
+	}
+}
+
+// RemoveSecret deletes a secret, from its client item too, and records its
+// audit event, atomically.
 func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event) error {
 	eventPut, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	app, err := st.getApplication(ctx, appID, true) // for its client id
+
 	if err != nil {
 		return err
 	}
@@ -97,6 +134,15 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 			ExpressionAttributeNames: map[string]string{"#id": secretID},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":one": &types.AttributeValueMemberN{Value: "1"},
+			},
+		}},
+		types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
+			UpdateExpression:         aws.String("REMOVE #secret, #used SET AppVersion = if_not_exists(AppVersion, :zero) + :one"),
+			ConditionExpression:      aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames: map[string]string{"#secret": clientSecretAttr(secretID), "#used": clientUsedAttr(secretID)},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":zero": num(0), ":one": num(1),
 			},
 		}},
 		eventPut,

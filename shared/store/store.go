@@ -5,7 +5,8 @@
 //
 //	organisation  ORG#<id> / ORG                  ORGS / ORG#<id>
 //	application   APP#<id> / APP                  APPS / APP#<id>
-//	client id     CLIENT#<clientId> / CLIENT      (kept forever: never reused)
+//	client id     CLIENT#<clientId> / CLIENT      (kept forever: never reused; holds
+//	                                               what the token endpoint needs, see clients.go)
 //	app name      ORG#<orgId> / APPNAME#<name>    (unique within an organisation)
 //	designation   APP#<id> / DESIG#<email>        USER#<email> / APP#<id>
 //	secret        APP#<id> / SECRET#<id>          ByExpiry: ExpiryDay / ExpiryKey

@@ -2,88 +2,11 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"credportal/shared/audit"
-	"credportal/shared/portal"
-	"credportal/shared/store"
 )
-
-func TestMarkSecretUsed(t *testing.T) {
-	ctx := context.Background()
-	st := newStore(t)
-	app := seedApp(t, st, "Billing")
-	sec := newSecret(t, app.ID, t0.Add(48*time.Hour))
-	if err := st.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
-		t.Fatal(err)
-	}
-	steps := []struct {
-		name  string
-		at    time.Time
-		wrote bool
-		want  time.Time
-	}{
-		{"first use writes", t0.Add(1500 * time.Millisecond), true, t0.Add(time.Second)},
-		{"a minute later does not", t0.Add(time.Minute), false, t0.Add(time.Second)},
-		{"exactly the precision later does not", t0.Add(time.Second + store.UsedPrecision), false, t0.Add(time.Second)},
-		{"a second past it writes", t0.Add(2*time.Second + store.UsedPrecision), true, t0.Add(2*time.Second + store.UsedPrecision)},
-		{"an earlier time never goes back", t0, false, t0.Add(2*time.Second + store.UsedPrecision)},
-	}
-	for _, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			wrote, err := st.MarkSecretUsed(ctx, app.ID, sec.ID, s.at)
-			if err != nil || wrote != s.wrote {
-				t.Fatalf("MarkSecretUsed = %v, %v; want %v", wrote, err, s.wrote)
-			}
-			got, err := st.GetSecret(ctx, app.ID, sec.ID)
-			if err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(s.want) {
-				t.Fatalf("LastUsedAt = %v, %v; want %v", got.LastUsedAt, err, s.want)
-			}
-		})
-	}
-	t.Run("a deleted secret is not brought back", func(t *testing.T) {
-		if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
-			t.Fatal(err)
-		}
-		if wrote, err := st.MarkSecretUsed(ctx, app.ID, sec.ID, t0.Add(time.Hour)); err != nil || wrote {
-			t.Fatalf("MarkSecretUsed after delete = %v, %v", wrote, err)
-		}
-		if _, err := st.GetSecret(ctx, app.ID, sec.ID); !errors.Is(err, portal.ErrNotFound) {
-			t.Fatalf("GetSecret after delete = %v", err)
-		}
-	})
-}
-
-func TestClientSecretsAndApplication(t *testing.T) {
-	ctx := context.Background()
-	st := newStore(t)
-	app := seedApp(t, st, "Billing")
-	live := newSecret(t, app.ID, t0.Add(48*time.Hour))
-	soon := newSecret(t, app.ID, t0.Add(time.Hour))
-	for _, s := range []portal.Secret{live, soon} {
-		if err := st.AddSecret(ctx, s, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := st.ClientApplication(ctx, app.ClientID)
-	if err != nil || got.ID != app.ID || len(got.Secrets) != 2 {
-		t.Fatalf("ClientApplication = %+v, %v", got, err)
-	}
-	if _, err := st.ClientApplication(ctx, "no-such-client"); !errors.Is(err, portal.ErrNotFound) {
-		t.Fatalf("unknown client: %v", err)
-	}
-	for _, c := range []struct {
-		at   time.Time
-		want int
-	}{{t0, 2}, {t0.Add(time.Hour - time.Second), 2}, {t0.Add(time.Hour), 1}, {t0.Add(48 * time.Hour), 0}} {
-		secs, err := st.ClientSecrets(ctx, got, c.at)
-		if err != nil || len(secs) != c.want {
-			t.Fatalf("ClientSecrets at %v = %d, %v; want %d", c.at, len(secs), err, c.want)
-		}
-	}
-}
 
 func TestThrottleRecords(t *testing.T) {
 	ctx := context.Background()

@@ -1,0 +1,42 @@
+// Command migrate brings the items of the portal's table to the layout this
+// version reads: today, the client items that hold what the token endpoint
+// needs. Run it once after `sam deploy` has finished; it is idempotent and
+// safe while the portal serves requests, so running it again, or after every
+// deploy, does no harm. The local stack runs it at start-up.
+//
+//	eval "$(aws configure export-credentials --format env)"
+//	AWS_REGION=eu-west-1 go run ./infra/cmd/migrate -table <TableName>
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"credportal/shared/config"
+	"credportal/shared/store"
+)
+
+func main() {
+	table := flag.String("table", os.Getenv("TABLE_NAME"), "the portal's DynamoDB table (the stack's TableName output)")
+	flag.Parse()
+	if *table == "" {
+		fmt.Fprintln(os.Stderr, "migrate: name the table with -table or TABLE_NAME")
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	cfg, err := config.AWS(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		os.Exit(1)
+	}
+	report, err := store.New(dynamodb.NewFromConfig(cfg), *table).MigrateClients(ctx)
+	fmt.Printf("client items: %d applications looked at, %d brought to the current layout\n", report.Applications, report.Migrated)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// MigrationReport counts what MigrateClients did.
+type MigrationReport struct {
+	Applications int // applications looked at
+	Migrated     int // client items written
+}
+
+// MigrateClients brings every application's client item to the current
+// layout (see clients.go). It is idempotent, and safe while the portal runs:
+// each item is written in a transaction conditional on the application being
+// as it was read, and retried when it changed meanwhile.
+func (st *Store) MigrateClients(ctx context.Context) (MigrationReport, error) {
+	var r MigrationReport
+	for cursor := ""; ; {
+		p, err := st.ListApplications(ctx, cursor, 100)
+		if err != nil {
+			return r, err
+		}
+		for _, a := range p.Items {
+			wrote, err := st.MigrateClient(ctx, a.ID)
+			if err != nil {
+				return r, err
+			}
+			r.Applications++
+			if wrote {
+				r.Migrated++
+			}
+		}
+		if cursor = p.Next; cursor == "" {
+			return r, nil
+		}
+	}
+}
+
+// MigrateClient makes an application's client item hold what authentication
+// needs, copied from the application and its secrets, unless it does already.
+// It reports whether it wrote.
+func (st *Store) MigrateClient(ctx context.Context, appID string) (bool, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return false, err
+			}
+		}
+		app, err := st.getApplication(ctx, appID, true)
+		if err != nil {
+			return false, err
+		}
+		res, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: clientKey(app.ClientID), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return false, fmt.Errorf("get client of %s: %w", appID, err)
+		}
+		if res.Item == nil {
+			return false, fmt.Errorf("application %s: its client item %s is missing", appID, app.ClientID)
+		}
+		secrets, err := st.secretsOf(ctx, app)
+		if err != nil {
+			return false, err
+		}
+		want := map[string]types.AttributeValue{
+			"Type": s(typeClient), "AppID": s(app.ID), "OrgID": s(app.Organisation.ID), "APIs": stringList(app.APIs),
+			"AppVersion": num(app.Version), "Layout": num(clientLayout),
+		}
+		for _, sec := range secrets {
+			want[clientSecretAttr(sec.ID)] = clientSecretValue(sec)
+			if sec.LastUsedAt != nil {
+				want[clientUsedAttr(sec.ID)] = s(usedAt(*sec.LastUsedAt))
+			}
+		}
+		var stale []string
+		for name := range res.Item {
+			if _, keep := want[name]; !keep && (strings.HasPrefix(name, clientSecretPrefix) || strings.HasPrefix(name, clientUsedPrefix)) {
+				stale = append(stale, name)
+			}
+		}
+		if len(stale) == 0 && holds(res.Item, want) {
+			return false, nil
+		}
+		reasons, err := st.transact(ctx,
+			types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+				TableName: aws.String(st.table), Key: appKey(app.ID),
+				ConditionExpression:       aws.String("Version = :version AND APIs = :apis"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":version": num(app.Version), ":apis": stringList(app.APIs)},
+			}},
+			types.TransactWriteItem{Update: clientRewrite(st.table, app.ClientID, want, stale)},
+		)
+		if err == nil {
+			return true, nil
+		}
+		if !failedAt(reasons, 0) {
+			return false, fmt.Errorf("migrate client of %s: %w", appID, err)
+		}
+		// The application changed since it was read: read again.
+	}
+	return false, fmt.Errorf("migrate client of %s: the application kept changing", appID)
+}
+
+// holds reports whether item has every attribute of want with that value.
+// The layout's values are strings, numbers, binaries, lists of strings and
+// maps of those.
+func holds(item, want map[string]types.AttributeValue) bool {
+	for name, w := range want {
+		if !sameValue(item[name], w) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameValue(a, b types.AttributeValue) bool {
+	switch b := b.(type) {
+	case *types.AttributeValueMemberS:
+		a, ok := a.(*types.AttributeValueMemberS)
+		return ok && a.Value == b.Value
+	case *types.AttributeValueMemberN:
+		a, ok := a.(*types.AttributeValueMemberN)
+		return ok && a.Value == b.Value
+	case *types.AttributeValueMemberB:
+		a, ok := a.(*types.AttributeValueMemberB)
+		return ok && string(a.Value) == string(b.Value)
+	case *types.AttributeValueMemberL:
+		a, ok := a.(*types.AttributeValueMemberL)
+		return ok && slices.EqualFunc(a.Value, b.Value, sameValue)
+	case *types.AttributeValueMemberM:
+		a, ok := a.(*types.AttributeValueMemberM)
+		return ok && len(a.Value) == len(b.Value) && holds(a.Value, b.Value)
+	}
+	return false
+}
+
+// clientRewrite sets every attribute of want on a client item and removes
+// the stale ones.
+func clientRewrite(table, clientID string, want map[string]types.AttributeValue, stale []string) *types.Update {
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var set, remove []string
+	for i, name := range slices.Sorted(maps.Keys(want)) {
+		n := strconv.Itoa(i)
+		names["#a"+n], values[":v"+n] = name, want[name]
+		set = append(set, "#a"+n+" = :v"+n)
+	}
+	for i, name := range stale {
+		n := strconv.Itoa(i)
+		names["#r"+n] = name
+		remove = append(remove, "#r"+n)
+	}
+	update := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
+	return &types.Update{
+		TableName: aws.String(table), Key: clientKey(clientID), UpdateExpression: aws.String(update),
+		ConditionExpression: aws.String("attribute_exists(PK)"), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}
+}
