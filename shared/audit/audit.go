@@ -17,15 +17,18 @@ const (
 
 // Event is one entry of an application's audit trail.
 type Event struct {
-	ID            string            `json:"id"`
-	At            time.Time         `json:"at"`
-	Actor         string            `json:"actor"`
-	Action        string            `json:"action"`
-	ApplicationID string            `json:"applicationId"`
-	SecretID      string            `json:"secretId,omitempty"`
-	Hint          string            `json:"hint,omitempty"`
-	SourceIP      string            `json:"sourceIp,omitempty"`
-	UserAgent     string            `json:"userAgent,omitempty"`
-	RequestID     string            `json:"requestId,omitempty"`
-	Details       map[string]string `json:"details,omitempty"`
+	ID            string    `json:"id"`
+	At            time.Time `json:"at"`
+	Actor         string    `json:"actor"`
+	Action        string    `json:"action"`
+	ApplicationID string    `json:"applicationId"`
+	SecretID      string    `json:"secretId,omitempty"`
+	// SecretName is the secret's name as it was at the event. Events
+	// recorded before it was kept have none; they still have the hint.
+	SecretName string            `json:"secretName,omitempty"`
+	Hint       string            `json:"hint,omitempty"`
+	SourceIP   string            `json:"sourceIp,omitempty"`
+	UserAgent  string            `json:"userAgent,omitempty"`
+	RequestID  string            `json:"requestId,omitempty"`
+	Details    map[string]string `json:"details,omitempty"`
 }

@@ -350,7 +350,7 @@ func TestCreateListDelete(t *testing.T) {
 		t.Fatalf("audit order: %v, %v", first["action"], second["action"])
 	}
 	for _, e := range []map[string]any{first, second} {
-		if e["actor"] != managerA || e["secretId"] != id || e["hint"] != value[4:7] || e["sourceIp"] != "203.0.113.7" || e["userAgent"] != "route-test/1.0" || e["requestId"] != "req-"+managerA {
+		if e["actor"] != managerA || e["secretId"] != id || e["secretName"] != "Rotation 2026" || e["hint"] != value[4:7] || e["sourceIp"] != "203.0.113.7" || e["userAgent"] != "route-test/1.0" || e["requestId"] != "req-"+managerA {
 			t.Fatalf("audit event %v", e)
 		}
 	}

@@ -475,7 +475,7 @@ func (s *Service) event(c Caller, action string, sec Secret, r Request) (audit.E
 	}
 	return audit.Event{
 		ID: id, At: now, Actor: c.Email, Action: action, ApplicationID: sec.ApplicationID,
-		SecretID: sec.ID, Hint: sec.Hint, SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
+		SecretID: sec.ID, SecretName: sec.Name, Hint: sec.Hint, SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
 	}, nil
 }
 

@@ -139,34 +139,36 @@ func (i secretItem) domain() portal.Secret {
 }
 
 type eventItem struct {
-	PK        string            `dynamodbav:"PK"`
-	SK        string            `dynamodbav:"SK"`
-	Type      string            `dynamodbav:"Type"`
-	TTL       int64             `dynamodbav:"TTL"`
-	ID        string            `dynamodbav:"ID"`
-	At        time.Time         `dynamodbav:"At"`
-	Actor     string            `dynamodbav:"Actor"`
-	Action    string            `dynamodbav:"Action"`
-	AppID     string            `dynamodbav:"AppID"`
-	SecretID  string            `dynamodbav:"SecretID,omitempty"`
-	Hint      string            `dynamodbav:"Hint,omitempty"`
-	SourceIP  string            `dynamodbav:"SourceIP,omitempty"`
-	UserAgent string            `dynamodbav:"UserAgent,omitempty"`
-	RequestID string            `dynamodbav:"RequestID,omitempty"`
-	Details   map[string]string `dynamodbav:"Details,omitempty"`
+	PK       string    `dynamodbav:"PK"`
+	SK       string    `dynamodbav:"SK"`
+	Type     string    `dynamodbav:"Type"`
+	TTL      int64     `dynamodbav:"TTL"`
+	ID       string    `dynamodbav:"ID"`
+	At       time.Time `dynamodbav:"At"`
+	Actor    string    `dynamodbav:"Actor"`
+	Action   string    `dynamodbav:"Action"`
+	AppID    string    `dynamodbav:"AppID"`
+	SecretID string    `dynamodbav:"SecretID,omitempty"`
+	// SecretName is absent from events written before it was recorded.
+	SecretName string            `dynamodbav:"SecretName,omitempty"`
+	Hint       string            `dynamodbav:"Hint,omitempty"`
+	SourceIP   string            `dynamodbav:"SourceIP,omitempty"`
+	UserAgent  string            `dynamodbav:"UserAgent,omitempty"`
+	RequestID  string            `dynamodbav:"RequestID,omitempty"`
+	Details    map[string]string `dynamodbav:"Details,omitempty"`
 }
 
 func newEventItem(e audit.Event) eventItem {
 	return eventItem{
 		PK: "AUDIT#" + e.ApplicationID, SK: "EVENT#" + e.ID, Type: typeEvent, TTL: e.At.Add(auditRetention).Unix(),
 		ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, AppID: e.ApplicationID, SecretID: e.SecretID,
-		Hint: e.Hint, SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: e.Details,
+		SecretName: e.SecretName, Hint: e.Hint, SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: e.Details,
 	}
 }
 
 func (i eventItem) domain() audit.Event {
 	return audit.Event{
 		ID: i.ID, At: i.At, Actor: i.Actor, Action: i.Action, ApplicationID: i.AppID, SecretID: i.SecretID,
-		Hint: i.Hint, SourceIP: i.SourceIP, UserAgent: i.UserAgent, RequestID: i.RequestID, Details: i.Details,
+		SecretName: i.SecretName, Hint: i.Hint, SourceIP: i.SourceIP, UserAgent: i.UserAgent, RequestID: i.RequestID, Details: i.Details,
 	}
 }
