@@ -123,6 +123,49 @@ func urgencyRules(t *testing.T, tb *tab) {
 	}
 }
 
+// auditSentences checks, in the page's own module, how each kind of audit
+// event reads, older events without a secret name included.
+func auditSentences(t *testing.T, tb *tab) {
+	tests := []struct {
+		event string
+		want  string
+	}{
+		{`{"action":"secret.created","actor":"alice@acme.example","secretName":"CI deploy","hint":"AbC","sourceIp":"203.0.113.7"}`,
+			`alice@acme.example created secret "CI deploy" (hint AbC…) from 203.0.113.7.`},
+		{`{"action":"secret.deleted","actor":"bob@acme.example","hint":"AbC"}`,
+			`bob@acme.example deleted a secret (hint AbC…).`},
+		{`{"action":"designation.set","actor":"admin@registry.example","details":{"email":"carol@acme.example","roleBefore":"","roleAfter":"viewer"}}`,
+			`admin@registry.example designated carol@acme.example as viewer.`},
+		{`{"action":"designation.set","actor":"admin@registry.example","details":{"email":"carol@acme.example","roleBefore":"viewer","roleAfter":"credential_manager"}}`,
+			`admin@registry.example made carol@acme.example a credential manager (was viewer).`},
+		{`{"action":"designation.removed","actor":"admin@registry.example","sourceIp":"192.0.2.1","details":{"email":"carol@acme.example","roleBefore":"viewer","roleAfter":""}}`,
+			`admin@registry.example removed carol@acme.example, viewer, from the application from 192.0.2.1.`},
+		{`{"action":"application.created","actor":"admin@registry.example","details":{"name":"Acme Search","apis":"search-match,other-api","clientId":"abc123","organisationId":"org_1"}}`,
+			`admin@registry.example created the application "Acme Search" with Search & Match, other-api and client ID abc123.`},
+		{`{"action":"application.updated","actor":"admin@registry.example","details":{"nameBefore":"A","nameAfter":"B","apisBefore":"search-match","apisAfter":""}}`,
+			`admin@registry.example renamed the application from "A" to "B" and changed its APIs from Search & Match to no APIs.`},
+		{`{"action":"token.failures","actor":"abc123","sourceIp":"198.51.100.4","details":{"failures":"10","window":"5m0s"}}`,
+			`10 failed token requests for client abc123 within 5 minutes from 198.51.100.4.`},
+		{`{"action":"secret.leaked","actor":"secret-scanning:github","secretName":"CI deploy","hint":"AbC","details":{"url":"https://github.com/o/r/blob/x","action":"revoke"}}`,
+			`secret-scanning:github reported secret "CI deploy" (hint AbC…) as leaked at https://github.com/o/r/blob/x.`},
+	}
+	var events []json.RawMessage
+	for _, tc := range tests {
+		events = append(events, json.RawMessage(tc.event))
+	}
+	in, _ := json.Marshal(events)
+	got := evalJS[[]string](tb, `(async () => {
+		const audit = await import(document.querySelector('script[type=module]').src.replace(/app\.js$/, 'audit.js'));
+		const names = new Map([['search-match', 'Search & Match']]);
+		return `+string(in)+`.map(ev => audit.sentence(ev, names));
+	})()`)
+	for i, tc := range tests {
+		if got[i] != tc.want {
+			t.Errorf("%s\nreads %q\nwant  %q", tc.event, got[i], tc.want)
+		}
+	}
+}
+
 // credentialManager: alice signs in, sees how urgent each expiry is, creates
 // a secret and is told how to use it, reaches the limit, deletes after
 // confirming, and reads both in the audit log.
@@ -135,6 +178,7 @@ func credentialManager(t *testing.T, tb *tab, stack *localstack.Stack) {
 	tb.check("sign-in")
 	tb.signInAs("alice@acme.example")
 	urgencyRules(t, tb)
+	auditSentences(t, tb)
 
 	if got := strings.Join(appNames(tb), ", "); got != "Acme Data Sync, Acme Search" {
 		t.Fatalf("alice sees %q, want her two applications only", got)
@@ -370,8 +414,8 @@ func credentialManager(t *testing.T, tb *tab, stack *localstack.Stack) {
 	tb.waitFor(`#audit li[data-action="secret.deleted"]`)
 	sentences := evalJS[[]string](tb, `[...document.querySelectorAll('#audit li')].map(li => li.dataset.action + ' | ' + li.querySelector('.sentence').textContent)`)
 	for _, want := range []string{
-		`secret.created | alice@acme.example created a secret (hint ` + hint + `…) from 127.0.0.1.`,
-		`secret.deleted | alice@acme.example deleted a secret (hint ` + hint + `…) from 127.0.0.1.`,
+		`secret.created | alice@acme.example created secret "Browser test key" (hint ` + hint + `…) from 127.0.0.1.`,
+		`secret.deleted | alice@acme.example deleted secret "Browser test key" (hint ` + hint + `…) from 127.0.0.1.`,
 	} {
 		if !slices.Contains(sentences, want) {
 			t.Errorf("audit log lacks %q:\n%s", want, strings.Join(sentences, "\n"))

@@ -53,6 +53,9 @@ export function sentence(ev, names = new Map()) {
       return who + ' created ' + secretRef(ev, 'a') + from + '.';
     case 'secret.deleted':
       return who + ' deleted ' + secretRef(ev, 'a') + from + '.';
+    case 'secret.leaked':
+      return who + ' reported ' + secretRef(ev, 'a') + ' as leaked' + (d.url ? ' at ' + d.url : '') +
+        (d.action === 'notify' ? '; it stays usable until someone deletes it' : '') + '.';
     case 'designation.set':
       if (!d.roleBefore) return who + ' designated ' + d.email + ' as ' + role(d.roleAfter) + from + '.';
       return who + ' made ' + d.email + ' a ' + role(d.roleAfter) + ' (was ' + role(d.roleBefore) + ')' + from + '.';
