@@ -1,6 +1,7 @@
 // Package webui serves the portal's web UI: an HTML page, its CSS and its
-// JavaScript modules, embedded in the binary, and /config.json, which tells
-// the UI how to sign users in. Every response carries a strict
+// JavaScript modules, embedded in the binary, /config.json, which tells the
+// UI how to sign users in, and /openapi.json, the API's description
+// (docs/openapi.json). Every response carries a strict
 // Content-Security-Policy and the other security headers; assets live under a
 // content-hashed path so they can be cached for a year.
 package webui
@@ -23,6 +24,7 @@ import (
 	"strings"
 	"sync"
 
+	"credportal/docs"
 	"credportal/shared/httpapi"
 )
 
@@ -69,6 +71,7 @@ type Handler struct {
 	version string
 	index   asset
 	config  asset
+	openapi asset            // docs/openapi.json
 	assets  map[string]asset // by file name under assets/
 	headers map[string]string
 }
@@ -119,6 +122,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	h.config = newAsset(cfgJSON, "application/json")
+	h.openapi = newAsset([]byte(docs.OpenAPI), "application/json")
 	h.headers = securityHeaders(cfg)
 	return h, nil
 }
@@ -195,7 +199,7 @@ const (
 )
 
 // Handle serves GET (and HEAD) of /, /applications/<id> (the page too),
-// /config.json and /assets/<version>/<file>.
+// /config.json, /openapi.json and /assets/<version>/<file>.
 func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Response, error) {
 	method := req.RequestContext.HTTP.Method
 	if method != http.MethodGet && method != http.MethodHead {
@@ -214,6 +218,8 @@ func (h *Handler) Handle(_ context.Context, req httpapi.Request) (httpapi.Respon
 		a, cache = h.index, cacheRevalidate
 	case p == "/config.json":
 		a, cache = h.config, cacheRevalidate
+	case p == "/openapi.json":
+		a, cache = h.openapi, cacheRevalidate
 	case strings.HasPrefix(p, "/assets/"):
 		rest := req.PathParameters["proxy"]
 		if rest == "" {

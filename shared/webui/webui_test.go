@@ -116,6 +116,7 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"index", "/", 200, "text/html; charset=utf-8", "no-cache", `src="/assets/` + v + `/app.js"`},
 		{"config", "/config.json", 200, "application/json", "no-cache", `"signInMode":"oidc"`},
+		{"API description", "/openapi.json", 200, "application/json", "no-cache", `"openapi": "3.1.0"`},
 		{"script", "/assets/" + v + "/app.js", 200, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", "import"},
 		{"module", "/assets/" + v + "/api.js", 200, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", "export"},
 		{"style", "/assets/" + v + "/app.css", 200, "text/css; charset=utf-8", "public, max-age=31536000, immutable", ":root"},
@@ -434,6 +435,7 @@ func TestSampleEvents(t *testing.T) {
 	}{
 		{"portal.json", 200, "<!doctype html>"},
 		{"portal.config.json", 200, `"clientId":"5abc"`},
+		{"portal.openapi.json", 200, `"openapi": "3.1.0"`},
 		{"portal.asset.json", 200, "import"},
 	}
 	for _, tc := range tests {
@@ -556,5 +558,22 @@ func TestGzip(t *testing.T) {
 				t.Errorf("revalidation of the gzipped form: %d", again.StatusCode)
 			}
 		})
+	}
+}
+
+// TestOpenAPIDocument: GET /openapi.json serves docs/openapi.json as it is in
+// the repository, revalidated by ETag like the page.
+func TestOpenAPIDocument(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("..", "..", "docs", "openapi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, oidcConfig())
+	resp := serve(t, h, get("/openapi.json", nil))
+	if resp.StatusCode != 200 || resp.Body != string(want) || resp.Headers["Cache-Control"] != "no-cache" || resp.Headers["ETag"] == "" {
+		t.Fatalf("status %d, headers %v, %d bytes of %d", resp.StatusCode, resp.Headers, len(resp.Body), len(want))
+	}
+	if again := serve(t, h, get("/openapi.json", map[string]string{"if-none-match": resp.Headers["ETag"]})); again.StatusCode != 304 {
+		t.Fatalf("revalidation: status %d", again.StatusCode)
 	}
 }
