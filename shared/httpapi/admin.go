@@ -46,8 +46,6 @@ func AdminRouteKeys() []string {
 	return keys
 }
 
-var errNoRoute = &portal.Error{Kind: portal.ErrNotFound, Code: "route_not_found", Message: "No such admin route."}
-
 // Handler routes a request on its route key. An event without a known route
 // key (a "$default" route, a hand-made test event) is matched on its method
 // and path instead, and its path parameters are taken from the path.

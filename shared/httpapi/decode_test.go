@@ -88,8 +88,7 @@ func TestDecodeJSONStrict(t *testing.T) {
 				}
 				return
 			}
-			var pe *portal.Error
-			if !errors.As(err, &pe) || pe.Code != c.code || !errors.Is(err, portal.ErrInvalid) {
+			if e, _, ok := describe(err); !ok || e.code != c.code || !errors.Is(err, portal.ErrInvalid) {
 				t.Fatalf("err = %v, want a 400 %s", err, c.code)
 			}
 		})
@@ -113,8 +112,7 @@ func TestDecodeJSONStrict(t *testing.T) {
 				}
 				return
 			}
-			var pe *portal.Error
-			if !errors.As(err, &pe) || pe.Code != c.code {
+			if e, _, ok := describe(err); !ok || e.code != c.code {
 				t.Fatalf("err = %v, want %s", err, c.code)
 			}
 		})

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -33,14 +32,6 @@ type (
 
 // Handler is a Lambda handler of one route.
 type Handler func(context.Context, Request) (Response, error)
-
-var (
-	errNoIdentity = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "unauthenticated", Message: "Sign in: the request carries no verified identity."}
-	errUnverified = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "email_not_verified", Message: "Verify your email address with the sign-in provider, then sign in again."}
-	errTooLarge   = &portal.Error{Kind: portal.ErrTooLarge, Code: "body_too_large", Message: "The request body is larger than 16 KiB."}
-	errBadJSON    = portal.Invalid("invalid_json", "The request body is not a single JSON object.")
-	errBadBody    = portal.Invalid("invalid_body", "The request body could not be read.")
-)
 
 // Identity reads the caller from the JWT authorizer's verified claims, and
 // from nowhere else.
@@ -152,11 +143,11 @@ func decodeStrict(body []byte, v any) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return portal.Invalid("invalid_field", "The field "+typeErr.Field+" has the wrong type.")
+			return &portal.Error{Err: errFieldType, Value: typeErr.Field}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return portal.Invalid("unknown_field", "The body has the unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".")
+			return &portal.Error{Err: errUnknownField, Value: strings.TrimPrefix(err.Error(), "json: unknown field ")}
 		case strings.Contains(err.Error(), "parsing time"):
-			return portal.Invalid("invalid_field", "A time field is not an RFC 3339 time.")
+			return errTimeField
 		}
 		return errBadJSON
 	}
@@ -201,50 +192,4 @@ func Page[T any](p portal.Page[T]) Response {
 		p.Items = []T{}
 	}
 	return JSON(http.StatusOK, List[T]{Items: p.Items, NextCursor: p.Next})
-}
-
-// Status is the HTTP status of a domain error kind.
-func Status(err error) int {
-	switch {
-	case errors.Is(err, portal.ErrUnauthenticated):
-		return http.StatusUnauthorized
-	case errors.Is(err, portal.ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, portal.ErrForbidden):
-		return http.StatusForbidden
-	case errors.Is(err, portal.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, portal.ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, portal.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, portal.ErrThrottled):
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
-
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// Error is the response for err. A failure meant for the caller is shown as
-// it is; anything else is logged here, once, and shown as a bare 500.
-func Error(ctx context.Context, err error) Response {
-	var body errorBody
-	status := http.StatusInternalServerError
-	var pe *portal.Error
-	if errors.As(err, &pe) {
-		status = Status(pe)
-		body.Error.Code, body.Error.Message = pe.Code, pe.Message
-	}
-	if status == http.StatusInternalServerError {
-		slog.ErrorContext(ctx, "request failed", "error", err.Error())
-		body.Error.Code, body.Error.Message = "internal_error", "Something went wrong on our side; try again later."
-	}
-	raw, _ := json.Marshal(body)
-	return Response{StatusCode: status, Headers: jsonHeaders(), Body: string(raw)}
 }

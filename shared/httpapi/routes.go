@@ -96,7 +96,7 @@ func (a API) DeleteSecret() Handler {
 		case "true":
 			confirm = true
 		default:
-			return Response{}, portal.Invalid("invalid_confirm", "confirm must be true or false.")
+			return Response{}, errBadConfirm
 		}
 		err := a.Service.DeleteSecret(ctx, c, req.PathParameters["applicationId"], req.PathParameters["secretId"], confirm, RequestOf(req))
 		if err != nil {

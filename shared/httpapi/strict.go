@@ -19,16 +19,6 @@ import (
 // It walks the body's tokens with the decoder's own tokenizer rather than
 // linking a second JSON library into every function.
 
-var (
-	errBadUTF8       = portal.Invalid("invalid_utf8", "The request body is not valid UTF-8 text.")
-	errDuplicateName = func(name string) error {
-		return portal.Invalid("duplicate_field", "The body gives the field "+strconv.Quote(truncateRunes(name, 64))+" more than once.")
-	}
-	errUnknownName = func(name string) error {
-		return portal.Invalid("unknown_field", "The body has the unknown field "+strconv.Quote(truncateRunes(name, 64))+"; field names are case-sensitive.")
-	}
-)
-
 // CheckStrict checks body, a JSON text meant to be decoded into v, for what
 // encoding/json would let through: field names in another case, repeated
 // keys, text that is not UTF-8. For bodies DecodeJSON does not read.
@@ -90,14 +80,14 @@ func walk(dec *json.Decoder, t reflect.Type) error {
 			}
 			name, _ := tok.(string)
 			if seen[name] {
-				return errDuplicateName(name)
+				return &portal.Error{Err: errDuplicateName, Value: truncateRunes(name, 64)}
 			}
 			seen[name] = true
 			ft := elem
 			if fields != nil {
 				var ok bool
 				if ft, ok = fields[name]; !ok {
-					return errUnknownName(name)
+					return &portal.Error{Err: errUnknownName, Value: truncateRunes(name, 64)}
 				}
 			}
 			if err := walk(dec, ft); err != nil {

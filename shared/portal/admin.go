@@ -20,18 +20,18 @@ import (
 // AdminStore is the persistence the admin operations need. Not-found lookups
 // return an error wrapping ErrNotFound.
 type AdminStore interface {
-	// CreateOrganisation stores o; a name in use gives a duplicate_name
-	// conflict.
+	// CreateOrganisation stores o; a name in use gives
+	// ErrDuplicateOrganisation.
 	CreateOrganisation(ctx context.Context, o Organisation) error
 	GetOrganisation(ctx context.Context, id string) (Organisation, error)
 	ListOrganisations(ctx context.Context, cursor string, limit int) (Page[Organisation], error)
 	// CreateApplication stores a and ev atomically, reserving a.ClientID for
 	// ever. A client id used before gives ErrClientIDTaken; a name the
-	// organisation uses already, a duplicate_name conflict.
+	// organisation uses already, ErrDuplicateApplication.
 	CreateApplication(ctx context.Context, a Application, ev audit.Event) error
 	// UpdateApplication sets the name and APIs of before's application and
 	// records ev atomically, unless the application no longer has before's
-	// name and APIs (a conflict) or no longer exists (not found).
+	// name and APIs (ErrConcurrentUpdate) or no longer exists (not found).
 	UpdateApplication(ctx context.Context, before Application, name string, apis []string, ev audit.Event) error
 	GetApplication(ctx context.Context, id string) (Application, error)
 	GetDesignation(ctx context.Context, applicationID, email string) (Designation, error)
@@ -42,22 +42,6 @@ type AdminStore interface {
 	// DeleteDesignation removes a designation and records ev atomically.
 	DeleteDesignation(ctx context.Context, applicationID, email string, ev audit.Event) error
 }
-
-// ErrClientIDTaken is what AdminStore.CreateApplication returns when a
-// generated client id was issued before; the admin service then generates
-// another.
-var ErrClientIDTaken = Conflict("client_id_taken", "The generated client id is taken.")
-
-// Errors of the admin operations.
-var (
-	errOrgNotFound         = newError(ErrNotFound, "organisation_not_found", "No such organisation.")
-	errDesignationNotFound = newError(ErrNotFound, "designation_not_found", "This email is not designated on the application.")
-	errInvalidName         = Invalid("invalid_name", fmt.Sprintf("The name must be 1 to %d printable characters, without leading or trailing spaces.", MaxNameLen))
-	errInvalidCountry      = Invalid("invalid_country", "The country must be an assigned ISO 3166-1 alpha-2 code, such as GB or DE.")
-	errNoAPIs              = Invalid("invalid_apis", "Grant the application at least one API.")
-	errInvalidEmail        = Invalid("invalid_email", fmt.Sprintf("The email must be a plain address such as name@example.com, at most %d characters.", MaxEmailLen))
-	errInvalidRole         = Invalid("invalid_role", "The role must be credential_manager or viewer.")
-)
 
 // MaxEmailLen bounds a designated email address, in bytes.
 const MaxEmailLen = 254
@@ -129,7 +113,7 @@ type ApplicationPatch struct {
 // admins, so that a front end can refuse before reading anything else.
 func (a *Admin) Authorise(c Caller) error {
 	if !c.Admin {
-		return errAdminOnly
+		return ErrAdminsOnly
 	}
 	return nil
 }
@@ -149,11 +133,11 @@ func (a *Admin) CreateOrganisation(ctx context.Context, c Caller, in Organisatio
 		return Organisation{}, err
 	}
 	if !ValidName(in.Name) {
-		return Organisation{}, errInvalidName
+		return Organisation{}, ErrInvalidName
 	}
 	country, ok := Country(in.Country)
 	if !ok {
-		return Organisation{}, errInvalidCountry
+		return Organisation{}, ErrInvalidCountry
 	}
 	now := a.now().UTC().Truncate(time.Second)
 	id, err := ids.New(ids.Organisation, now, a.random)
@@ -201,7 +185,7 @@ func (a *Admin) CreateApplication(ctx context.Context, c Caller, orgID string, i
 		return AdminApplication{}, err
 	}
 	if !ValidName(in.Name) {
-		return AdminApplication{}, errInvalidName
+		return AdminApplication{}, ErrInvalidName
 	}
 	apis, err := a.checkAPIs(in.APIs)
 	if err != nil {
@@ -259,7 +243,7 @@ func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, i
 	details := map[string]string{}
 	if in.Name != nil {
 		if !ValidName(*in.Name) {
-			return AdminApplication{}, errInvalidName
+			return AdminApplication{}, ErrInvalidName
 		}
 		if *in.Name != app.Name {
 			name = *in.Name
@@ -290,7 +274,7 @@ func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, i
 	if err := a.store.UpdateApplication(ctx, app, name, apis, ev); err != nil {
 		switch {
 		case errors.Is(err, ErrNotFound):
-			return AdminApplication{}, errAppNotFound
+			return AdminApplication{}, ErrApplicationNotFound
 		case errors.Is(err, ErrConflict):
 			return AdminApplication{}, err
 		}
@@ -312,7 +296,7 @@ func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email strin
 		return AdminApplication{}, err
 	}
 	if !role.Valid() {
-		return AdminApplication{}, errInvalidRole
+		return AdminApplication{}, ErrInvalidRole
 	}
 	app, err := a.application(ctx, appID)
 	if err != nil {
@@ -336,7 +320,7 @@ func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email strin
 		d := Designation{ApplicationID: appID, Email: email, Role: role, CreatedAt: now, CreatedBy: c.Email}
 		if err := a.store.PutDesignation(ctx, d, ev); err != nil {
 			if errors.Is(err, ErrNotFound) {
-				return AdminApplication{}, errAppNotFound
+				return AdminApplication{}, ErrApplicationNotFound
 			}
 			return AdminApplication{}, fmt.Errorf("put designation: %w", err)
 		}
@@ -360,7 +344,7 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 	}
 	d, err := a.store.GetDesignation(ctx, appID, email)
 	if errors.Is(err, ErrNotFound) {
-		return AdminApplication{}, errDesignationNotFound
+		return AdminApplication{}, ErrDesignationNotFound
 	}
 	if err != nil {
 		return AdminApplication{}, fmt.Errorf("get designation: %w", err)
@@ -373,7 +357,7 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 	}
 	if err := a.store.DeleteDesignation(ctx, appID, email, ev); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return AdminApplication{}, errDesignationNotFound
+			return AdminApplication{}, ErrDesignationNotFound
 		}
 		return AdminApplication{}, fmt.Errorf("delete designation: %w", err)
 	}
@@ -385,11 +369,11 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 func CheckEmail(s string) (string, error) {
 	email := strings.ToLower(s)
 	if len(email) == 0 || len(email) > MaxEmailLen {
-		return "", errInvalidEmail
+		return "", ErrInvalidEmail
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Name != "" || addr.Address != email {
-		return "", errInvalidEmail
+		return "", ErrInvalidEmail
 	}
 	return email, nil
 }
@@ -397,15 +381,15 @@ func CheckEmail(s string) (string, error) {
 // checkAPIs validates a grant against the catalogue and returns it sorted.
 func (a *Admin) checkAPIs(apis []string) ([]string, error) {
 	if len(apis) == 0 {
-		return nil, errNoAPIs
+		return nil, ErrNoAPIs
 	}
 	seen := make(map[string]bool, len(apis))
 	for _, id := range apis {
 		if _, ok := a.cfg.Catalogue.Lookup(id); !ok {
-			return nil, Invalid("unknown_api", fmt.Sprintf("%q is not an API of the catalogue (GET /v1/admin/apis lists them).", truncate(id, 64)))
+			return nil, &Error{Err: ErrUnknownAPI, Value: truncate(id, 64)}
 		}
 		if seen[id] {
-			return nil, Invalid("duplicate_api", fmt.Sprintf("The API %q is listed twice.", id))
+			return nil, &Error{Err: ErrDuplicateAPI, Value: id}
 		}
 		seen[id] = true
 	}
@@ -436,11 +420,11 @@ func (a *Admin) clientID() (string, error) {
 
 func (a *Admin) organisation(ctx context.Context, id string) (Organisation, error) {
 	if !ids.Valid(ids.Organisation, id) {
-		return Organisation{}, errOrgNotFound
+		return Organisation{}, ErrOrganisationNotFound
 	}
 	o, err := a.store.GetOrganisation(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return Organisation{}, errOrgNotFound
+		return Organisation{}, ErrOrganisationNotFound
 	}
 	if err != nil {
 		return Organisation{}, fmt.Errorf("get organisation %s: %w", id, err)
@@ -450,11 +434,11 @@ func (a *Admin) organisation(ctx context.Context, id string) (Organisation, erro
 
 func (a *Admin) application(ctx context.Context, id string) (Application, error) {
 	if !ids.Valid(ids.Application, id) {
-		return Application{}, errAppNotFound
+		return Application{}, ErrApplicationNotFound
 	}
 	app, err := a.store.GetApplication(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return Application{}, errAppNotFound
+		return Application{}, ErrApplicationNotFound
 	}
 	if err != nil {
 		return Application{}, fmt.Errorf("get application %s: %w", id, err)

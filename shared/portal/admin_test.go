@@ -73,17 +73,6 @@ func (f fixture) app(t *testing.T, orgID, name string, apis ...string) portal.Ad
 	return a
 }
 
-func code(err error) string {
-	var pe *portal.Error
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	if err == nil {
-		return ""
-	}
-	return "unexpected: " + err.Error()
-}
-
 func TestAdminLifecycle(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -129,7 +118,7 @@ func TestAdminLifecycle(t *testing.T) {
 	if err != nil || len(got.Designations) != 1 {
 		t.Fatalf("RemoveDesignation = %+v, %v", got, err)
 	}
-	if _, err := f.admin.RemoveDesignation(ctx, admin, app.ID, "bob@acme.example", request); code(err) != "designation_not_found" {
+	if _, err := f.admin.RemoveDesignation(ctx, admin, app.ID, "bob@acme.example", request); !errors.Is(err, portal.ErrDesignationNotFound) {
 		t.Fatalf("second removal: %v", err)
 	}
 
@@ -265,7 +254,7 @@ func TestDesignationGrantsAndRevokesAccess(t *testing.T) {
 	if got := listed(); len(got) != 0 {
 		t.Fatalf("after removal: %v", got)
 	}
-	if _, err := f.service.GetApplication(ctx, user, app.ID); code(err) != "application_not_found" {
+	if _, err := f.service.GetApplication(ctx, user, app.ID); !errors.Is(err, portal.ErrApplicationNotFound) {
 		t.Fatalf("GetApplication right after removal: %v", err)
 	}
 }
@@ -322,10 +311,10 @@ func TestConcurrentCreates(t *testing.T) {
 		wg.Wait()
 		won := 0
 		for i, err := range errs {
-			switch code(err) {
-			case "":
+			switch {
+			case err == nil:
 				won++
-			case "duplicate_name":
+			case errors.Is(err, portal.ErrDuplicateApplication):
 				if !errors.Is(err, portal.ErrConflict) {
 					t.Errorf("create %d: %v is not a conflict", i, err)
 				}
@@ -373,7 +362,7 @@ func TestAdminOnly(t *testing.T) {
 				return err
 			},
 		} {
-			if err := call(); !errors.Is(err, portal.ErrForbidden) || code(err) != "forbidden" {
+			if err := call(); !errors.Is(err, portal.ErrForbidden) || !errors.Is(err, portal.ErrAdminsOnly) {
 				t.Errorf("%s as %s: %v, want forbidden", op, c.Email, err)
 			}
 		}
@@ -433,7 +422,7 @@ func TestCheckEmail(t *testing.T) {
 		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".test": "",
 	} {
 		got, err := portal.CheckEmail(in)
-		if got != want || (want == "") != (code(err) == "invalid_email") {
+		if got != want || (want == "") != errors.Is(err, portal.ErrInvalidEmail) {
 			t.Errorf("CheckEmail(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
@@ -490,7 +479,7 @@ func FuzzCheckEmail(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		out, err := portal.CheckEmail(in)
 		if err != nil {
-			if out != "" || code(err) != "invalid_email" {
+			if out != "" || !errors.Is(err, portal.ErrInvalidEmail) {
 				t.Fatalf("CheckEmail(%q) = %q, %v", in, out, err)
 			}
 			return
@@ -529,7 +518,7 @@ func TestConcurrentUpdates(t *testing.T) {
 		}
 		ev := audit.Event{ID: "evt_01kmz3w9k2m4n6p8q0r2s4t6va", At: t0, Actor: admin.Email, Action: audit.ApplicationUpdated, ApplicationID: app.ID}
 		err = f.store.UpdateApplication(ctx, stale, "Stale rename", stale.APIs, ev)
-		if !errors.Is(err, portal.ErrConflict) || code(err) != "concurrent_update" {
+		if !errors.Is(err, portal.ErrConflict) || !errors.Is(err, portal.ErrConcurrentUpdate) {
 			t.Fatalf("stale update: %v", err)
 		}
 		now, err := f.store.GetApplication(ctx, app.ID)
@@ -551,10 +540,10 @@ func TestConcurrentUpdates(t *testing.T) {
 		wg.Wait()
 		won := 0
 		for i, err := range errs {
-			switch code(err) {
-			case "":
+			switch {
+			case err == nil:
 				won++
-			case "concurrent_update":
+			case errors.Is(err, portal.ErrConcurrentUpdate):
 			default:
 				t.Errorf("rename %d: %v", i, err)
 			}
@@ -568,7 +557,7 @@ func TestConcurrentUpdates(t *testing.T) {
 			name := fmt.Sprintf("Rename %d", i)
 			_, err := f.admin.CreateApplication(ctx, admin, org.ID, portal.ApplicationInput{Name: name, APIs: []string{"search-match"}}, request)
 			if name == final.Name {
-				if code(err) != "duplicate_name" {
+				if !errors.Is(err, portal.ErrDuplicateApplication) {
 					t.Errorf("the final name %q is free: %v", name, err)
 				}
 			} else if err != nil {

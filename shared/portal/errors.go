@@ -1,9 +1,13 @@
 package portal
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
-// Kinds of failure. Every error the service returns to a caller wraps one of
-// them; shared/httpapi maps each kind to one HTTP status.
+// Kinds of failure. Every failure the service and its store report wraps one
+// of them, so a caller can tell a missing record from a refused change
+// without knowing every failure.
 var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	ErrNotFound        = errors.New("not found")
@@ -11,37 +15,51 @@ var (
 	ErrInvalid         = errors.New("invalid input")
 	ErrConflict        = errors.New("conflict")
 	ErrTooLarge        = errors.New("request too large")
-	ErrThrottled       = errors.New("throttled")
 )
 
-// Error is a failure meant for the caller: a kind, a stable snake_case code
-// and a human sentence.
-type Error struct {
-	Kind    error
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-func (e *Error) Unwrap() error { return e.Kind }
-
-func newError(kind error, code, message string) *Error {
-	return &Error{Kind: kind, Code: code, Message: message}
-}
-
-// Invalid is a 400-class failure on the named input.
-func Invalid(code, message string) *Error { return newError(ErrInvalid, code, message) }
-
-// Conflict is a 409-class failure.
-func Conflict(code, message string) *Error { return newError(ErrConflict, code, message) }
-
-// Errors the service and its store return in several places.
+// The failures a caller is told apart, each of one kind above. They carry no
+// words for an end user: shared/httpapi's catalogue gives each its code,
+// message and status.
 var (
-	errAppNotFound    = newError(ErrNotFound, "application_not_found", "No such application, or you are not designated on it.")
-	errSecretNotFound = newError(ErrNotFound, "secret_not_found", "No such client secret on this application.")
-	errManagerOnly    = newError(ErrForbidden, "forbidden", "Only the application's credential managers and admins may do this.")
-	errAdminOnly      = newError(ErrForbidden, "forbidden", "Only admins may do this.")
-	ErrSecretLimit    = Conflict("secret_limit_reached", "The application already has the most active client secrets allowed; delete one first.")
-	errRecentlyUsed   = Conflict("recently_used", "This client secret was used in the last 24 hours; repeat with confirm=true to delete it anyway.")
-	ErrBadCursor      = Invalid("invalid_cursor", "The cursor is not one this API issued.")
+	ErrApplicationNotFound  = fmt.Errorf("application %w", ErrNotFound)
+	ErrOrganisationNotFound = fmt.Errorf("organisation %w", ErrNotFound)
+	ErrDesignationNotFound  = fmt.Errorf("designation %w", ErrNotFound)
+	ErrSecretNotFound       = fmt.Errorf("secret %w", ErrNotFound)
+
+	ErrManagersOnly = fmt.Errorf("%w: credential managers and admins only", ErrForbidden)
+	ErrAdminsOnly   = fmt.Errorf("%w: admins only", ErrForbidden)
+
+	ErrBadCursor          = fmt.Errorf("%w: cursor", ErrInvalid)
+	ErrInvalidName        = fmt.Errorf("%w: name", ErrInvalid)
+	ErrInvalidCountry     = fmt.Errorf("%w: country", ErrInvalid)
+	ErrInvalidEmail       = fmt.Errorf("%w: email", ErrInvalid)
+	ErrInvalidRole        = fmt.Errorf("%w: role", ErrInvalid)
+	ErrNoAPIs             = fmt.Errorf("%w: no APIs granted", ErrInvalid)
+	ErrUnknownAPI         = fmt.Errorf("%w: API not in the catalogue", ErrInvalid) // with the API id
+	ErrDuplicateAPI       = fmt.Errorf("%w: API listed twice", ErrInvalid)         // with the API id
+	ErrLifetimeAmbiguous  = fmt.Errorf("%w: both expiresAt and lifetimeDays", ErrInvalid)
+	ErrLifetimeMissing    = fmt.Errorf("%w: neither expiresAt nor lifetimeDays", ErrInvalid)
+	ErrLifetimeOutOfRange = fmt.Errorf("%w: lifetime out of range", ErrInvalid) // with the longest lifetime in days
+
+	ErrDuplicateOrganisation = fmt.Errorf("%w: organisation name in use", ErrConflict)
+	ErrDuplicateApplication  = fmt.Errorf("%w: application name in use in its organisation", ErrConflict)
+	ErrConcurrentUpdate      = fmt.Errorf("%w: application changed meanwhile", ErrConflict)
+	ErrSecretLimit           = fmt.Errorf("%w: active secret limit reached", ErrConflict)
+	ErrRecentlyUsed          = fmt.Errorf("%w: secret used recently", ErrConflict)
+	ErrBusy                  = fmt.Errorf("%w: application busy", ErrConflict)
+	// ErrClientIDTaken is what AdminStore.CreateApplication returns when a
+	// generated client id was issued before; the admin service then
+	// generates another, so no caller ever sees it.
+	ErrClientIDTaken = fmt.Errorf("%w: client id taken", ErrConflict)
 )
+
+// Error is a failure about one value of the input, such as the API id that
+// the catalogue lacks: Err is one of the failures above, Value what it is
+// about, as the caller may be shown it.
+type Error struct {
+	Err   error
+	Value string
+}
+
+func (e *Error) Error() string { return e.Err.Error() + ": " + e.Value }
+func (e *Error) Unwrap() error { return e.Err }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -223,13 +224,13 @@ func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string)
 // leaks across organisations.
 func (s *Service) access(ctx context.Context, c Caller, appID string) (Application, Role, error) {
 	if !ids.Valid(ids.Application, appID) {
-		return Application{}, "", errAppNotFound
+		return Application{}, "", ErrApplicationNotFound
 	}
 	role := RoleAdmin
 	if !c.Admin {
 		d, err := s.store.GetDesignation(ctx, appID, c.Email)
 		if errors.Is(err, ErrNotFound) {
-			return Application{}, "", errAppNotFound
+			return Application{}, "", ErrApplicationNotFound
 		}
 		if err != nil {
 			return Application{}, "", fmt.Errorf("get designation: %w", err)
@@ -238,7 +239,7 @@ func (s *Service) access(ctx context.Context, c Caller, appID string) (Applicati
 	}
 	app, err := s.store.GetApplication(ctx, appID)
 	if errors.Is(err, ErrNotFound) {
-		return Application{}, "", errAppNotFound
+		return Application{}, "", ErrApplicationNotFound
 	}
 	if err != nil {
 		return Application{}, "", fmt.Errorf("get application %s: %w", appID, err)
@@ -337,16 +338,16 @@ func (s *Service) expiry(in CreateSecretInput, now time.Time) (time.Time, error)
 	)
 	switch {
 	case in.ExpiresAt != nil && in.LifetimeDays != nil:
-		return time.Time{}, Invalid("invalid_lifetime", "Give either expiresAt or lifetimeDays, not both.")
+		return time.Time{}, ErrLifetimeAmbiguous
 	case in.LifetimeDays != nil:
 		at, err = s.cfg.Policy.ExpiryForDays(now, *in.LifetimeDays)
 	case in.ExpiresAt != nil:
 		at, err = s.cfg.Policy.CheckExpiry(now, *in.ExpiresAt)
 	default:
-		return time.Time{}, Invalid("invalid_lifetime", "Give expiresAt or lifetimeDays.")
+		return time.Time{}, ErrLifetimeMissing
 	}
 	if err != nil {
-		return time.Time{}, Invalid("invalid_lifetime", fmt.Sprintf("The lifetime must be at least 1 day and at most %d days.", s.cfg.Policy.MaxLifetimeDays))
+		return time.Time{}, &Error{Err: ErrLifetimeOutOfRange, Value: strconv.Itoa(s.cfg.Policy.MaxLifetimeDays)}
 	}
 	return at, nil
 }
@@ -359,10 +360,10 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 		return CreatedSecret{}, err
 	}
 	if !role.MayManage() {
-		return CreatedSecret{}, errManagerOnly
+		return CreatedSecret{}, ErrManagersOnly
 	}
 	if !ValidName(in.Name) {
-		return CreatedSecret{}, Invalid("invalid_name", fmt.Sprintf("The name must be 1 to %d printable characters, without leading or trailing spaces.", MaxNameLen))
+		return CreatedSecret{}, ErrInvalidName
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	expiresAt, err := s.expiry(in, now)
@@ -420,21 +421,21 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 		return err
 	}
 	if !role.MayManage() {
-		return errManagerOnly
+		return ErrManagersOnly
 	}
 	if !ids.Valid(ids.Secret, secretID) {
-		return errSecretNotFound
+		return ErrSecretNotFound
 	}
 	sec, err := s.store.GetSecret(ctx, appID, secretID)
 	if errors.Is(err, ErrNotFound) {
-		return errSecretNotFound
+		return ErrSecretNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("get secret %s: %w", secretID, err)
 	}
 	now := s.now().UTC()
 	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse+LastUsedPrecision {
-		return errRecentlyUsed
+		return ErrRecentlyUsed
 	}
 	ev, err := s.event(c, audit.SecretDeleted, sec, r)
 	if err != nil {
@@ -442,7 +443,7 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	}
 	if err := s.store.RemoveSecret(ctx, appID, secretID, ev); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return errSecretNotFound
+			return ErrSecretNotFound
 		}
 		return fmt.Errorf("remove secret %s: %w", secretID, err)
 	}

@@ -34,16 +34,6 @@ type Secrets interface {
 	ReportLeak(ctx context.Context, leak portal.Leak) (found bool, err error)
 }
 
-// Errors shown to the sender. Nothing is processed after any of them.
-var (
-	errUnsigned  = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "signature_required", Message: "The report carries no Github-Public-Key-Identifier and Github-Public-Key-Signature."}
-	errSignature = &portal.Error{Kind: portal.ErrUnauthenticated, Code: "invalid_signature", Message: "The report's signature does not verify with a published key."}
-	errTooLarge  = &portal.Error{Kind: portal.ErrTooLarge, Code: "body_too_large", Message: "The report is larger than 512 KiB."}
-	errTooMany   = &portal.Error{Kind: portal.ErrTooLarge, Code: "too_many_matches", Message: "The report holds more than 500 matches; send them in smaller batches."}
-	errBadReport = portal.Invalid("invalid_report", "The body is not a JSON array of {token, type, url, source} objects.")
-	errBadBody   = portal.Invalid("invalid_body", "The request body could not be read.")
-)
-
 // Handler serves POST /secret-scanning/github.
 type Handler struct {
 	Keys    Verifier
@@ -70,10 +60,10 @@ func (h Handler) serve(ctx context.Context, req httpapi.Request) ([]Feedback, er
 		switch {
 		case errors.Is(err, ErrNoSignature):
 			slog.WarnContext(ctx, "secret scanning report refused", "reason", "unsigned")
-			return nil, errUnsigned
+			return nil, httpapi.ErrReportUnsigned
 		case errors.Is(err, ErrUnknownKey), errors.Is(err, ErrBadSignature):
 			slog.WarnContext(ctx, "secret scanning report refused", "reason", err.Error(), "keyIdentifier", httpapi.Header(req, HeaderKeyIdentifier))
-			return nil, errSignature
+			return nil, httpapi.ErrReportSignature
 		}
 		return nil, err
 	}
@@ -81,9 +71,9 @@ func (h Handler) serve(ctx context.Context, req httpapi.Request) ([]Feedback, er
 	if err != nil {
 		slog.WarnContext(ctx, "secret scanning report refused", "reason", err.Error())
 		if errors.Is(err, ErrTooManyMatches) {
-			return nil, errTooMany
+			return nil, httpapi.ErrReportTooMany
 		}
-		return nil, errBadReport
+		return nil, httpapi.ErrBadReport
 	}
 	out := make([]Feedback, len(matches))
 	positives := 0
@@ -120,18 +110,18 @@ func (h Handler) classify(ctx context.Context, m Match) (Label, error) {
 // rawBody is the body exactly as sent, which is what the signature covers.
 func rawBody(req httpapi.Request) ([]byte, error) {
 	if len(req.Body) > 2*MaxBodyBytes {
-		return nil, errTooLarge
+		return nil, httpapi.ErrReportTooLarge
 	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(req.Body)
 		if err != nil {
-			return nil, errBadBody
+			return nil, httpapi.ErrBadBody
 		}
 		body = b
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, errTooLarge
+		return nil, httpapi.ErrReportTooLarge
 	}
 	return body, nil
 }

@@ -62,16 +62,6 @@ func failedAt(reasons []string, i int) bool {
 	return i < len(reasons) && reasons[i] == "ConditionalCheckFailed"
 }
 
-// Errors of the admin writes.
-var (
-	errDuplicateOrganisation = portal.Conflict("duplicate_name", "An organisation with this name exists already.")
-	errDuplicateApplication  = portal.Conflict("duplicate_name", "This organisation has an application with this name already.")
-	errApplicationChanged    = portal.Conflict("concurrent_update", "The application was changed by someone else meanwhile; reload it and try again.")
-	// ErrClientIDTaken means a generated client id was already used; the
-	// caller generates another.
-	ErrClientIDTaken = portal.ErrClientIDTaken
-)
-
 var _ portal.AdminStore = (*Store)(nil)
 
 // CreateOrganisation stores a new organisation; names are unique.
@@ -86,7 +76,7 @@ func (st *Store) CreateOrganisation(ctx context.Context, o portal.Organisation) 
 	}
 	reasons, err := st.transact(ctx, org, name)
 	if failedAt(reasons, 1) {
-		return errDuplicateOrganisation
+		return portal.ErrDuplicateOrganisation
 	}
 	if err != nil {
 		return fmt.Errorf("create organisation: %w", err)
@@ -118,7 +108,7 @@ func (st *Store) ListOrganisations(ctx context.Context, cursor string, limit int
 
 // CreateApplication stores a new application with its client id, which stays
 // reserved for ever, and its audit event. A taken client id gives
-// ErrClientIDTaken; a name the organisation uses already, a conflict.
+// portal.ErrClientIDTaken; a name the organisation uses already, a conflict.
 func (st *Store) CreateApplication(ctx context.Context, a portal.Application, ev audit.Event) error {
 	app, err := put(st.table, newApplicationItem(a), "attribute_not_exists(PK)")
 	if err != nil {
@@ -139,9 +129,9 @@ func (st *Store) CreateApplication(ctx context.Context, a portal.Application, ev
 	reasons, err := st.transact(ctx, app, client, name, event)
 	switch {
 	case failedAt(reasons, 1):
-		return ErrClientIDTaken
+		return portal.ErrClientIDTaken
 	case failedAt(reasons, 2):
-		return errDuplicateApplication
+		return portal.ErrDuplicateApplication
 	case err != nil:
 		return fmt.Errorf("create application: %w", err)
 	}
@@ -151,7 +141,7 @@ func (st *Store) CreateApplication(ctx context.Context, a portal.Application, ev
 // UpdateApplication changes an application's name and APIs, keeping names
 // unique within its organisation, and records ev. It applies only while the
 // application still has before's name and APIs: a concurrent change gives
-// errApplicationChanged rather than being overwritten (or orphaning a name).
+// portal.ErrConcurrentUpdate rather than being overwritten (or orphaning a name).
 func (st *Store) UpdateApplication(ctx context.Context, before portal.Application, name string, apis []string, ev audit.Event) error {
 	beforeAPIs := before.APIs
 	if beforeAPIs == nil {
@@ -195,9 +185,9 @@ func (st *Store) UpdateApplication(ctx context.Context, before portal.Applicatio
 		if _, err := st.getApplication(ctx, before.ID, true); err != nil {
 			return err
 		}
-		return errApplicationChanged
+		return portal.ErrConcurrentUpdate
 	case renamed && failedAt(reasons, 2):
-		return errDuplicateApplication
+		return portal.ErrDuplicateApplication
 	case err != nil:
 		return fmt.Errorf("update application %s: %w", before.ID, err)
 	}

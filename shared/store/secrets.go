@@ -86,7 +86,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 		// The application changed since it was read (or a transaction on it
 		// was in flight): read again and decide again.
 	}
-	return portal.Conflict("busy", "The application is being changed by someone else; try again.")
+	return portal.ErrBusy
 }
 
 // clientSecretAdded is the change of app's client item that adds sec and
