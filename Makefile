@@ -28,9 +28,11 @@ apt: # install the Debian package $(PKG)
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(PKG); \
 	else sudo apt-get update -qq && sudo apt-get install -y -qq $(PKG); fi
 
-# Built with the functions' own flags, so the packages they share compile once.
+# Built with the functions' own flags, so the packages they share compile once,
+# then run: `go run` would exit 1 on Ctrl-C whatever the command does.
 dev: deps ## Run the whole portal on http://127.0.0.1:3000 (PORT, EMULATOR_PORT, AWS_ENDPOINT_URL)
-	$(GO) run -trimpath -tags lambda.norpc ./infra/cmd/dev
+	$(GO) build -trimpath -tags lambda.norpc -o .local/bin/dev ./infra/cmd/dev
+	.local/bin/dev
 
 test: deps deps-browser ## Run every test: unit, emulator, runtime emulator, browser
 	$(GO) vet ./...

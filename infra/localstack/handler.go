@@ -117,7 +117,8 @@ func (s *Stack) serveToken(w http.ResponseWriter, req *http.Request) {
 }
 
 // serveSweep is POST /local/sweep: the expiry sweep, run now with the event
-// its EventBridge schedule sends.
+// its EventBridge schedule sends. It answers with the sweep's result: the
+// secrets examined, the reminders sent, skipped, deferred and failed.
 func (s *Stack) serveSweep(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -149,11 +150,12 @@ func (s *Stack) serveSweep(w http.ResponseWriter, req *http.Request) {
 		localError(w, http.StatusInternalServerError, "sweep_failed", "The sweep failed: "+fail.ErrorMessage)
 		return
 	}
-	var result any = json.RawMessage(out)
-	if len(strings.TrimSpace(string(out))) == 0 || !json.Valid(out) {
-		result = string(out)
+	var result map[string]any
+	if err := json.Unmarshal(out, &result); err != nil || result == nil {
+		localError(w, http.StatusBadGateway, "sweep_answer", "The sweep answered something other than its result: "+string(out))
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": result})
+	writeJSON(w, http.StatusOK, result)
 }
 
 // MailItem is one sent email as GET /local/mail lists it.

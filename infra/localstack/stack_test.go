@@ -339,8 +339,30 @@ func TestSweepAndMail(t *testing.T) {
 		}
 		return
 	}
-	if r.status != http.StatusOK || !json.Valid(r.body) {
+	// The sweep answers with what it did. The seed's secrets in the window
+	// (yesterday to 30 days ahead) expire in about 1, 5 and 25 days (and,
+	// near midnight UTC, the one that expired 2 days ago falls on yesterday):
+	// the reminders go to carol and dave (Globex Matching) and alice and bob
+	// (Acme Search, and alice for Acme Data Sync), one digest each.
+	if r.status != http.StatusOK {
 		t.Fatalf("sweep: %d %s", r.status, r.body)
+	}
+	var result map[string]int
+	r.json(t, &result)
+	want := map[string]int{"sent": 4, "skipped": 0, "failed": 0, "deferred": 0}
+	for k, n := range want {
+		if result[k] != n {
+			t.Errorf("sweep %s = %d, want %d", k, result[k], n)
+		}
+	}
+	if len(result) != 7 || result["examined"] < 3 || result["examined"] > 4 || result["due"] != result["reminders"] || result["reminders"] < 5 {
+		t.Errorf("sweep: %d %s, want 3 or 4 secrets examined and every due reminder sent", r.status, r.body)
+	}
+	again := call(t, http.MethodPost, "/local/sweep", "", "", "")
+	result = nil
+	again.json(t, &result)
+	if again.status != http.StatusOK || result["sent"] != 0 || result["reminders"] != 0 || result["failed"] != 0 {
+		t.Errorf("second sweep: %d %s, want nothing sent", again.status, again.body)
 	}
 	if r := call(t, http.MethodGet, "/local/sweep", "", "", ""); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("GET /local/sweep: %d", r.status)
