@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/middleware"
@@ -106,7 +107,8 @@ func total(n map[string]int) int {
 // fixture is a token endpoint and discovery over the emulator, with its own
 // table, pepper and signing secret.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
+	emuConfig aws.Config // the emulator's, uncounted
 	clock     *clock
 	calls     *calls
 	st        *store.Store
@@ -114,6 +116,7 @@ type fixture struct {
 	table     string
 	sm        *secretsmanager.Client
 	peppers   *keys.Peppers
+	signing   *keys.SigningKeys
 	signingID string
 	service   *portal.Service
 	server    *oauth.Server
@@ -129,10 +132,10 @@ func newFixture(t *testing.T, throttle oauth.ThrottlePolicy) *fixture {
 
 // newFixtureWith is a fixture whose token endpoint has the default
 // configuration as configure changes it.
-func newFixtureWith(t *testing.T, configure func(*oauth.Config)) *fixture {
+func newFixtureWith(t testing.TB, configure func(*oauth.Config)) *fixture {
 	t.Helper()
 	emu := emulatortest.ForTest(t)
-	f := &fixture{t: t, clock: &clock{t: t0}, calls: &calls{n: map[string]int{}}}
+	f := &fixture{t: t, emuConfig: emu.Config(), clock: &clock{t: t0}, calls: &calls{n: map[string]int{}}}
 	f.db, f.table = dynamodb.NewFromConfig(emu.Config(), f.calls.option()), emulatortest.NewTable(t, emu)
 	f.st = store.New(f.db, f.table)
 	f.sm = secretsmanager.NewFromConfig(emu.Config())
@@ -142,13 +145,20 @@ func newFixtureWith(t *testing.T, configure func(*oauth.Config)) *fixture {
 	f.service = portal.NewService(f.st, peppers, portal.DefaultConfig(), f.clock.Now, rand.Reader)
 	cfg := oauth.DefaultConfig(issuer + "/")
 	configure(&cfg)
-	signing := keys.NewSigningKeys(f.sm, f.signingID, f.clock.Now, rand.Reader).GenerateWith(f.sm)
-	f.server = oauth.NewServer(f.st, peppers, signing, cfg, f.clock.Now, rand.Reader)
+	f.signing = keys.NewSigningKeys(f.sm, f.signingID, f.clock.Now, rand.Reader).GenerateWith(f.sm)
+	f.server = oauth.NewServer(f.st, peppers, f.signing, cfg, f.clock.Now, rand.Reader)
 	f.token = f.server.TokenHandler()
 	// The discovery function reads the keys on its own, as its own function.
 	f.discovery = oauth.Discovery{Keys: keys.NewSigningKeys(f.sm, f.signingID, f.clock.Now, rand.Reader), Issuer: issuer, Catalogue: portal.DefaultCatalogue()}
 	f.jwks = f.discovery.Handler()
 	return f
+}
+
+// newBenchFixture is a fixture with the default configuration, for a
+// benchmark.
+func newBenchFixture(b *testing.B) *fixture {
+	b.Helper()
+	return newFixtureWith(b, func(*oauth.Config) {})
 }
 
 // lenient is a throttle that tests of other behaviour never reach.
@@ -251,6 +261,21 @@ func (f *fixture) call(r tokenRequest) oauth.Response {
 // headers.
 func (f *fixture) callFrom(ip string, headers map[string]string, r tokenRequest) oauth.Response {
 	f.t.Helper()
+	req := f.eventFrom(ip, headers, r)
+	resp, err := f.token(context.Background(), req)
+	if err != nil {
+		f.t.Fatalf("handler error: %v", err)
+	}
+	if err := apispec.CheckLambda(req, resp); err != nil {
+		f.t.Fatal(err)
+	}
+	return resp
+}
+
+// event is r as the HTTP API delivers it from the fixture's address.
+func (f *fixture) event(r tokenRequest) oauth.Request { return f.eventFrom(sourceIP, nil, r) }
+
+func (f *fixture) eventFrom(ip string, headers map[string]string, r tokenRequest) oauth.Request {
 	req := oauth.Request{
 		Version: "2.0", RouteKey: "POST " + oauth.TokenPath, RawPath: oauth.TokenPath,
 		Headers: map[string]string{"user-agent": "fixture/1"}, Body: r.body, IsBase64Encoded: r.base64,
@@ -270,14 +295,7 @@ func (f *fixture) callFrom(ip string, headers map[string]string, r tokenRequest)
 	if r.contentType != "" {
 		req.Headers["content-type"] = r.contentType
 	}
-	resp, err := f.token(context.Background(), req)
-	if err != nil {
-		f.t.Fatalf("handler error: %v", err)
-	}
-	if err := apispec.CheckLambda(req, resp); err != nil {
-		f.t.Fatal(err)
-	}
-	return resp
+	return req
 }
 
 // errorOf reads an RFC 6749 §5.2 error body, failing on any other shape.
@@ -295,7 +313,7 @@ func errorOf(t *testing.T, resp oauth.Response) string {
 	return code
 }
 
-func tokenOf(t *testing.T, resp oauth.Response) oauth.Token {
+func tokenOf(t testing.TB, resp oauth.Response) oauth.Token {
 	t.Helper()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)

@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
-
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/keys"
@@ -133,12 +130,6 @@ type Token struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope"`
-}
-
-// claims are the access token's claims beyond the registered ones.
-type claims struct {
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope"`
 }
 
 // dummyDigest is compared against when there is no stored secret to compare
@@ -350,11 +341,6 @@ func (s *Server) sign(ctx context.Context, clientID string, scopes []string, now
 	if err != nil {
 		return Token{}, "", "", fmt.Errorf("get signing key: %w", err)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.ID}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
-	if err != nil {
-		return Token{}, "", "", fmt.Errorf("signer: %w", err)
-	}
 	var raw [16]byte
 	if _, err := io.ReadFull(s.random, raw[:]); err != nil {
 		return Token{}, "", "", fmt.Errorf("token id: %w", err)
@@ -362,10 +348,14 @@ func (s *Server) sign(ctx context.Context, clientID string, scopes []string, now
 	jti := base64.RawURLEncoding.EncodeToString(raw[:])
 	iat := now.Truncate(time.Second)
 	scope := strings.Join(scopes, " ")
-	access, err := jwt.Signed(signer).Claims(jwt.Claims{
-		Issuer: s.cfg.Issuer, Subject: clientID, Audience: jwt.Audience(scopes), ID: jti,
-		IssuedAt: jwt.NewNumericDate(iat), Expiry: jwt.NewNumericDate(iat.Add(s.cfg.TokenLifetime)),
-	}).Claims(claims{ClientID: clientID, Scope: scope}).Serialize()
+	claims := accessClaims{
+		Iss: s.cfg.Issuer, Sub: clientID, Aud: scopes, Jti: jti, ClientID: clientID, Scope: scope,
+		Iat: iat.Unix(), Exp: iat.Add(s.cfg.TokenLifetime).Unix(),
+	}
+	if len(scopes) == 1 {
+		claims.Aud = scopes[0]
+	}
+	access, err := signES256(key.Private, key.ID, &claims, s.random)
 	if err != nil {
 		return Token{}, "", "", fmt.Errorf("sign token: %w", err)
 	}
