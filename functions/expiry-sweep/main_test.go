@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"crypto/rand"
 	"os"
 	"strings"
 	"testing"
@@ -14,9 +13,8 @@ import (
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
+	"credportal/infra/storetest"
 	"credportal/infra/testlog"
-	"credportal/shared/audit"
-	"credportal/shared/ids"
 	"credportal/shared/portal"
 	"credportal/shared/reminder"
 	"credportal/shared/store"
@@ -39,38 +37,14 @@ func TestScheduledEventUnderRuntimeEmulator(t *testing.T) {
 	if env["SENDER_EMAIL"] == "" || env["REMINDER_THRESHOLDS"] != "30,14,7,3,1,0" || env["SES_MAX_SEND_RATE"] != "10" {
 		t.Fatalf("environment %v", env)
 	}
-	cfg := emu.Config()
 
-	// An application with a manager and a secret three days from expiry,
-	// by the wall clock the function runs on.
-	st := store.New(dynamodb.NewFromConfig(cfg), h.Locals.Refs["Table"])
+	// An application with a manager and a secret (made a month ago) three
+	// days from expiry, by the wall clock the function runs on.
+	st := store.New(dynamodb.NewFromConfig(emu.Config()), h.Locals.Refs["Table"])
 	now := time.Now().UTC()
-	id := func(kind string) string {
-		v, err := ids.New(kind, now, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	ev := func(appID, action string) audit.Event {
-		return audit.Event{ID: id(ids.Event), At: now, Actor: "admin@operator.test", Action: action, ApplicationID: appID}
-	}
-	org := portal.Organisation{ID: id(ids.Organisation), Name: "Acme Ltd", Country: "GB", CreatedAt: now}
-	app := portal.Application{ID: id(ids.Application), Name: "Acme Search", ClientID: emulatortest.UniqueName("client"), Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: []string{"search-match"}, CreatedAt: now}
 	manager := strings.ToLower(emulatortest.UniqueName("alice")) + "@acme.example"
-	sec := portal.Secret{ID: id(ids.Secret), ApplicationID: app.ID, Name: "Production key", Hint: "k3y", Hash: []byte{1}, PepperVersion: "v1", CreatedAt: now, CreatedBy: manager, ExpiresAt: now.AddDate(0, 0, 3)}
-	if err := st.CreateOrganisation(ctx, org); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateApplication(ctx, app, ev(app.ID, audit.ApplicationCreated)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: app.ID, Email: manager, Role: portal.RoleCredentialManager, CreatedAt: now, CreatedBy: "admin@operator.test"}, ev(app.ID, audit.DesignationSet)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddSecret(ctx, sec, 3, now, ev(app.ID, audit.SecretCreated)); err != nil {
-		t.Fatal(err)
-	}
+	app := storetest.CreateApp(t, st, storetest.App{Application: portal.Application{Name: "Acme Search"}, Designations: storetest.Designations([]string{manager}, nil)})
+	storetest.AddSecret(t, st, portal.Secret{ApplicationID: app.ID, Name: "Production key", CreatedAt: now.AddDate(0, 0, -30), ExpiresAt: now.AddDate(0, 0, 3)})
 
 	var logs testlog.Buffer
 	in := h.Start(t, "ExpirySweepFunction", &logs)

@@ -18,6 +18,7 @@ import (
 
 	"credportal/infra/apispec"
 	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/storetest"
 	"credportal/infra/testlog"
 	"credportal/shared/audit"
 	"credportal/shared/httpapi"
@@ -66,33 +67,15 @@ func newFixture(t *testing.T) *fixture {
 	svc := portal.NewService(st, keys.NewPeppers(sm, pepperID, time.Now), portal.DefaultConfig(), time.Now, rand.Reader)
 	f.api = routedAPI{httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: adminGroup, GroupsClaim: "cognito:groups"}}}
 
-	mk := func(kind string) string {
-		id, err := ids.New(kind, time.Now(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
 	org := func(name string) portal.OrganisationRef {
-		o := portal.Organisation{ID: mk(ids.Organisation), Name: name, Country: "GB", CreatedAt: f.now}
-		if err := st.CreateOrganisation(ctx, o); err != nil {
-			t.Fatal(err)
-		}
+		o := storetest.CreateOrganisation(t, st, portal.Organisation{Name: name, CreatedAt: f.now})
 		return portal.OrganisationRef{ID: o.ID, Name: o.Name}
 	}
 	app := func(o portal.OrganisationRef, name string, designations map[string]portal.Role) string {
-		a := portal.Application{ID: mk(ids.Application), Name: name, ClientID: emulatortest.UniqueName("c"), Organisation: o, APIs: []string{"search-match"}, CreatedAt: f.now}
-		ev := audit.Event{ID: mk(ids.Event), At: f.now, Actor: admin, Action: audit.ApplicationCreated, ApplicationID: a.ID}
-		if err := st.CreateApplication(ctx, a, ev); err != nil {
-			t.Fatal(err)
-		}
-		for email, role := range designations {
-			ev := audit.Event{ID: mk(ids.Event), At: f.now, Actor: admin, Action: audit.DesignationSet, ApplicationID: a.ID}
-			if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: a.ID, Email: email, Role: role, CreatedAt: f.now, CreatedBy: admin}, ev); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return a.ID
+		return storetest.CreateApp(t, st, storetest.App{
+			Application:  portal.Application{Name: name, Organisation: o, CreatedAt: f.now},
+			Designations: designations,
+		}).ID
 	}
 	a, b := org("Org A"), org("Org B")
 	f.a1 = app(a, "A1", map[string]portal.Role{managerA: portal.RoleCredentialManager, viewerA: portal.RoleViewer})

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,7 @@ import (
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
-	"credportal/shared/audit"
-	"credportal/shared/ids"
+	"credportal/infra/storetest"
 	"credportal/shared/portal"
 	"credportal/shared/store"
 )
@@ -57,7 +55,13 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	}
 	email := sample.RequestContext.Authorizer.JWT.Claims["email"]
 	appID, secretID := sample.PathParameters["applicationId"], sample.PathParameters["secretId"]
-	seedSample(t, store.New(dynamodb.NewFromConfig(emu.Config()), h.Locals.Refs["Table"]), appID, secretID, email)
+	// The application, designation and secret the samples name.
+	st := store.New(dynamodb.NewFromConfig(emu.Config()), h.Locals.Refs["Table"])
+	storetest.CreateApp(t, st, storetest.App{
+		Application:  portal.Application{ID: appID, Name: "Acme Search", ClientID: "sampleclient"},
+		Designations: storetest.Designations([]string{email}, nil),
+	})
+	storetest.AddSecret(t, st, portal.Secret{ID: secretID, ApplicationID: appID, Name: "Old", CreatedBy: email, ExpiresAt: time.Now().Add(72 * time.Hour)})
 
 	for logicalID, status := range want {
 		t.Run(logicalID, func(t *testing.T) {
@@ -79,34 +83,5 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 				t.Fatalf("no Init Duration reported: %v %v", d, err)
 			}
 		})
-	}
-}
-
-// seedSample stores the application, designation and secret the samples name.
-func seedSample(t *testing.T, st *store.Store, appID, secretID, email string) {
-	t.Helper()
-	ctx := context.Background()
-	now := time.Now().UTC()
-	ev := func(action string) audit.Event {
-		id, err := ids.New(ids.Event, time.Now(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return audit.Event{ID: id, At: now, Actor: "admin@registry.example", Action: action, ApplicationID: appID}
-	}
-	org := portal.Organisation{ID: "org_01jx0000000000000000000000", Name: "Acme Ltd", Country: "GB", CreatedAt: now}
-	if err := st.CreateOrganisation(ctx, org); err != nil {
-		t.Fatal(err)
-	}
-	a := portal.Application{ID: appID, Name: "Acme Search", ClientID: "sampleclient", Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: []string{"search-match"}, CreatedAt: now}
-	if err := st.CreateApplication(ctx, a, ev(audit.ApplicationCreated)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: appID, Email: email, Role: portal.RoleCredentialManager, CreatedAt: now, CreatedBy: "admin@registry.example"}, ev(audit.DesignationSet)); err != nil {
-		t.Fatal(err)
-	}
-	s := portal.Secret{ID: secretID, ApplicationID: appID, Name: "Old", Hint: "abc", Hash: []byte{1}, PepperVersion: "v", CreatedAt: now, CreatedBy: email, ExpiresAt: now.Add(72 * time.Hour)}
-	if err := st.AddSecret(ctx, s, 3, now, ev(audit.SecretCreated)); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -16,8 +16,7 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
-	"credportal/shared/audit"
-	"credportal/shared/ids"
+	"credportal/infra/storetest"
 	"credportal/shared/keys"
 	mailer "credportal/shared/mail"
 	"credportal/shared/portal"
@@ -57,33 +56,11 @@ func newNoticeFixture(t *testing.T) *noticeFixture {
 
 func (f *noticeFixture) app(name string, managers, viewers []string) portal.Application {
 	f.t.Helper()
-	ctx := context.Background()
-	id := func(kind string) string {
-		v, err := ids.New(kind, t0, rand.Reader)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		return v
-	}
-	ev := func(appID, action string) audit.Event {
-		return audit.Event{ID: id(ids.Event), At: t0, Actor: "admin@operator.test", Action: action, ApplicationID: appID}
-	}
-	o := portal.Organisation{ID: id(ids.Organisation), Name: emulatortest.UniqueName(name), Country: "GB", CreatedAt: t0}
-	if err := f.st.CreateOrganisation(ctx, o); err != nil {
-		f.t.Fatal(err)
-	}
-	a := portal.Application{ID: id(ids.Application), Name: name, ClientID: emulatortest.UniqueName("c"), Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: t0}
-	if err := f.st.CreateApplication(ctx, a, ev(a.ID, audit.ApplicationCreated)); err != nil {
-		f.t.Fatal(err)
-	}
-	for role, emails := range map[portal.Role][]string{portal.RoleCredentialManager: managers, portal.RoleViewer: viewers} {
-		for _, e := range emails {
-			if err := f.st.PutDesignation(ctx, portal.Designation{ApplicationID: a.ID, Email: e, Role: role, CreatedAt: t0, CreatedBy: "admin@operator.test"}, ev(a.ID, audit.DesignationSet)); err != nil {
-				f.t.Fatal(err)
-			}
-		}
-	}
-	return a
+	o := storetest.CreateOrganisation(f.t, f.st, portal.Organisation{Name: emulatortest.UniqueName(name), CreatedAt: t0})
+	return storetest.CreateApp(f.t, f.st, storetest.App{
+		Application:  portal.Application{Name: name, Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, CreatedAt: t0},
+		Designations: storetest.Designations(managers, viewers),
+	})
 }
 
 // mail returns this fixture's messages by recipient.

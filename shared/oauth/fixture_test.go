@@ -30,6 +30,7 @@ import (
 
 	"credportal/infra/apispec"
 	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/storetest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/keys"
@@ -189,23 +190,10 @@ func newID(t testing.TB, kind string) string {
 // app creates an application granted apis.
 func (f *fixture) app(name string, apis ...string) portal.Application {
 	f.t.Helper()
-	ctx := context.Background()
-	org := portal.Organisation{ID: newID(f.t, ids.Organisation), Name: emulatortest.UniqueName("Org "), Country: "GB", CreatedAt: t0}
-	if err := f.st.CreateOrganisation(ctx, org); err != nil {
-		f.t.Fatal(err)
-	}
 	if apis == nil {
 		apis = []string{}
 	}
-	app := portal.Application{
-		ID: newID(f.t, ids.Application), Name: name, ClientID: newClientID(f.t),
-		Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, APIs: apis, CreatedAt: t0,
-	}
-	ev := audit.Event{ID: newID(f.t, ids.Event), At: t0, Actor: "admin@operator.test", Action: audit.ApplicationCreated, ApplicationID: app.ID}
-	if err := f.st.CreateApplication(ctx, app, ev); err != nil {
-		f.t.Fatal(err)
-	}
-	return app
+	return storetest.CreateApp(f.t, f.st, storetest.App{Application: portal.Application{Name: name, ClientID: newClientID(f.t), APIs: apis, CreatedAt: t0}})
 }
 
 var admin = portal.Caller{Email: "admin@operator.test", Admin: true}

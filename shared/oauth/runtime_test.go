@@ -18,8 +18,7 @@ import (
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
-	"credportal/shared/audit"
-	"credportal/shared/ids"
+	"credportal/infra/storetest"
 	"credportal/shared/keys"
 	"credportal/shared/portal"
 	"credportal/shared/secret"
@@ -118,25 +117,13 @@ func seedSample(t *testing.T, emu *emulator.Emulator, table, pepperID, clientID,
 	if err != nil {
 		t.Fatal(err)
 	}
-	org := portal.Organisation{ID: newID(t, ids.Organisation), Name: "Acme Ltd", Country: "GB", CreatedAt: now}
-	if err := st.CreateOrganisation(ctx, org); err != nil {
-		t.Fatal(err)
-	}
-	app := portal.Application{
-		ID: newID(t, ids.Application), Name: "Acme Search", ClientID: clientID, APIs: []string{"search-match", "match-connect"},
-		Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, CreatedAt: now,
-	}
-	if err := st.CreateApplication(ctx, app, audit.Event{ID: newID(t, ids.Event), At: now, Actor: "admin@operator.test", Action: audit.ApplicationCreated, ApplicationID: app.ID}); err != nil {
-		t.Fatal(err)
-	}
-	sec := portal.Secret{
-		ID: newID(t, ids.Secret), ApplicationID: app.ID, Name: "Sample", Hint: value[4:7],
-		Hash: secret.Digest(pepper.Key, value), PepperVersion: pepper.Version, CreatedAt: now, CreatedBy: "admin@operator.test",
-		ExpiresAt: now.Add(30 * 24 * time.Hour),
-	}
-	if err := st.AddSecret(ctx, sec, 3, now, audit.Event{ID: newID(t, ids.Event), At: now, Actor: "admin@operator.test", Action: audit.SecretCreated, ApplicationID: app.ID, SecretID: sec.ID}); err != nil {
-		t.Fatal(err)
-	}
+	app := storetest.CreateApp(t, st, storetest.App{Application: portal.Application{
+		Name: "Acme Search", ClientID: clientID, APIs: []string{"search-match", "match-connect"}, CreatedAt: now,
+	}})
+	storetest.AddSecret(t, st, portal.Secret{
+		ApplicationID: app.ID, Name: "Sample", Hint: value[4:7], Hash: secret.Digest(pepper.Key, value), PepperVersion: pepper.Version,
+		CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+	})
 }
 
 func parseJWKS(t *testing.T, body []byte) map[string]*ecdsa.PublicKey {

@@ -21,6 +21,7 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/storetest"
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/mail"
@@ -188,41 +189,19 @@ func (f *fixture) event(appID, action string) audit.Event {
 // app creates an organisation's application with the given designations.
 func (f *fixture) app(org, name string, managers, viewers []string) portal.Application {
 	f.t.Helper()
-	ctx := context.Background()
-	o := portal.Organisation{ID: f.id(ids.Organisation), Name: org + " " + emulatortest.UniqueName(""), Country: "GB", CreatedAt: day0}
-	if err := f.st.CreateOrganisation(ctx, o); err != nil {
-		f.t.Fatal(err)
-	}
-	a := portal.Application{
-		ID: f.id(ids.Application), Name: name, ClientID: emulatortest.UniqueName("client"),
-		Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, APIs: []string{"search-match"}, CreatedAt: day0,
-	}
-	if err := f.st.CreateApplication(ctx, a, f.event(a.ID, audit.ApplicationCreated)); err != nil {
-		f.t.Fatal(err)
-	}
-	for role, emails := range map[portal.Role][]string{portal.RoleCredentialManager: managers, portal.RoleViewer: viewers} {
-		for _, e := range emails {
-			d := portal.Designation{ApplicationID: a.ID, Email: e, Role: role, CreatedAt: day0, CreatedBy: "admin@operator.test"}
-			if err := f.st.PutDesignation(ctx, d, f.event(a.ID, audit.DesignationSet)); err != nil {
-				f.t.Fatal(err)
-			}
-		}
-	}
-	return a
+	o := storetest.CreateOrganisation(f.t, f.st, portal.Organisation{Name: org + " " + emulatortest.UniqueName(""), CreatedAt: day0})
+	return storetest.CreateApp(f.t, f.st, storetest.App{
+		Application:  portal.Application{Name: name, Organisation: portal.OrganisationRef{ID: o.ID, Name: o.Name}, CreatedAt: day0},
+		Designations: storetest.Designations(managers, viewers),
+	})
 }
 
 // secret adds a secret to app, created at the fixture's now.
 func (f *fixture) secret(app portal.Application, name string, expiresAt time.Time) portal.Secret {
 	f.t.Helper()
-	now := f.clock()
-	s := portal.Secret{
-		ID: f.id(ids.Secret), ApplicationID: app.ID, Name: name, Hint: strings.ToLower(name[:1]) + "x9",
-		Hash: []byte{1, 2, 3}, PepperVersion: "v1", CreatedAt: now, CreatedBy: "m@partner.test", ExpiresAt: expiresAt,
-	}
-	if err := f.st.AddSecret(context.Background(), s, 20, now, f.event(app.ID, audit.SecretCreated)); err != nil {
-		f.t.Fatal(err)
-	}
-	return s
+	return storetest.AddSecret(f.t, f.st, portal.Secret{
+		ApplicationID: app.ID, Name: name, Hint: strings.ToLower(name[:1]) + "x9", CreatedAt: f.clock(), ExpiresAt: expiresAt,
+	})
 }
 
 func (f *fixture) remove(s portal.Secret) {
