@@ -181,6 +181,8 @@ func TestOIDCSignIn(t *testing.T) {
 
 	tb := newTab(t, newBrowser(t), portal.URL)
 	tb.open("#/applications")
+	tb.waitFor("#oidc-sign-in")
+	tb.check("sign-in-oidc")
 	tb.click("#oidc-sign-in")
 	tb.waitJS(`document.querySelector('#who .email') && document.querySelector('#who .email').textContent === 'carol@globex.example'`, "signed in through the issuer")
 	tb.waitFor("main .empty")
@@ -214,6 +216,7 @@ func TestOIDCSignIn(t *testing.T) {
 	if msg := tb.text("main .notice.error"); !strings.Contains(msg, "does not match") {
 		t.Errorf("error shown %q", msg)
 	}
+	tb.check("sign-in-oidc-error")
 	if loc := evalJS[string](tb, `location.search`); loc != "" {
 		t.Errorf("query left in the address: %q", loc)
 	}

@@ -263,6 +263,7 @@ func credentialManager(t *testing.T, tb *tab, stack *localstack.Stack) {
 		tb.scheme(dark)
 		for _, from := range []string{"#create-secret", ".brand"} {
 			el, c := tb.focusRingContrast(from)
+			t.Logf("dark %v: focus ring of %s: contrast %.2f:1", dark, el, c)
 			if c < 3 {
 				t.Errorf("dark %v: focus ring of %s has contrast %.2f:1, want at least 3:1", dark, el, c)
 			}
@@ -367,6 +368,7 @@ func credentialManager(t *testing.T, tb *tab, stack *localstack.Stack) {
 	if evalJS[bool](tb, `!!document.querySelector('#create-submit')`) {
 		t.Error("the creation form is offered at the limit")
 	}
+	tb.check("new-secret-at-limit")
 	tb.open("#/applications/" + id)
 	tb.waitFor(row)
 
@@ -476,6 +478,7 @@ func viewer(t *testing.T, tb *tab, appID, link string) {
 	tb.open("#/")
 	tb.waitFor("button.user")
 	tb.waitJS(`document.querySelector('main .notice.error') && document.querySelector('main .notice.error').textContent.includes('session has ended')`, "session-ended notice")
+	tb.check("session-ended")
 }
 
 // admin: creates an application in an organisation, designates a manager
@@ -558,6 +561,8 @@ func admin(t *testing.T, tb *tab, manager string) {
 	}
 	tb.viewport(1280, 900)
 	tb.click(victor + " button.remove")
+	tb.waitFor("dialog[open] #confirm-remove")
+	tb.check("remove-dialog")
 	tb.click("dialog[open] #confirm-remove")
 	tb.waitJS(`!document.querySelector('`+victor+`') && document.querySelector('#warnings')`, "victor removed, warning back")
 
