@@ -30,6 +30,6 @@ func main() {
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
 	admin := portal.NewAdmin(st, env.Portal, time.Now, rand.Reader)
-	api := httpapi.AdminAPI{Admin: admin, Identity: httpapi.Identity{AdminGroup: env.AdminGroup, GroupsClaim: env.GroupsClaim}}
+	api := httpapi.AdminAPI{Admin: admin, Identity: env.Identity}
 	lambda.Start(api.Handler())
 }

@@ -36,6 +36,6 @@ func main() {
 	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), env.PepperSecretID, time.Now)
 	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender), st, m.PortalURL, m.Fallback)
 	svc := portal.NewService(st, peppers, env.Portal, time.Now, rand.Reader, portal.WithNotifier(notices))
-	api := httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: env.AdminGroup, GroupsClaim: env.GroupsClaim}}
+	api := httpapi.API{Service: svc, Identity: env.Identity}
 	lambda.Start(api.CreateSecret())
 }

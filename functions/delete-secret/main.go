@@ -34,6 +34,6 @@ func main() {
 	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender), st, m.PortalURL, m.Fallback)
 	// Deleting a secret needs no pepper.
 	svc := portal.NewService(st, nil, env.Portal, time.Now, rand.Reader, portal.WithNotifier(notices))
-	api := httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: env.AdminGroup, GroupsClaim: env.GroupsClaim}}
+	api := httpapi.API{Service: svc, Identity: env.Identity}
 	lambda.Start(api.DeleteSecret())
 }

@@ -30,6 +30,6 @@ func main() {
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
 	// A service that only reads needs no pepper.
 	svc := portal.NewService(st, nil, env.Portal, time.Now, rand.Reader)
-	api := httpapi.API{Service: svc, Identity: httpapi.Identity{AdminGroup: env.AdminGroup, GroupsClaim: env.GroupsClaim}}
+	api := httpapi.API{Service: svc, Identity: env.Identity}
 	lambda.Start(api.ListApplications())
 }

@@ -38,20 +38,32 @@ func newAuthorizer(issuer, audience, adminGroup string, now func() time.Time) (*
 	return &authorizer{key: key, issuer: issuer, audience: audience, adminGroup: adminGroup, now: now}, nil
 }
 
+// maxSubject bounds the subject a local token may be given.
+const maxSubject = 255
+
 // token issues a token for email, in the admin group when admin: the claims
-// a Cognito ID token carries.
-func (a *authorizer) token(email string, admin bool) (string, error) {
+// a Cognito ID token carries. sub is the token's subject; "" gives a stable
+// one derived from the email, so the same demo user is the same person on
+// every sign-in (designations are bound to the first subject that uses
+// them; another sub plays someone else who has the same address).
+func (a *authorizer) token(email, sub string, admin bool) (string, error) {
 	addr, err := mail.ParseAddress(strings.TrimSpace(email))
 	if err != nil || addr.Name != "" || !strings.Contains(addr.Address, "@") {
 		return "", fmt.Errorf("%q is not an email address", email)
 	}
+	if len(sub) > maxSubject {
+		return "", fmt.Errorf("the subject is longer than %d bytes", maxSubject)
+	}
 	email = strings.ToLower(addr.Address)
 	now := a.now()
-	sum := sha256.Sum256([]byte(email))
+	if sub == "" {
+		sum := sha256.Sum256([]byte(email))
+		sub = hex.EncodeToString(sum[:16])
+	}
 	claims := jwt.MapClaims{
 		"iss":            a.issuer,
 		"aud":            a.audience,
-		"sub":            hex.EncodeToString(sum[:16]),
+		"sub":            sub,
 		"email":          email,
 		"email_verified": true,
 		"token_use":      "id",

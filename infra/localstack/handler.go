@@ -89,7 +89,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// serveToken is GET /local/token?email=E[&admin=true].
+// serveToken is GET /local/token?email=E[&admin=true][&sub=S].
 func (s *Stack) serveToken(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -106,9 +106,9 @@ func (s *Stack) serveToken(w http.ResponseWriter, req *http.Request) {
 		localError(w, http.StatusBadRequest, "invalid_admin", "admin must be true or false.")
 		return
 	}
-	tok, err := s.auth.token(q.Get("email"), admin)
+	tok, err := s.auth.token(q.Get("email"), q.Get("sub"), admin)
 	if err != nil {
-		localError(w, http.StatusBadRequest, "invalid_email", "Give the user's address: /local/token?email=alice@acme.example.")
+		localError(w, http.StatusBadRequest, "invalid_email", "Give the user's address, and optionally a subject of at most 255 bytes: /local/token?email=alice@acme.example[&sub=S].")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

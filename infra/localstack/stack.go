@@ -284,7 +284,7 @@ func (s *Stack) startFunctions(ctx context.Context, b *lambdarun.Build, t *templ
 // Token returns what GET /local/token gives: a token of the local
 // authorizer for email, in the admin group when admin.
 func (s *Stack) Token(email string, admin bool) (string, error) {
-	return s.auth.token(email, admin)
+	return s.auth.token(email, "", admin)
 }
 
 // Stop stops the HTTP server, the functions and the emulator if the stack

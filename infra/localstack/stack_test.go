@@ -147,9 +147,15 @@ func TestAuthorizerRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Alice's own subject, so the valid control is Alice as her
+	// designations are bound.
+	alice, _, err := stack.auth.verify(token(t, "alice@acme.example", false))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sign := func(key *ecdsa.PrivateKey, change func(jwt.MapClaims)) string {
 		now := time.Now()
-		c := jwt.MapClaims{"iss": stack.Issuer, "aud": stack.Audience, "email": "alice@acme.example", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		c := jwt.MapClaims{"iss": stack.Issuer, "aud": stack.Audience, "email": "alice@acme.example", "email_verified": true, "sub": alice["sub"], "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 		change(c)
 		s, err := jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(key)
 		if err != nil {
@@ -322,6 +328,47 @@ func TestLocalToken(t *testing.T) {
 	}
 	if claims["email"] != "bob@acme.example" || claims["iss"] != stack.Issuer || claims["aud"] != stack.Audience || claims["cognito:groups"] != "" {
 		t.Errorf("claims %v", claims)
+	}
+	// Without &sub= the subject is the same for the same address on every
+	// sign-in, and another address's is another.
+	subOf := func(query string) string {
+		t.Helper()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		r := call(t, http.MethodGet, "/local/token?"+query, "", "", "")
+		r.json(t, &tok)
+		claims, _, err := stack.auth.verify(tok.AccessToken)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return claims["sub"]
+	}
+	bob := subOf("email=bob@acme.example")
+	if bob == "" || bob != subOf("email=Bob@acme.example") || bob == subOf("email=alice@acme.example") {
+		t.Errorf("derived subjects: %q", bob)
+	}
+	if got := subOf("email=bob@acme.example&sub=someone-else"); got != "someone-else" {
+		t.Errorf("sub=someone-else gave %q", got)
+	}
+	if r := call(t, http.MethodGet, "/local/token?email=bob@acme.example&sub="+strings.Repeat("s", 256), "", "", ""); r.status != 400 {
+		t.Errorf("a 256-byte subject: %d", r.status)
+	}
+}
+
+// A designation is bound to the subject that first uses it: the same address
+// with another subject is refused until an admin re-adds the designation.
+func TestLocalIdentityBinding(t *testing.T) {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	call(t, http.MethodGet, "/local/token?email=victor@acme.example&sub=impostor-of-victor", "", "", "").json(t, &tok)
+	if r := call(t, http.MethodGet, "/v1/applications", token(t, "victor@acme.example", false), "", ""); r.status != 200 {
+		t.Fatalf("victor: %d %s", r.status, r.body)
+	}
+	r := call(t, http.MethodGet, "/v1/applications", tok.AccessToken, "", "")
+	if r.status != 401 || !strings.Contains(string(r.body), `"identity_mismatch"`) {
+		t.Fatalf("victor's address with another subject: %d %s", r.status, r.body)
 	}
 }
 

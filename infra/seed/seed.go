@@ -271,7 +271,10 @@ func addSecrets(ctx context.Context, cfg Config, st *store.Store, peppers *keys.
 		}
 		cursor = page.Next
 	}
-	manager := portal.Caller{Email: a.Managers[0]}
+	// Created with the authority of an admin (whose right needs no
+	// designation) in the name of the first manager: seeding binds no
+	// designation to an identity, so the demo users' first sign-in does.
+	manager := portal.Caller{Email: a.Managers[0], Admin: true}
 	for _, s := range a.Secrets {
 		if have[s.Name] {
 			continue

@@ -162,33 +162,6 @@ func TestFunctionsFollowTheHouseRules(t *testing.T) {
 	}
 }
 
-// The functions that only read get no write action, and serve no route that
-// changes anything.
-func TestReadOnlyFunctionsCannotWrite(t *testing.T) {
-	tmpl, _ := load(t)
-	checked := 0
-	for _, f := range tmpl.Functions() {
-		if !slices.Contains(readOnly, f.LogicalID) {
-			continue
-		}
-		checked++
-		for _, r := range f.Routes {
-			if r.Method != "GET" {
-				t.Errorf("%s is read-only but serves %s %s", f.LogicalID, r.Method, r.Path)
-			}
-		}
-		raw, _ := json.Marshal(tmpl.Resources[f.LogicalID].Properties["Policies"])
-		for _, w := range []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "DynamoDBCrudPolicy", "PutSecretValue", "CreateSecret", "ses:Send"} {
-			if strings.Contains(string(raw), w) {
-				t.Errorf("%s only reads but may %s: %s", f.LogicalID, w, raw)
-			}
-		}
-	}
-	if checked != len(readOnly) {
-		t.Errorf("%d of the %d read-only functions are in template.yaml", checked, len(readOnly))
-	}
-}
-
 func TestCfnLint(t *testing.T) {
 	_, root := load(t)
 	lint, err := exec.LookPath("cfn-lint")

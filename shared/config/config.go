@@ -25,9 +25,11 @@ import (
 type Env struct {
 	TableName      string
 	PepperSecretID string
-	AdminGroup     string
-	GroupsClaim    string
-	Portal         portal.Config
+	// Identity reads callers from the JWT authorizer's claims: ADMIN_GROUP
+	// (default portal-admins), GROUPS_CLAIM (default cognito:groups) and
+	// ISSUER_VERIFIES_EMAIL ("true" takes tokens without email_verified).
+	Identity httpapi.Identity
+	Portal   portal.Config
 }
 
 // Getenv looks a variable up; os.Getenv in functions, a map in tests.
@@ -38,16 +40,25 @@ func Load(getenv Getenv) (Env, error) {
 	e := Env{
 		TableName:      getenv("TABLE_NAME"),
 		PepperSecretID: getenv("PEPPER_SECRET_ID"),
-		AdminGroup:     or(getenv("ADMIN_GROUP"), "portal-admins"),
-		GroupsClaim:    or(getenv("GROUPS_CLAIM"), "cognito:groups"),
-		Portal:         portal.DefaultConfig(),
+		Identity: httpapi.Identity{
+			AdminGroup:  or(getenv("ADMIN_GROUP"), "portal-admins"),
+			GroupsClaim: or(getenv("GROUPS_CLAIM"), "cognito:groups"),
+		},
+		Portal: portal.DefaultConfig(),
 	}
 	var errs []error
 	if e.TableName == "" {
 		errs = append(errs, errors.New("TABLE_NAME is not set"))
 	}
-	if err := httpapi.CheckAdminGroup(e.AdminGroup); err != nil {
+	if err := httpapi.CheckAdminGroup(e.Identity.AdminGroup); err != nil {
 		errs = append(errs, fmt.Errorf("ADMIN_GROUP: %w", err))
+	}
+	switch v := getenv("ISSUER_VERIFIES_EMAIL"); v {
+	case "", "false":
+	case "true":
+		e.Identity.IssuerVerifiesEmail = true
+	default:
+		errs = append(errs, fmt.Errorf("ISSUER_VERIFIES_EMAIL must be true or false, not %q", v))
 	}
 	if p := getenv("SECRET_PREFIX"); p != "" {
 		e.Portal.Format.Prefix = p

@@ -18,11 +18,11 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.Portal.Format.Prefix != "xyz_" || e.Portal.Policy.MaxLifetimeDays != 90 || e.Portal.Policy.ActiveLimit != 2 ||
-		len(e.Portal.Catalogue) != 2 || e.Portal.Catalogue[1].Name != "Beta" || e.AdminGroup != "portal-admins" || e.GroupsClaim != "cognito:groups" {
+		len(e.Portal.Catalogue) != 2 || e.Portal.Catalogue[1].Name != "Beta" || e.Identity.AdminGroup != "portal-admins" || e.Identity.GroupsClaim != "cognito:groups" || e.Identity.IssuerVerifiesEmail {
 		t.Fatalf("env = %+v", e)
 	}
-	_, err = Load(env(map[string]string{"MAX_LIFETIME_DAYS": "a year", "ACTIVE_SECRET_LIMIT": "0", "API_CATALOGUE": "nameless", "ADMIN_GROUP": "x,portal-admins"}))
-	for _, want := range []string{"TABLE_NAME", "MAX_LIFETIME_DAYS", "ACTIVE_SECRET_LIMIT", "API_CATALOGUE", "ADMIN_GROUP"} {
+	_, err = Load(env(map[string]string{"MAX_LIFETIME_DAYS": "a year", "ACTIVE_SECRET_LIMIT": "0", "API_CATALOGUE": "nameless", "ADMIN_GROUP": "x,portal-admins", "ISSUER_VERIFIES_EMAIL": "yes"}))
+	for _, want := range []string{"TABLE_NAME", "MAX_LIFETIME_DAYS", "ACTIVE_SECRET_LIMIT", "API_CATALOGUE", "ADMIN_GROUP", "ISSUER_VERIFIES_EMAIL"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}

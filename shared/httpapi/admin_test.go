@@ -97,7 +97,7 @@ func admRequest(email, routeKey string, params map[string]string, body string) h
 	r.RequestContext.RequestID = "req-admin-test"
 	r.RequestContext.HTTP = events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, SourceIP: "198.51.100.4", UserAgent: "admin-test/1.0"}
 	if email != "" {
-		claims := map[string]string{"email": email}
+		claims := claimsOf(email)
 		if email == admAdmin {
 			claims["cognito:groups"] = "[" + adminGroup + "]"
 		}

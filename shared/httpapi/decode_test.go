@@ -164,7 +164,7 @@ func TestCallerAdminGroup(t *testing.T) {
 		req := Request{}
 		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
-				"email": "a@b.example", "email_verified": "true", "cognito:groups": c.groups,
+				"email": "a@b.example", "email_verified": "true", "iss": "https://issuer.test/", "sub": "s", "cognito:groups": c.groups,
 			}},
 		}
 		caller, err := id.Caller(req)

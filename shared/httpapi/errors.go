@@ -55,6 +55,8 @@ type apiError struct {
 var catalogue = []apiError{
 	{errNoIdentity, http.StatusUnauthorized, "unauthenticated", "Sign in: the request carries no verified identity."},
 	{errUnverified, http.StatusUnauthorized, "email_not_verified", "Verify your email address with the sign-in provider, then sign in again."},
+	{portal.ErrNoSubject, http.StatusUnauthorized, "unauthenticated", "Sign in: the request carries no verified identity."},
+	{portal.ErrIdentityMismatch, http.StatusUnauthorized, "identity_mismatch", "Your email's designation belongs to another sign-in identity; ask an admin to remove and re-add it."},
 	{ErrReportUnsigned, http.StatusUnauthorized, "signature_required", "The report carries no Github-Public-Key-Identifier and Github-Public-Key-Signature."},
 	{ErrReportSignature, http.StatusUnauthorized, "invalid_signature", "The report's signature does not verify with a published key."},
 

@@ -38,6 +38,10 @@ type Handler func(context.Context, Request) (Response, error)
 type Identity struct {
 	AdminGroup  string // group claim value that makes an admin
 	GroupsClaim string // claim holding the groups, e.g. "cognito:groups"
+	// IssuerVerifiesEmail is the operator's word that the issuer only ever
+	// issues verified addresses, so a token without email_verified is taken.
+	// Otherwise email_verified must be true.
+	IssuerVerifiesEmail bool
 }
 
 // Caller returns the signed-in caller, or an unauthenticated error.
@@ -49,13 +53,18 @@ func (id Identity) Caller(req Request) (portal.Caller, error) {
 	claims := auth.JWT.Claims
 	// An address the issuer has not verified is no identity: a user who
 	// could set their own email would take over another's designations.
-	// (Cognito always sends email_verified; an issuer that sends none is
-	// trusted to issue verified addresses only.)
-	if v, ok := claims["email_verified"]; ok && v != "true" {
+	// (Cognito always sends email_verified.) A token that says false is
+	// refused even from an issuer declared to verify every address.
+	v, said := claims["email_verified"]
+	if said && v != "true" || !said && !id.IssuerVerifiesEmail {
 		return portal.Caller{}, errUnverified
 	}
 	c := portal.NewCaller(claims["email"], ParseGroups(claims[id.GroupsClaim]), id.AdminGroup)
 	if c.Email == "" || !strings.Contains(c.Email, "@") || len(c.Email) > portal.MaxEmailLen {
+		return portal.Caller{}, errNoIdentity
+	}
+	c.Issuer, c.Subject = claims["iss"], claims["sub"]
+	if c.Issuer == "" || c.Subject == "" {
 		return portal.Caller{}, errNoIdentity
 	}
 	return c, nil

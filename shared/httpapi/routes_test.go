@@ -93,7 +93,8 @@ func req(email string, path map[string]string, query map[string]string, body str
 	r.RequestContext.HTTP.UserAgent = "route-test/1.0"
 	r.Headers = map[string]string{"authorization": "Bearer header.payload.signature-of-" + email}
 	if email != "" {
-		claims := map[string]string{"email": strings.ToUpper(email[:1]) + email[1:]}
+		claims := claimsOf(email)
+		claims["email"] = strings.ToUpper(email[:1]) + email[1:]
 		if email == admin {
 			claims["cognito:groups"] = "[" + adminGroup + "]"
 		}
@@ -102,6 +103,15 @@ func req(email string, path map[string]string, query map[string]string, body str
 		}
 	}
 	return r
+}
+
+// testIssuer is the issuer of the tests' tokens.
+const testIssuer = "https://issuer.test/pool"
+
+// claimsOf are the claims of a verified token for email, with a subject of
+// its own.
+func claimsOf(email string) map[string]string {
+	return map[string]string{"email": email, "email_verified": "true", "iss": testIssuer, "sub": "sub-" + email}
 }
 
 // route is a handler with the route key API Gateway invokes it behind.
@@ -476,28 +486,206 @@ func TestLogsNeverHoldSecrets(t *testing.T) {
 
 func TestIdentityNeedsAVerifiedEmail(t *testing.T) {
 	f := newFixture(t)
+	with := func(extra map[string]string) map[string]string {
+		c := map[string]string{"iss": testIssuer, "sub": "sub-" + managerA}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
 	cases := map[string]struct {
-		claims map[string]string
-		status int
-		code   string
+		claims         map[string]string
+		issuerVerifies bool
+		status         int
+		code           string
 	}{
-		"verified":            {map[string]string{"email": managerA, "email_verified": "true"}, 200, ""},
-		"issuer says nothing": {map[string]string{"email": managerA}, 200, ""},
-		"not verified":        {map[string]string{"email": managerA, "email_verified": "false"}, 401, "email_not_verified"},
-		"no email":            {map[string]string{"sub": "x"}, 401, "unauthenticated"},
-		"not an address":      {map[string]string{"email": "manager"}, 401, "unauthenticated"},
-		"too long":            {map[string]string{"email": strings.Repeat("a", 250) + "@a.test"}, 401, "unauthenticated"},
+		"verified":                      {with(map[string]string{"email": managerA, "email_verified": "true"}), false, 200, ""},
+		"issuer says nothing":           {with(map[string]string{"email": managerA}), false, 401, "email_not_verified"},
+		"issuer says nothing, declared": {with(map[string]string{"email": managerA}), true, 200, ""},
+		"not verified":                  {with(map[string]string{"email": managerA, "email_verified": "false"}), false, 401, "email_not_verified"},
+		"not verified, declared":        {with(map[string]string{"email": managerA, "email_verified": "false"}), true, 401, "email_not_verified"},
+		"verified, as a number":         {with(map[string]string{"email": managerA, "email_verified": "1"}), false, 401, "email_not_verified"},
+		"no email":                      {with(map[string]string{"email_verified": "true"}), false, 401, "unauthenticated"},
+		"no subject":                    {map[string]string{"iss": testIssuer, "email": managerA, "email_verified": "true"}, false, 401, "unauthenticated"},
+		"no issuer":                     {map[string]string{"sub": "sub-" + managerA, "email": managerA, "email_verified": "true"}, false, 401, "unauthenticated"},
+		"not an address":                {with(map[string]string{"email": "manager", "email_verified": "true"}), false, 401, "unauthenticated"},
+		"too long":                      {with(map[string]string{"email": strings.Repeat("a", 250) + "@a.test", "email_verified": "true"}), false, 401, "unauthenticated"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			api := f.api
+			api.Identity.IssuerVerifiesEmail = c.issuerVerifies
 			r := req("", app(f.a1), nil, "")
 			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: c.claims},
 			}
-			status, body, _ := call(t, f.api.GetApplication(), r)
+			status, body, _ := call(t, api.GetApplication(), r)
 			if status != c.status || errCode(body) != c.code {
 				t.Fatalf("%d %v, want %d %s", status, body, c.status, c.code)
 			}
 		})
+	}
+}
+
+// asSubject is req for email with the token's subject set to sub.
+func asSubject(email, sub string, path map[string]string, body string) httpapi.Request {
+	r := req(email, path, nil, body)
+	r.RequestContext.Authorizer.JWT.Claims["sub"] = sub
+	return r
+}
+
+// A designation belongs to the first (issuer, subject) that uses it: another
+// subject with the same email is refused on every route until an admin
+// removes and re-adds the designation; a role change keeps the binding.
+func TestIdentityBinding(t *testing.T) {
+	f := newFixture(t)
+	a := f.api
+	const first, second = "person-1", "person-2"
+	routes := map[string]struct {
+		h    route
+		path map[string]string
+		body string
+	}{
+		"me":                {a.Me(), nil, ""},
+		"list applications": {a.ListApplications(), nil, ""},
+		"get application":   {a.GetApplication(), app(f.a1), ""},
+		"list secrets":      {a.ListSecrets(), app(f.a1), ""},
+		"audit":             {a.ListEvents(), app(f.a1), ""},
+		"create":            {a.CreateSecret(), app(f.a1), `{"name":"n","lifetimeDays":30}`},
+	}
+	// The first use binds: here a read of the application.
+	if status, body, _ := call(t, a.GetApplication(), asSubject(managerA, first, app(f.a1), "")); status != 200 {
+		t.Fatalf("first use: %d %v", status, body)
+	}
+	for name, r := range routes {
+		status, body, _ := call(t, r.h, asSubject(managerA, second, r.path, r.body))
+		if status != 401 || errCode(body) != "identity_mismatch" {
+			t.Errorf("%s as another subject: %d %v, want 401 identity_mismatch", name, status, body)
+		}
+		// Another issuer with the same subject is another person too.
+		other := asSubject(managerA, first, r.path, r.body)
+		other.RequestContext.Authorizer.JWT.Claims["iss"] = "https://elsewhere.test/"
+		if status, body, _ := call(t, r.h, other); status != 401 || errCode(body) != "identity_mismatch" {
+			t.Errorf("%s from another issuer: %d %v, want 401 identity_mismatch", name, status, body)
+		}
+	}
+	if status, _, _ := call(t, a.ListSecrets(), asSubject(managerA, first, app(f.a1), "")); status != 200 {
+		t.Fatalf("the bound subject: %d", status)
+	}
+
+	// Admins see the binding among the application's designations; nobody
+	// else does.
+	binding := func(as string) map[string]any {
+		t.Helper()
+		_, body, _ := call(t, a.GetApplication(), asSubject(as, "sub-"+as, app(f.a1), ""))
+		ds, _ := body["designations"].([]any)
+		for _, d := range ds {
+			m := d.(map[string]any)
+			if m["email"] == managerA {
+				b, _ := m["binding"].(map[string]any)
+				return b
+			}
+		}
+		t.Fatalf("%s does not see %s's designation: %v", as, managerA, body)
+		return nil
+	}
+	if b := binding(admin); b["issuer"] != testIssuer || b["subject"] != first || b["boundAt"] == nil {
+		t.Fatalf("admin sees binding %v", b)
+	}
+	if b := binding(viewerA); b != nil {
+		t.Fatalf("a viewer sees the binding %v", b)
+	}
+
+	// A role change keeps the binding.
+	st := store.New(f.db, f.table)
+	ctx := context.Background()
+	ev := func() audit.Event {
+		id, _ := ids.New(ids.Event, time.Now(), rand.Reader)
+		return audit.Event{ID: id, At: f.now, Actor: admin, Action: audit.DesignationSet, ApplicationID: f.a1}
+	}
+	if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: f.a1, Email: managerA, Role: portal.RoleViewer, CreatedAt: f.now, CreatedBy: admin}, ev()); err != nil {
+		t.Fatal(err)
+	}
+	if status, body, _ := call(t, a.GetApplication(), asSubject(managerA, second, app(f.a1), "")); status != 401 || errCode(body) != "identity_mismatch" {
+		t.Fatalf("after a role change, another subject: %d %v", status, body)
+	}
+
+	// Removing and re-adding the designation resets it: the next first use
+	// binds anew.
+	if err := st.DeleteDesignation(ctx, f.a1, managerA, ev()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutDesignation(ctx, portal.Designation{ApplicationID: f.a1, Email: managerA, Role: portal.RoleCredentialManager, CreatedAt: f.now, CreatedBy: admin}, ev()); err != nil {
+		t.Fatal(err)
+	}
+	if status, body, _ := call(t, a.Me(), asSubject(managerA, second, nil, "")); status != 200 {
+		t.Fatalf("after re-adding, the new subject: %d %v", status, body)
+	}
+	if status, body, _ := call(t, a.GetApplication(), asSubject(managerA, first, app(f.a1), "")); status != 401 || errCode(body) != "identity_mismatch" {
+		t.Fatalf("after re-adding, the old subject: %d %v", status, body)
+	}
+}
+
+// putRaw writes an item of string attributes as it is, bypassing the store,
+// and returns it.
+func (f *fixture) putRaw(t *testing.T, pk, sk string, attrs map[string]string) map[string]types.AttributeValue {
+	t.Helper()
+	item := map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}}
+	for k, v := range attrs {
+		item[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	if _, err := f.db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(f.table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	return item
+}
+
+// A designation item written before bindings existed (no Bound* attributes)
+// is bound by its first use, and then holds to it.
+func TestIdentityBindingOfAnOldDesignation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const who = "legacy@a.test"
+	old := f.putRaw(t, "APP#"+f.a1, "DESIG#"+who, map[string]string{
+		"GSI1PK": "USER#" + who, "GSI1SK": "APP#" + f.a1, "Type": "designation", "AppID": f.a1, "Email": who,
+		"Role": "credential_manager", "CreatedAt": "2025-01-01T00:00:00Z", "CreatedBy": admin,
+	})
+	if status, body, _ := call(t, f.api.ListApplications(), asSubject(who, "legacy-sub", nil, "")); status != 200 || len(items(body)) != 1 {
+		t.Fatalf("first use of an old designation: %d %v", status, body)
+	}
+	got, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: map[string]types.AttributeValue{"PK": old["PK"], "SK": old["SK"]}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub, _ := got.Item["BoundSubject"].(*types.AttributeValueMemberS); sub == nil || sub.Value != "legacy-sub" {
+		t.Fatalf("item after first use: %v", got.Item)
+	}
+	if iss, _ := got.Item["BoundIssuer"].(*types.AttributeValueMemberS); iss == nil || iss.Value != testIssuer {
+		t.Fatalf("item after first use: %v", got.Item)
+	}
+	if role, _ := got.Item["Role"].(*types.AttributeValueMemberS); role == nil || role.Value != "credential_manager" {
+		t.Fatalf("the binding changed the role: %v", got.Item)
+	}
+	if status, body, _ := call(t, f.api.GetApplication(), asSubject(who, "someone-else", app(f.a1), "")); status != 401 || errCode(body) != "identity_mismatch" {
+		t.Fatalf("another subject after the binding: %d %v", status, body)
+	}
+}
+
+// An item with the key of a designation but no role an admin gives (as the
+// binding write alone could create, were its condition lost) grants nothing.
+func TestDesignationWithoutARoleGrantsNothing(t *testing.T) {
+	f := newFixture(t)
+	const who = "planted@a.test"
+	f.putRaw(t, "APP#"+f.a2, "DESIG#"+who, map[string]string{
+		"GSI1PK": "USER#" + who, "GSI1SK": "APP#" + f.a2, "BoundIssuer": testIssuer, "BoundSubject": "sub-" + who,
+	})
+	if status, body, _ := call(t, f.api.GetApplication(), req(who, app(f.a2), nil, "")); status != 404 {
+		t.Fatalf("get application: %d %v", status, body)
+	}
+	if status, body, _ := call(t, f.api.ListApplications(), req(who, nil, nil, "")); status != 200 || len(items(body)) != 0 {
+		t.Fatalf("list applications: %d %v", status, body)
+	}
+	if status, body, _ := call(t, f.api.Me(), req(who, nil, nil, "")); status != 200 || len(body["designations"].([]any)) != 0 {
+		t.Fatalf("me: %d %v", status, body)
 	}
 }

@@ -92,7 +92,7 @@ func TestSecurityNotices(t *testing.T) {
 	acme := f.app("Acme Search", []string{"alice@acme.test", "bob@acme.test"}, []string{"victor@acme.test"})
 	f.app("Globex Matching", []string{"carol@globex.test"}, nil)
 	days := 90
-	alice := portal.Caller{Email: "alice@acme.test"}
+	alice := portal.Caller{Email: "alice@acme.test", Issuer: "https://issuer.test/", Subject: "alice"}
 	created, err := f.svc.CreateSecret(ctx, alice, acme.ID, portal.CreateSecretInput{Name: "Secret by Alice", LifetimeDays: &days}, portal.Request{SourceIP: "203.0.113.9"})
 	if err != nil {
 		t.Fatal(err)

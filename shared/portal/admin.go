@@ -464,13 +464,12 @@ func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
 				APIs: a.cfg.Catalogue.Named(app.APIs), Role: RoleAdmin,
 				ActiveSecrets: app.ActiveSecrets(now), NextExpiry: app.NextExpiry(now), SecretExpiries: app.SecretExpiries(), CreatedAt: app.CreatedAt,
 			},
-			Designations: make([]DesignationView, 0, len(ds)),
 		},
 		Warnings: []string{},
 	}
+	out.Designations = Views(ds, true)
 	managers := 0
 	for _, d := range ds {
-		out.Designations = append(out.Designations, DesignationView{Email: d.Email, Role: d.Role})
 		if d.Role == RoleCredentialManager {
 			managers++
 		}

@@ -216,7 +216,7 @@ func TestDesignationGrantsAndRevokesAccess(t *testing.T) {
 	f := newFixture(t)
 	org := f.org(t, "Visible Ltd")
 	app := f.app(t, org.ID, "Visible App", "match-connect")
-	user := portal.Caller{Email: "newcomer@visible.example"}
+	user := portal.Caller{Email: "newcomer@visible.example", Issuer: "https://issuer.test/", Subject: "newcomer"}
 
 	listed := func() []string {
 		t.Helper()

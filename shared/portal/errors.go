@@ -26,6 +26,13 @@ var (
 	ErrDesignationNotFound  = fmt.Errorf("designation %w", ErrNotFound)
 	ErrSecretNotFound       = fmt.Errorf("secret %w", ErrNotFound)
 
+	// ErrIdentityMismatch: the caller's email is designated, but the
+	// designation was bound to another (issuer, subject) by its first use.
+	ErrIdentityMismatch = fmt.Errorf("%w: designation bound to another identity", ErrUnauthenticated)
+	// ErrNoSubject: a caller that is not an admin came without the issuer
+	// and subject a designation is bound to.
+	ErrNoSubject = fmt.Errorf("%w: no issuer and subject", ErrUnauthenticated)
+
 	ErrManagersOnly = fmt.Errorf("%w: credential managers and admins only", ErrForbidden)
 	ErrAdminsOnly   = fmt.Errorf("%w: admins only", ErrForbidden)
 

@@ -31,7 +31,23 @@ func (r Role) MayManage() bool { return r == RoleCredentialManager || r == RoleA
 type Caller struct {
 	Email string // lower-cased
 	Admin bool
+	// Issuer and Subject (the token's iss and sub) name the person at their
+	// identity provider. An email may change hands; they do not. A
+	// designation is bound to the first Issuer and Subject that use it.
+	Issuer  string
+	Subject string
 }
+
+// Binding is the identity a designation was first used by: from then on only
+// a caller with this issuer and subject acts on it.
+type Binding struct {
+	Issuer  string    `json:"issuer"`
+	Subject string    `json:"subject"`
+	At      time.Time `json:"boundAt"`
+}
+
+// Binds reports whether the binding is c's.
+func (b Binding) Binds(c Caller) bool { return b.Issuer == c.Issuer && b.Subject == c.Subject }
 
 // NewCaller builds a caller from token claims: the email is lower-cased and
 // trimmed; admin is whether groups holds adminGroup.
@@ -126,6 +142,9 @@ type Designation struct {
 	Role          Role      `json:"role"`
 	CreatedAt     time.Time `json:"createdAt"`
 	CreatedBy     string    `json:"createdBy"`
+	// Binding is nil until the designation's first use (and in every
+	// designation made before bindings existed: their first use binds them).
+	Binding *Binding `json:"binding,omitempty"`
 }
 
 // Secret is a client secret's metadata. Its value is never kept: only Hash,

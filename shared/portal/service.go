@@ -27,6 +27,10 @@ type Store interface {
 	ListDesignationsOf(ctx context.Context, email, cursor string, limit int) (Page[Designation], error)
 	// GetDesignations reads email's designations on appIDs consistently.
 	GetDesignations(ctx context.Context, email string, appIDs []string) ([]Designation, error)
+	// BindDesignation binds a designation that has no binding yet to b, and
+	// returns the designation as it now is: bound to b, or to whoever bound
+	// it first. A designation that no longer exists is not found.
+	BindDesignation(ctx context.Context, applicationID, email string, b Binding) (Designation, error)
 	GetSecret(ctx context.Context, applicationID, secretID string) (Secret, error)
 	ListSecrets(ctx context.Context, applicationID, cursor string, limit int) (Page[Secret], error)
 	// AddSecret stores s and ev atomically unless the application already
@@ -121,7 +125,11 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 		if err != nil {
 			return Me{}, fmt.Errorf("list designations of caller: %w", err)
 		}
-		for _, d := range page.Items {
+		ds, err := s.confirm(ctx, c, page.Items)
+		if err != nil {
+			return Me{}, err
+		}
+		for _, d := range ds {
 			me.Designations = append(me.Designations, MyDesignation{ApplicationID: d.ApplicationID, Role: d.Role})
 		}
 		if page.Next == "" {
@@ -158,6 +166,9 @@ type ApplicationDetail struct {
 type DesignationView struct {
 	Email string `json:"email"`
 	Role  Role   `json:"role"`
+	// Binding is shown to admins: who first used the designation. An admin
+	// resets it by removing the designation and adding it again.
+	Binding *Binding `json:"binding,omitempty"`
 }
 
 func (s *Service) summary(a Application, role Role) ApplicationSummary {
@@ -188,25 +199,15 @@ func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string)
 	if err != nil {
 		return out, fmt.Errorf("list designations of caller: %w", err)
 	}
-	listed := make([]string, 0, len(page.Items))
-	for _, d := range page.Items {
-		listed = append(listed, d.ApplicationID)
-	}
-	// The by-email index may lag a designation just removed or changed: what
-	// it lists is read again, consistently, so removal takes effect at once.
-	current, err := s.store.GetDesignations(ctx, c.Email, listed)
+	current, err := s.confirm(ctx, c, page.Items)
 	if err != nil {
-		return out, fmt.Errorf("confirm designations of caller: %w", err)
+		return out, err
 	}
 	roles := make(map[string]Role, len(current))
+	appIDs := make([]string, 0, len(current))
 	for _, d := range current {
 		roles[d.ApplicationID] = d.Role
-	}
-	appIDs := make([]string, 0, len(current))
-	for _, id := range listed {
-		if _, ok := roles[id]; ok {
-			appIDs = append(appIDs, id)
-		}
+		appIDs = append(appIDs, d.ApplicationID)
 	}
 	apps, err := s.store.GetApplications(ctx, appIDs)
 	if err != nil {
@@ -217,6 +218,68 @@ func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string)
 	}
 	out.Next = page.Next
 	return out, nil
+}
+
+// confirm reads again, consistently, the designations the by-email index
+// listed for the caller (the index may lag one just removed or changed, and
+// removal takes effect at once), keeping the index's order, and checks that
+// each is the caller's: bound to the caller's identity, or unbound and now
+// bound to it.
+func (s *Service) confirm(ctx context.Context, c Caller, listed []Designation) ([]Designation, error) {
+	appIDs := make([]string, 0, len(listed))
+	for _, d := range listed {
+		appIDs = append(appIDs, d.ApplicationID)
+	}
+	current, err := s.store.GetDesignations(ctx, c.Email, appIDs)
+	if err != nil {
+		return nil, fmt.Errorf("confirm designations of caller: %w", err)
+	}
+	byApp := make(map[string]Designation, len(current))
+	for _, d := range current {
+		byApp[d.ApplicationID] = d
+	}
+	out := make([]Designation, 0, len(current))
+	for _, id := range appIDs {
+		d, ok := byApp[id]
+		if !ok || !d.Role.Valid() {
+			continue
+		}
+		switch d, err = s.bind(ctx, c, d); {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// bind checks that the designation d, which names the caller's email, is the
+// caller's: bound to the caller's issuer and subject, or bound to them now if
+// this is its first use. Designations stored before bindings existed have
+// none, so their first use binds them like a new one's. A designation bound
+// to someone else is ErrIdentityMismatch: the email has changed hands (or
+// an issuer reissued it), and an admin must remove and re-add it.
+func (s *Service) bind(ctx context.Context, c Caller, d Designation) (Designation, error) {
+	if c.Issuer == "" || c.Subject == "" {
+		return Designation{}, ErrNoSubject
+	}
+	if d.Binding == nil {
+		var err error
+		d, err = s.store.BindDesignation(ctx, d.ApplicationID, d.Email, Binding{Issuer: c.Issuer, Subject: c.Subject, At: s.now().UTC().Truncate(time.Second)})
+		if errors.Is(err, ErrNotFound) {
+			return Designation{}, err
+		}
+		if err != nil {
+			return Designation{}, fmt.Errorf("bind designation on %s: %w", d.ApplicationID, err)
+		}
+	}
+	if d.Binding == nil || !d.Binding.Binds(c) {
+		logWarn(ctx, "designation refused to another identity", "applicationId", d.ApplicationID, "issuer", c.Issuer, "subject", c.Subject)
+		return Designation{}, ErrIdentityMismatch
+	}
+	return d, nil
 }
 
 // access resolves what the caller may do on an application. Anyone not
@@ -234,6 +297,16 @@ func (s *Service) access(ctx context.Context, c Caller, appID string) (Applicati
 		}
 		if err != nil {
 			return Application{}, "", fmt.Errorf("get designation: %w", err)
+		}
+		// Only a designation an admin made grants anything: an item with no
+		// valid role (such as one a binding write alone created) does not.
+		if !d.Role.Valid() {
+			return Application{}, "", ErrApplicationNotFound
+		}
+		if d, err = s.bind(ctx, c, d); errors.Is(err, ErrNotFound) {
+			return Application{}, "", ErrApplicationNotFound
+		} else if err != nil {
+			return Application{}, "", err
 		}
 		role = d.Role
 	}
@@ -257,11 +330,21 @@ func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (A
 	if err != nil {
 		return ApplicationDetail{}, fmt.Errorf("list designations of %s: %w", appID, err)
 	}
-	detail := ApplicationDetail{ApplicationSummary: s.summary(app, role), Designations: []DesignationView{}}
+	return ApplicationDetail{ApplicationSummary: s.summary(app, role), Designations: Views(ds, c.Admin)}, nil
+}
+
+// Views shows designations on their application; admins see each one's
+// binding too.
+func Views(ds []Designation, admin bool) []DesignationView {
+	out := make([]DesignationView, 0, len(ds))
 	for _, d := range ds {
-		detail.Designations = append(detail.Designations, DesignationView{Email: d.Email, Role: d.Role})
+		v := DesignationView{Email: d.Email, Role: d.Role}
+		if admin {
+			v.Binding = d.Binding
+		}
+		out = append(out, v)
 	}
-	return detail, nil
+	return out
 }
 
 // SecretView is a secret's metadata as shown to callers: never its value.

@@ -40,7 +40,7 @@ func TestRemovedDesignationLeavesTheListAtOnce(t *testing.T) {
 	}
 	lagging := laggingIndex{Store: f.store, ghost: portal.Designation{ApplicationID: gone.ID, Email: who, Role: portal.RoleViewer}}
 	svc := portal.NewService(lagging, nil, portal.DefaultConfig(), clock(), rand.Reader)
-	page, err := svc.ListApplications(ctx, portal.Caller{Email: who}, "")
+	page, err := svc.ListApplications(ctx, portal.Caller{Email: who, Issuer: "https://issuer.test/", Subject: "bob"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -207,13 +207,28 @@ func (st *Store) ApplicationByClientID(ctx context.Context, clientID string) (po
 	return st.GetApplication(ctx, it.AppID)
 }
 
-// PutDesignation creates or replaces the designation of an email on an
-// application, and records ev. The application must exist.
+// PutDesignation creates the designation of an email on an application, or
+// changes its role, and records ev. The application must exist. A role
+// change keeps the designation's binding: only removing the designation
+// ends it.
 func (st *Store) PutDesignation(ctx context.Context, d portal.Designation, ev audit.Event) error {
-	desig, err := put(st.table, newDesignationItem(d), "")
+	it := newDesignationItem(d)
+	upd, err := expression.NewBuilder().WithUpdate(
+		expression.Set(expression.Name("GSI1PK"), expression.Value(it.GSI1PK)).
+			Set(expression.Name("GSI1SK"), expression.Value(it.GSI1SK)).
+			Set(expression.Name("Type"), expression.Value(it.Type)).
+			Set(expression.Name("AppID"), expression.Value(it.AppID)).
+			Set(expression.Name("Email"), expression.Value(it.Email)).
+			Set(expression.Name("Role"), expression.Value(it.Role)).
+			Set(expression.Name("CreatedAt"), expression.Value(it.CreatedAt)).
+			Set(expression.Name("CreatedBy"), expression.Value(it.CreatedBy))).Build()
 	if err != nil {
 		return err
 	}
+	desig := types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(st.table), Key: designationKey(d.ApplicationID, d.Email), UpdateExpression: upd.Update(),
+		ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
+	}}
 	event, err := st.eventPut(ev)
 	if err != nil {
 		return err
@@ -247,4 +262,29 @@ func (st *Store) DeleteDesignation(ctx context.Context, appID, email string, ev 
 		return fmt.Errorf("delete designation: %w", err)
 	}
 	return nil
+}
+
+// BindDesignation binds a designation without a binding to b: one
+// conditional write, so of two first uses racing only one binds. It returns
+// the designation as stored afterwards.
+func (st *Store) BindDesignation(ctx context.Context, appID, email string, b portal.Binding) (portal.Designation, error) {
+	upd, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("BoundIssuer"), expression.Value(b.Issuer)).
+			Set(expression.Name("BoundSubject"), expression.Value(b.Subject)).
+			Set(expression.Name("BoundAt"), expression.Value(b.At.UTC()))).
+		WithCondition(expression.AttributeExists(expression.Name("PK")).
+			And(expression.AttributeNotExists(expression.Name("BoundSubject")))).Build()
+	if err != nil {
+		return portal.Designation{}, err
+	}
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.table), Key: designationKey(appID, email),
+		UpdateExpression: upd.Update(), ConditionExpression: upd.Condition(),
+		ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
+	})
+	if err != nil && !isConditionFailed(err) {
+		return portal.Designation{}, fmt.Errorf("bind designation on %s: %w", appID, err)
+	}
+	// Bound by this call or before it, or removed: read what is there.
+	return st.GetDesignation(ctx, appID, email)
 }

@@ -86,18 +86,37 @@ type designationItem struct {
 	Role      string    `dynamodbav:"Role"`
 	CreatedAt time.Time `dynamodbav:"CreatedAt"`
 	CreatedBy string    `dynamodbav:"CreatedBy"`
+	// The identity the designation is bound to, set by its first use
+	// (BindDesignation) and by nothing else. Items written before bindings
+	// existed lack all three: that is an unbound designation, and its first
+	// use binds it, so no migration is needed.
+	BoundIssuer  string     `dynamodbav:"BoundIssuer,omitempty"`
+	BoundSubject string     `dynamodbav:"BoundSubject,omitempty"`
+	BoundAt      *time.Time `dynamodbav:"BoundAt,omitempty"`
 }
 
 func newDesignationItem(d portal.Designation) designationItem {
-	return designationItem{
+	it := designationItem{
 		PK: "APP#" + d.ApplicationID, SK: "DESIG#" + d.Email, GSI1PK: "USER#" + d.Email, GSI1SK: "APP#" + d.ApplicationID,
 		Type: typeDesignation, AppID: d.ApplicationID, Email: d.Email, Role: string(d.Role),
 		CreatedAt: d.CreatedAt, CreatedBy: d.CreatedBy,
 	}
+	if b := d.Binding; b != nil {
+		at := b.At
+		it.BoundIssuer, it.BoundSubject, it.BoundAt = b.Issuer, b.Subject, &at
+	}
+	return it
 }
 
 func (i designationItem) domain() portal.Designation {
-	return portal.Designation{ApplicationID: i.AppID, Email: i.Email, Role: portal.Role(i.Role), CreatedAt: i.CreatedAt, CreatedBy: i.CreatedBy}
+	d := portal.Designation{ApplicationID: i.AppID, Email: i.Email, Role: portal.Role(i.Role), CreatedAt: i.CreatedAt, CreatedBy: i.CreatedBy}
+	if i.BoundSubject != "" {
+		d.Binding = &portal.Binding{Issuer: i.BoundIssuer, Subject: i.BoundSubject}
+		if i.BoundAt != nil {
+			d.Binding.At = *i.BoundAt
+		}
+	}
+	return d
 }
 
 type secretItem struct {
