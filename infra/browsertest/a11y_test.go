@@ -185,7 +185,8 @@ func (tb *tab) saveDoc(name string) {
 func (tb *tab) focusRingContrast(css string) (string, float64) {
 	tb.t.Helper()
 	tb.waitFor(css)
-	evalJS[bool](tb, fmt.Sprintf(`(() => { document.querySelector(%q).focus(); return true; })()`, css))
+	tb.do("focus "+css, chromedp.Focus(chromedp.CSS(css)))
+	tb.waitJS(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, css), "focus on "+css)
 	tb.do("press Tab", chromedp.KeyEvent(kb.Tab))
 	tb.settle()
 	var r struct {
