@@ -32,10 +32,6 @@ import (
 // StackName names the local resources: the table is StackName-Table.
 const StackName = "credportal-local"
 
-// Audience is the audience of the local authorizer's tokens (the user-pool
-// client id in AWS).
-const Audience = provision.Audience
-
 // Options configure a local stack.
 type Options struct {
 	Addr        string            // "127.0.0.1:3000"; "127.0.0.1:0" picks a free port
