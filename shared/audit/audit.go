@@ -8,6 +8,7 @@ import "time"
 const (
 	SecretCreated      = "secret.created"
 	SecretDeleted      = "secret.deleted"
+	SecretLeaked       = "secret.leaked"
 	DesignationSet     = "designation.set"
 	DesignationRemoved = "designation.removed"
 	ApplicationCreated = "application.created"

@@ -21,6 +21,13 @@ type SecretsManager interface {
 	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
+// VersionLister lists a secret's versions; the Secrets Manager client is one.
+type VersionLister interface {
+	ListSecretVersionIds(context.Context, *secretsmanager.ListSecretVersionIdsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error)
+}
+
+var _ VersionLister = (*secretsmanager.Client)(nil)
+
 var _ SecretsManager = (*secretsmanager.Client)(nil)
 
 // CurrentTTL is how long the current pepper version is trusted before it is
@@ -38,6 +45,10 @@ type Peppers struct {
 	byVersion map[string]secret.Pepper
 	current   string
 	checked   time.Time
+
+	lister     VersionLister
+	live       []string // every version id, as last listed
+	liveListed time.Time
 }
 
 var _ portal.Peppers = (*Peppers)(nil)
@@ -94,4 +105,54 @@ func (p *Peppers) fetch(ctx context.Context, in *secretsmanager.GetSecretValueIn
 	p.byVersion[pep.Version] = pep
 	p.mu.Unlock()
 	return pep, nil
+}
+
+// WithVersionLister lets Live list the secret's versions through l.
+func (p *Peppers) WithVersionLister(l VersionLister) *Peppers {
+	p.lister = l
+	return p
+}
+
+// maxPepperVersions bounds how many versions Live hashes a value under.
+// Secrets Manager keeps about 100 versions of a secret.
+const maxPepperVersions = 200
+
+// Live returns every version of the pepper that a stored hash may name: all
+// the secret's versions, staged or not (a secret hashed before two
+// rotations names a version with no stage left). The list is re-read after
+// CurrentTTL, like the current version.
+func (p *Peppers) Live(ctx context.Context) ([]secret.Pepper, error) {
+	if p.lister == nil {
+		return nil, errors.New("live peppers: no version lister")
+	}
+	p.mu.Lock()
+	versions, fresh := p.live, p.live != nil && p.now().Sub(p.liveListed) < CurrentTTL
+	p.mu.Unlock()
+	if !fresh {
+		var listed []string
+		pages := secretsmanager.NewListSecretVersionIdsPaginator(p.lister, &secretsmanager.ListSecretVersionIdsInput{
+			SecretId: aws.String(p.secretID), IncludeDeprecated: aws.Bool(true),
+		})
+		for pages.HasMorePages() && len(listed) < maxPepperVersions {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("list pepper versions: %w", err)
+			}
+			for _, v := range page.Versions {
+				listed = append(listed, aws.ToString(v.VersionId))
+			}
+		}
+		p.mu.Lock()
+		p.live, p.liveListed, versions = listed, p.now(), listed
+		p.mu.Unlock()
+	}
+	out := make([]secret.Pepper, 0, len(versions))
+	for _, v := range versions {
+		pep, err := p.Version(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pep)
+	}
+	return out, nil
 }

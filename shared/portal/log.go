@@ -12,3 +12,7 @@ func logError(ctx context.Context, msg string, args ...any) {
 func logWarn(ctx context.Context, msg string, args ...any) {
 	slog.WarnContext(ctx, msg, args...)
 }
+
+func logInfo(ctx context.Context, msg string, args ...any) {
+	slog.InfoContext(ctx, msg, args...)
+}

@@ -160,6 +160,9 @@ type Secret struct {
 	CreatedBy     string
 	ExpiresAt     time.Time
 	LastUsedAt    *time.Time
+	// LeakedAt is when the secret was reported found in public and kept
+	// (LeakNotify); nil otherwise.
+	LeakedAt *time.Time
 }
 
 // Client is what authenticating a client id needs, read in one piece: the
@@ -178,15 +181,20 @@ type Client struct {
 // Secret statuses.
 const (
 	StatusActive  = "active"
+	StatusLeaked  = "leaked"
 	StatusExpired = "expired"
 )
 
-// Status is active until the second the secret expires.
+// Status is active until the second the secret expires, or leaked if it was
+// reported found in public meanwhile; then expired.
 func (s Secret) Status(now time.Time) string {
-	if now.Before(s.ExpiresAt) {
-		return StatusActive
+	switch {
+	case !now.Before(s.ExpiresAt):
+		return StatusExpired
+	case s.LeakedAt != nil:
+		return StatusLeaked
 	}
-	return StatusExpired
+	return StatusActive
 }
 
 // Page is one page of a list, with the opaque cursor of the next page.

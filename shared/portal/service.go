@@ -552,13 +552,17 @@ func (s *Service) ListEvents(ctx context.Context, c Caller, appID, cursor string
 // event describes an action on a secret, at the current time to the
 // millisecond so that the trail keeps its order.
 func (s *Service) event(c Caller, action string, sec Secret, r Request) (audit.Event, error) {
-	now := s.now().UTC()
-	id, err := ids.New(ids.Event, now, s.random)
+	return secretEvent(s.now().UTC(), s.random, c.Email, action, sec, r)
+}
+
+// secretEvent describes action on sec by actor at the time at.
+func secretEvent(at time.Time, random io.Reader, actor, action string, sec Secret, r Request) (audit.Event, error) {
+	id, err := ids.New(ids.Event, at, random)
 	if err != nil {
 		return audit.Event{}, fmt.Errorf("generate event id: %w", err)
 	}
 	return audit.Event{
-		ID: id, At: now, Actor: c.Email, Action: action, ApplicationID: sec.ApplicationID,
+		ID: id, At: at, Actor: actor, Action: action, ApplicationID: sec.ApplicationID,
 		SecretID: sec.ID, SecretName: sec.Name, Hint: sec.Hint, SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
 	}, nil
 }

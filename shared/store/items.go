@@ -135,6 +135,7 @@ type secretItem struct {
 	CreatedBy     string     `dynamodbav:"CreatedBy"`
 	ExpiresAt     time.Time  `dynamodbav:"ExpiresAt"`
 	LastUsedAt    *time.Time `dynamodbav:"LastUsedAt,omitempty"`
+	LeakedAt      *time.Time `dynamodbav:"LeakedAt,omitempty"`
 }
 
 // expiryDay is the ByExpiry partition of a secret expiring at t.
@@ -146,14 +147,14 @@ func newSecretItem(sec portal.Secret) secretItem {
 		ExpiryDay: expiryDay(sec.ExpiresAt), ExpiryKey: sec.ExpiresAt.UTC().Format(time.RFC3339) + "#" + sec.ApplicationID + "#" + sec.ID,
 		Type: typeSecret, ID: sec.ID, AppID: sec.ApplicationID, Name: sec.Name, Hint: sec.Hint,
 		Hash: sec.Hash, PepperVersion: sec.PepperVersion, CreatedAt: sec.CreatedAt, CreatedBy: sec.CreatedBy,
-		ExpiresAt: sec.ExpiresAt, LastUsedAt: sec.LastUsedAt,
+		ExpiresAt: sec.ExpiresAt, LastUsedAt: sec.LastUsedAt, LeakedAt: sec.LeakedAt,
 	}
 }
 
 func (i secretItem) domain() portal.Secret {
 	return portal.Secret{
 		ID: i.ID, ApplicationID: i.AppID, Name: i.Name, Hint: i.Hint, Hash: i.Hash, PepperVersion: i.PepperVersion,
-		CreatedAt: i.CreatedAt, CreatedBy: i.CreatedBy, ExpiresAt: i.ExpiresAt, LastUsedAt: i.LastUsedAt,
+		CreatedAt: i.CreatedAt, CreatedBy: i.CreatedBy, ExpiresAt: i.ExpiresAt, LastUsedAt: i.LastUsedAt, LeakedAt: i.LeakedAt,
 	}
 }
 

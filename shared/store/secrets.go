@@ -22,7 +22,8 @@ import (
 // maxAttempts bounds the optimistic retries of a write that lost a race.
 const maxAttempts = 12
 
-// AddSecret stores a new secret, and its audit event, unless the application
+// AddSecret stores a new secret, its hash index entry and its audit event,
+// unless the application
 // already holds limit secrets active at now. The application's record holds
 // the set of its secrets and a version; the write is conditional on the
 // version read, so concurrent creates cannot both take the last place.
@@ -32,6 +33,10 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 		return err
 	}
 	eventPut, err := st.eventPut(ev)
+	if err != nil {
+		return err
+	}
+	hashPut, err := st.secretHashPut(sec)
 	if err != nil {
 		return err
 	}
@@ -75,6 +80,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 			}},
 			{Put: &types.Put{TableName: aws.String(st.table), Item: secretAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			{Update: st.clientSecretAdded(app, sec, expired)},
+			hashPut,
 			eventPut,
 		}})
 		if err == nil {
@@ -114,21 +120,33 @@ func (st *Store) clientSecretAdded(app portal.Application, sec portal.Secret, ex
 }
 
 // RemoveSecret deletes a secret, from its client item too, and records its
-// audit event, atomically.
+// audit event, atomically. Its hash index entry stays, a tombstone.
 func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event) error {
 	eventPut, err := st.eventPut(ev)
 	if err != nil {
 		return err
 	}
 	app, err := st.getApplication(ctx, appID, true) // for its client id
-
 	if err != nil {
 		return err
 	}
-	reasons, err := st.transact(ctx,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(st.table), Key: secretKey(appID, secretID), ConditionExpression: aws.String("attribute_exists(PK)")}},
-		types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(st.table), Key: appKey(appID),
+	reasons, err := st.transact(ctx, append(st.secretRemoval(app, secretID), eventPut)...)
+	if failedAt(reasons, 0) {
+		return notFound("secret", secretID)
+	}
+	if err != nil {
+		return fmt.Errorf("remove secret %s: %w", secretID, err)
+	}
+	return nil
+}
+
+// secretRemoval is the transaction items that delete a secret of app, from
+// its client item too; the first is conditional on the secret being there.
+func (st *Store) secretRemoval(app portal.Application, secretID string) []types.TransactWriteItem {
+	return []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: aws.String(st.table), Key: secretKey(app.ID, secretID), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		{Update: &types.Update{
+			TableName: aws.String(st.table), Key: appKey(app.ID),
 			UpdateExpression:         aws.String("REMOVE Secrets.#id SET Version = Version + :one"),
 			ConditionExpression:      aws.String("attribute_exists(PK)"),
 			ExpressionAttributeNames: map[string]string{"#id": secretID},
@@ -136,7 +154,7 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 				":one": &types.AttributeValueMemberN{Value: "1"},
 			},
 		}},
-		types.TransactWriteItem{Update: &types.Update{
+		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
 			UpdateExpression:         aws.String("REMOVE #secret, #used SET AppVersion = if_not_exists(AppVersion, :zero) + :one"),
 			ConditionExpression:      aws.String("attribute_exists(PK)"),
@@ -145,15 +163,7 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 				":zero": num(0), ":one": num(1),
 			},
 		}},
-		eventPut,
-	)
-	if failedAt(reasons, 0) {
-		return notFound("secret", secretID)
 	}
-	if err != nil {
-		return fmt.Errorf("remove secret %s: %w", secretID, err)
-	}
-	return nil
 }
 
 func (st *Store) eventPut(ev audit.Event) (types.TransactWriteItem, error) {

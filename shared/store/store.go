@@ -10,6 +10,7 @@
 //	app name      ORG#<orgId> / APPNAME#<name>    (unique within an organisation)
 //	designation   APP#<id> / DESIG#<email>        USER#<email> / APP#<id>
 //	secret        APP#<id> / SECRET#<id>          ByExpiry: ExpiryDay / ExpiryKey
+//	secret hash   HASH#<hex of the secret's Hash> / HASH  (kept after the secret: a tombstone; see leaks.go)
 //	audit event   AUDIT#<appId> / EVENT#<id>
 //	token failures THROTTLE#<clientId> / IP#<source>#WINDOW#<n>  (TTL; see tokens.go)
 //	token lockout THROTTLE#<clientId> / IP#<source>#LOCK          (TTL; see tokens.go)
@@ -70,6 +71,7 @@ const (
 	typeAppName      = "appname"
 	typeDesignation  = "designation"
 	typeSecret       = "secret"
+	typeSecretHash   = "secrethash"
 	typeEvent        = "event"
 )
 

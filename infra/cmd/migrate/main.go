@@ -1,6 +1,6 @@
 // Command migrate brings the items of the portal's table to the layout this
-// version reads: today, the client items that hold what the token endpoint
-// needs. Run it once after `sam deploy` has finished; it is idempotent and
+// version reads: the client items that hold what the token endpoint needs,
+// and the secret hash index that finds a secret from its value alone. Run it once after `sam deploy` has finished; it is idempotent and
 // safe while the portal serves requests, so running it again, or after every
 // deploy, does no harm. The local stack runs it at start-up.
 //
@@ -33,8 +33,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)
 	}
-	report, err := store.New(dynamodb.NewFromConfig(cfg), *table).MigrateClients(ctx)
+	st := store.New(dynamodb.NewFromConfig(cfg), *table)
+	report, err := st.MigrateClients(ctx)
 	fmt.Printf("client items: %d applications looked at, %d brought to the current layout\n", report.Applications, report.Migrated)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		os.Exit(1)
+	}
+	hashes, err := st.MigrateSecretHashes(ctx)
+	fmt.Printf("secret hash index: %d applications, %d secrets looked at, %d indexed\n", hashes.Applications, hashes.Secrets, hashes.Indexed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)
