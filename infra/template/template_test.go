@@ -33,7 +33,8 @@ var contract = map[string]struct {
 	"POST /oauth2/token":                                                 {"token", false},
 	"GET /.well-known/jwks.json":                                         {"jwks", false},
 	"GET /.well-known/oauth-authorization-server":                        {"jwks", false},
-	"GET /": {"portal", false},
+	"POST /secret-scanning/github":                                       {"secret-scanning", false},
+	"GET /":                                                              {"portal", false},
 }
 
 // portalAsset reports whether a route is one of the web UI's public GET
@@ -128,7 +129,7 @@ var (
 		"GetApplicationFunction", "JwksFunction", "ListApplicationsFunction", "ListAuditFunction",
 		"ListSecretsFunction", "MeFunction", "PortalFunction",
 	}
-	writers = []string{"AdminFunction", "CreateSecretFunction", "DeleteSecretFunction", "ExpirySweepFunction", "TokenFunction"}
+	writers = []string{"AdminFunction", "CreateSecretFunction", "DeleteSecretFunction", "ExpirySweepFunction", "SecretScanningFunction", "TokenFunction"}
 )
 
 func TestFunctionsFollowTheHouseRules(t *testing.T) {
