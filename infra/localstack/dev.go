@@ -73,6 +73,10 @@ func RunDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			return fmt.Errorf("write demo secrets: %w", err)
 		}
 	}
+	scanningKey := filepath.Join(root, ".local", "secret-scanning.pem")
+	if err := s.WriteScanningKey(scanningKey); err != nil {
+		return fmt.Errorf("write the secret scanning signer's key: %w", err)
+	}
 	printBanner(stdout, s, root, secretsFile, logName, time.Since(began))
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nStopping…")
@@ -135,5 +139,6 @@ func printBanner(w io.Writer, s *Stack, root, secretsFile, logName string, took 
 	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $(curl -s '%s/local/token?email=alice@acme.example' | jq -r .access_token)\" %s/v1/applications\n", host, host)
 	// The emulator takes any credentials, but the CLI wants some.
 	fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url %s --region us-east-1 dynamodb scan --table-name %s\n", s.Emulator.URL, s.TableName)
-	fmt.Fprintf(w, "  open %s/local/mail   (emails sent; POST %s/local/sweep runs the expiry reminders now)\n\n", s.URL, s.URL)
+	fmt.Fprintf(w, "  open %s/local/mail   (emails sent; POST %s/local/sweep runs the expiry reminders now)\n", s.URL, s.URL)
+	fmt.Fprintf(w, "  .local/secret-scanning.pem signs secret scanning reports to POST %s/secret-scanning/github (README: Leaked secrets)\n\n", s.URL)
 }

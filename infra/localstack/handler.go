@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"credportal/infra/emulator"
+	"credportal/infra/provision"
 )
 
 // SweepFunction is the template's scheduled expiry sweep that POST
@@ -32,6 +33,9 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	case "/local/mail":
 		s.serveMail(w, req)
+		return
+	case provision.ScanningKeysPath:
+		s.serveScanningKeys(w, req)
 		return
 	}
 	r, params, ok := s.routes.match(req.Method, req.URL.EscapedPath())

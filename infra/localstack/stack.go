@@ -66,6 +66,7 @@ type Stack struct {
 	ownEmulator bool
 	routes      routes
 	auth        *authorizer
+	scanning    *scanningSigner
 	server      *http.Server
 	serveDone   chan struct{}
 	logs        io.Writer
@@ -170,6 +171,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if s.routes, err = newRoutes(fns); err != nil {
+		return nil, err
+	}
+	if s.scanning, err = newScanningSigner(); err != nil {
 		return nil, err
 	}
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}

@@ -24,14 +24,20 @@ const Audience = "credportal-local"
 // account is the account id of every local ARN.
 const account = "123456789012"
 
+// ScanningKeysPath is where the local stack publishes the key of its
+// stand-in secret scanning signer.
+const ScanningKeysPath = "/local/secret-scanning/keys"
+
 // LocalParams are the template parameters that differ outside AWS, for a
 // portal that answers at baseURL ("http://127.0.0.1:3000"): the local sign-in,
-// and the local authorizer as the issuer of users' tokens (so no user pool
-// is created).
+// the local authorizer as the issuer of users' tokens (so no user pool
+// is created), and the stand-in secret scanning signer's key list.
 func LocalParams(baseURL string) map[string]string {
 	baseURL = strings.TrimRight(baseURL, "/")
 	return map[string]string{
 		"PortalUrl": baseURL + "/", "SignInMode": "local", "AuthIssuer": baseURL + "/local", "AuthAudience": Audience,
+		// The local stack's stand-in for GitHub's secret scanning signer.
+		"SecretScanningKeysUrl": baseURL + ScanningKeysPath,
 	}
 }
 
@@ -106,6 +112,9 @@ func Resources(ctx context.Context, cfg aws.Config, t *template.Template, l temp
 				// earlier layout: bring them to this version's.
 				if err == nil {
 					_, err = store.New(db, l.Refs[id]).MigrateClients(ctx)
+				}
+				if err == nil {
+					_, err = store.New(db, l.Refs[id]).MigrateSecretHashes(ctx)
 				}
 			} else {
 				err = GeneratedSecret(ctx, sm, l.Refs[id])

@@ -212,7 +212,9 @@ function secretsSection(ctx, app, secrets, manage, reload) {
       h('td', { 'data-label': 'Created' }, timeEl(s.createdAt), h('br'), h('span', { class: 'muted' }, 'by ', emailText(s.createdBy))),
       h('td', { 'data-label': 'Expires', class: 'expires' }, timeEl(s.expiresAt), ' ', expiryBadge(s.expiresAt, thresholds(ctx))),
       h('td', { 'data-label': 'Last used', class: 'last-used' }, s.lastUsedAt ? [timeEl(s.lastUsedAt), h('br'), h('span', { class: 'muted', text: ago(s.lastUsedAt) })] : 'never'),
-      h('td', { 'data-label': 'Status' }, h('span', { class: expired ? 'badge alert' : 'badge ok', text: s.status })),
+      h('td', { 'data-label': 'Status' }, s.status === 'leaked'
+        ? h('span', { class: 'badge alert', title: 'Found in public and still working: replace it, then delete it.', text: 'leaked' })
+        : h('span', { class: expired ? 'badge alert' : 'badge ok', text: s.status })),
       manage ? h('td', { 'data-label': '' },
         h('button', { type: 'button', class: 'quiet small delete', 'aria-label': 'Delete secret ' + s.name, text: 'Delete', onclick: (e) => deleteSecret(e.currentTarget, app, s, reload) })) : null);
   });
