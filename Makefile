@@ -28,10 +28,12 @@ apt: # install the Debian package $(PKG)
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(PKG); \
 	else sudo apt-get update -qq && sudo apt-get install -y -qq $(PKG); fi
 
-# Built with the functions' own flags, so the packages they share compile once,
-# then run: `go run` would exit 1 on Ctrl-C whatever the command does.
+# Built as the functions are (static, their tags, trimmed paths), so the
+# packages they share with it compile once (with cgo, net and everything above
+# it, net/http, the SDK and shared/, would compile twice); then run: `go run`
+# would exit 1 on Ctrl-C whatever the command does.
 dev: deps ## Run the whole portal on http://127.0.0.1:3000 (PORT, EMULATOR_PORT, AWS_ENDPOINT_URL)
-	$(GO) build -trimpath -tags lambda.norpc -o .local/bin/dev ./infra/cmd/dev
+	CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -o .local/bin/dev ./infra/cmd/dev
 	.local/bin/dev
 
 test: deps deps-browser ## Run every test: unit, emulator, runtime emulator, browser
