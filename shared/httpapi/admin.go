@@ -73,24 +73,35 @@ func (a AdminAPI) Handler() Handler {
 	}
 }
 
-// adminByKey finds an admin route by its route key, and adminRouter by its
-// method and path (it cannot fail with the fixed routes above: a test
-// builds it).
-var (
-	adminByKey = func() map[string]adminRoute {
-		m := make(map[string]adminRoute, len(adminRoutes))
-		for _, r := range adminRoutes {
-			m[r.method+" "+r.path] = r
+// adminRouteByKey finds an admin route by its route key.
+func adminRouteByKey(key string) (adminRoute, bool) {
+	for _, r := range adminRoutes {
+		if key == r.method+" "+r.path {
+			return r, true
 		}
-		return m
-	}()
-	adminRouter = sync.OnceValues(func() (*Router, error) { return NewRouter(AdminRouteKeys()) })
-)
+	}
+	return adminRoute{}, false
+}
+
+// adminMux routes the admin requests that come without a route key. It is
+// built on first use (nothing at start-up, so that the functions that serve
+// no admin route do not link it); with the fixed routes above it cannot
+// fail, as a test checks.
+var adminMux struct {
+	once   sync.Once
+	router *Router
+	err    error
+}
+
+func adminRouter() (*Router, error) {
+	adminMux.once.Do(func() { adminMux.router, adminMux.err = NewRouter(AdminRouteKeys()) })
+	return adminMux.router, adminMux.err
+}
 
 // matchAdminRoute finds the route of req; params is non-nil when they had to
 // be read from the path.
 func matchAdminRoute(req Request) (adminRoute, map[string]string, bool) {
-	if r, ok := adminByKey[req.RouteKey]; ok {
+	if r, ok := adminRouteByKey(req.RouteKey); ok {
 		return r, nil, true
 	}
 	path := req.RawPath
@@ -105,7 +116,8 @@ func matchAdminRoute(req Request) (adminRoute, map[string]string, bool) {
 	if !ok {
 		return adminRoute{}, nil, false
 	}
-	return adminByKey[key], params, true
+	r, _ := adminRouteByKey(key)
+	return r, params, true
 }
 
 // pathEmail reads the {email} path parameter. HTTP APIs pass path parameters
