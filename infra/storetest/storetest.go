@@ -123,7 +123,7 @@ func AddSecret(t emulatortest.TB, st *store.Store, s portal.Secret) portal.Secre
 		s.Hash, s.PepperVersion = []byte{1, 2, 3}, "v1"
 	}
 	s.CreatedBy = cmp.Or(s.CreatedBy, "manager@partner.test")
-	if err := st.AddSecret(context.Background(), s, 20, s.CreatedAt, event(t, audit.SecretCreated, s.ApplicationID, s.ID, s.CreatedAt)); err != nil {
+	if err := st.AddSecret(context.Background(), s, 20, s.CreatedAt, event(t, audit.SecretCreated, s.ApplicationID, s.ID, s.CreatedAt), nil); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -427,7 +427,7 @@ func TestUnreadablePepperOfOneSecret(t *testing.T) {
 		PepperVersion: "a-version-that-was-removed", CreatedAt: t0, CreatedBy: "m@partner.test", ExpiresAt: t0.AddDate(0, 0, 30),
 	}
 	ev := audit.Event{ID: newID(t, ids.Event), At: t0, Actor: "m@partner.test", Action: audit.SecretCreated, ApplicationID: app.ID}
-	if err := f.st.AddSecret(context.Background(), orphan, 3, t0, ev); err != nil {
+	if err := f.st.AddSecret(context.Background(), orphan, 3, t0, ev, nil); err != nil {
 		t.Fatal(err)
 	}
 	if resp := f.call(basicRequest(app.ClientID, value, "")); resp.StatusCode != 200 {

@@ -54,6 +54,10 @@ var (
 	ErrSecretLimit           = fmt.Errorf("%w: active secret limit reached", ErrConflict)
 	ErrRecentlyUsed          = fmt.Errorf("%w: secret used recently", ErrConflict)
 	ErrBusy                  = fmt.Errorf("%w: application busy", ErrConflict)
+	// ErrGrantChanged: the designation a change was made under was removed
+	// or changed before the change's transaction; the service tells the
+	// caller why (not found, managers only, or a concurrent update).
+	ErrGrantChanged = fmt.Errorf("%w: designation changed meanwhile", ErrConflict)
 	// ErrClientIDTaken is what AdminStore.CreateApplication returns when a
 	// generated client id was issued before; the admin service then
 	// generates another, so no caller ever sees it.

@@ -34,10 +34,14 @@ type Store interface {
 	GetSecret(ctx context.Context, applicationID, secretID string) (Secret, error)
 	ListSecrets(ctx context.Context, applicationID, cursor string, limit int) (Page[Secret], error)
 	// AddSecret stores s and ev atomically unless the application already
-	// holds limit secrets active at now (ErrSecretLimit).
-	AddSecret(ctx context.Context, s Secret, limit int, now time.Time, ev audit.Event) error
-	// RemoveSecret deletes the secret and records ev atomically.
-	RemoveSecret(ctx context.Context, applicationID, secretID string, ev audit.Event) error
+	// holds limit secrets active at now (ErrSecretLimit). by is the
+	// designation the change is made under (nil for an admin): the same
+	// transaction checks that it still exists with its role and binding, or
+	// nothing is written (ErrGrantChanged).
+	AddSecret(ctx context.Context, s Secret, limit int, now time.Time, ev audit.Event, by *Designation) error
+	// RemoveSecret deletes the secret and records ev atomically, under by as
+	// AddSecret is.
+	RemoveSecret(ctx context.Context, applicationID, secretID string, ev audit.Event, by *Designation) error
 	ListEvents(ctx context.Context, applicationID, cursor string, limit int) (Page[audit.Event], error)
 }
 
@@ -282,47 +286,69 @@ func (s *Service) bind(ctx context.Context, c Caller, d Designation) (Designatio
 	return d, nil
 }
 
+// grant is what the caller may do on an application: its role, and the
+// designation that gives it (nil for an admin, whose right comes from the
+// token).
+type grant struct {
+	role        Role
+	designation *Designation
+}
+
 // access resolves what the caller may do on an application. Anyone not
 // designated on it, and any malformed id, gets not-found: existence never
 // leaks across organisations.
-func (s *Service) access(ctx context.Context, c Caller, appID string) (Application, Role, error) {
+func (s *Service) access(ctx context.Context, c Caller, appID string) (Application, grant, error) {
 	if !ids.Valid(ids.Application, appID) {
-		return Application{}, "", ErrApplicationNotFound
+		return Application{}, grant{}, ErrApplicationNotFound
 	}
-	role := RoleAdmin
+	g := grant{role: RoleAdmin}
 	if !c.Admin {
 		d, err := s.store.GetDesignation(ctx, appID, c.Email)
 		if errors.Is(err, ErrNotFound) {
-			return Application{}, "", ErrApplicationNotFound
+			return Application{}, grant{}, ErrApplicationNotFound
 		}
 		if err != nil {
-			return Application{}, "", fmt.Errorf("get designation: %w", err)
+			return Application{}, grant{}, fmt.Errorf("get designation: %w", err)
 		}
 		// Only a designation an admin made grants anything: an item with no
 		// valid role (such as one a binding write alone created) does not.
 		if !d.Role.Valid() {
-			return Application{}, "", ErrApplicationNotFound
+			return Application{}, grant{}, ErrApplicationNotFound
 		}
 		if d, err = s.bind(ctx, c, d); errors.Is(err, ErrNotFound) {
-			return Application{}, "", ErrApplicationNotFound
+			return Application{}, grant{}, ErrApplicationNotFound
 		} else if err != nil {
-			return Application{}, "", err
+			return Application{}, grant{}, err
 		}
-		role = d.Role
+		g = grant{role: d.Role, designation: &d}
 	}
 	app, err := s.store.GetApplication(ctx, appID)
 	if errors.Is(err, ErrNotFound) {
-		return Application{}, "", ErrApplicationNotFound
+		return Application{}, grant{}, ErrApplicationNotFound
 	}
 	if err != nil {
-		return Application{}, "", fmt.Errorf("get application %s: %w", appID, err)
+		return Application{}, grant{}, fmt.Errorf("get application %s: %w", appID, err)
 	}
-	return app, role, nil
+	return app, g, nil
+}
+
+// changedUnder tells the caller why a change its designation allowed when
+// checked was refused by the store's check of that designation in the
+// change's own transaction: it was removed, changed or rebound meanwhile.
+func (s *Service) changedUnder(ctx context.Context, c Caller, appID string) error {
+	_, g, err := s.access(ctx, c, appID)
+	switch {
+	case err != nil:
+		return err
+	case !g.role.MayManage():
+		return ErrManagersOnly
+	}
+	return ErrConcurrentUpdate
 }
 
 // GetApplication returns one application the caller may see.
 func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (ApplicationDetail, error) {
-	app, role, err := s.access(ctx, c, appID)
+	app, g, err := s.access(ctx, c, appID)
 	if err != nil {
 		return ApplicationDetail{}, err
 	}
@@ -330,7 +356,7 @@ func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (A
 	if err != nil {
 		return ApplicationDetail{}, fmt.Errorf("list designations of %s: %w", appID, err)
 	}
-	return ApplicationDetail{ApplicationSummary: s.summary(app, role), Designations: Views(ds, c.Admin)}, nil
+	return ApplicationDetail{ApplicationSummary: s.summary(app, g.role), Designations: Views(ds, c.Admin)}, nil
 }
 
 // Views shows designations on their application; admins see each one's
@@ -438,11 +464,11 @@ func (s *Service) expiry(in CreateSecretInput, now time.Time) (time.Time, error)
 // CreateSecret makes a new secret for the application. The value is returned
 // here once and never kept.
 func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in CreateSecretInput, r Request) (CreatedSecret, error) {
-	app, role, err := s.access(ctx, c, appID)
+	app, g, err := s.access(ctx, c, appID)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	if !role.MayManage() {
+	if !g.role.MayManage() {
 		return CreatedSecret{}, ErrManagersOnly
 	}
 	if !ValidName(in.Name) {
@@ -477,7 +503,10 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	if err := s.store.AddSecret(ctx, sec, s.cfg.Policy.ActiveLimit, now, ev); err != nil {
+	if err := s.store.AddSecret(ctx, sec, s.cfg.Policy.ActiveLimit, now, ev, g.designation); err != nil {
+		if errors.Is(err, ErrGrantChanged) {
+			return CreatedSecret{}, s.changedUnder(ctx, c, appID)
+		}
 		if errors.Is(err, ErrSecretLimit) {
 			return CreatedSecret{}, ErrSecretLimit
 		}
@@ -499,11 +528,11 @@ const LastUsedPrecision = 5 * time.Minute
 // DeleteSecret deletes a secret at once. A secret used within RecentUse is
 // deleted only with confirm.
 func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID string, confirm bool, r Request) error {
-	app, role, err := s.access(ctx, c, appID)
+	app, g, err := s.access(ctx, c, appID)
 	if err != nil {
 		return err
 	}
-	if !role.MayManage() {
+	if !g.role.MayManage() {
 		return ErrManagersOnly
 	}
 	if !ids.Valid(ids.Secret, secretID) {
@@ -524,7 +553,10 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	if err != nil {
 		return err
 	}
-	if err := s.store.RemoveSecret(ctx, appID, secretID, ev); err != nil {
+	if err := s.store.RemoveSecret(ctx, appID, secretID, ev, g.designation); err != nil {
+		if errors.Is(err, ErrGrantChanged) {
+			return s.changedUnder(ctx, c, appID)
+		}
 		if errors.Is(err, ErrNotFound) {
 			return ErrSecretNotFound
 		}

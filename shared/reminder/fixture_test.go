@@ -206,7 +206,7 @@ func (f *fixture) secret(app portal.Application, name string, expiresAt time.Tim
 
 func (f *fixture) remove(s portal.Secret) {
 	f.t.Helper()
-	if err := f.st.RemoveSecret(context.Background(), s.ApplicationID, s.ID, f.event(s.ApplicationID, audit.SecretDeleted)); err != nil {
+	if err := f.st.RemoveSecret(context.Background(), s.ApplicationID, s.ID, f.event(s.ApplicationID, audit.SecretDeleted), nil); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -152,7 +152,7 @@ func TestClientIsOneConsistentRead(t *testing.T) {
 	live := newSecret(t, app.ID, t0.Add(48*time.Hour))
 	soon := newSecret(t, app.ID, t0.Add(time.Hour))
 	for _, s := range []portal.Secret{live, soon} {
-		if err := r.st.AddSecret(ctx, s, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+		if err := r.st.AddSecret(ctx, s, 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -185,7 +185,7 @@ func TestClientIsOneConsistentRead(t *testing.T) {
 	}
 
 	t.Run("a deleted secret leaves it at once", func(t *testing.T) {
-		if err := r.st.RemoveSecret(ctx, app.ID, soon.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
+		if err := r.st.RemoveSecret(ctx, app.ID, soon.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.st.Client(ctx, app.ClientID)
@@ -210,7 +210,7 @@ func TestClientIsOneConsistentRead(t *testing.T) {
 	t.Run("expired secrets leave it when a secret is added", func(t *testing.T) {
 		later := t0.Add(50 * time.Hour) // live has expired
 		fresh := newSecret(t, app.ID, later.Add(24*time.Hour))
-		if err := r.st.AddSecret(ctx, fresh, 3, later, event(t, app.ID, audit.SecretCreated)); err != nil {
+		if err := r.st.AddSecret(ctx, fresh, 3, later, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.st.Client(ctx, app.ClientID)
@@ -225,7 +225,7 @@ func TestMarkSecretUsed(t *testing.T) {
 	st := newStore(t)
 	app := seedApp(t, st, "Billing")
 	sec := newSecret(t, app.ID, t0.Add(48*time.Hour))
-	if err := st.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+	if err := st.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
@@ -257,7 +257,7 @@ func TestMarkSecretUsed(t *testing.T) {
 		})
 	}
 	t.Run("a deleted secret is not brought back", func(t *testing.T) {
-		if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
+		if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			t.Fatal(err)
 		}
 		if wrote, err := st.MarkSecretUsed(ctx, app.ClientID, app.ID, sec.ID, t0.Add(time.Hour)); err != nil || wrote {
@@ -339,10 +339,10 @@ func TestMigrationFromTheOldLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 		fresh := newSecret(t, app.ID, t0.Add(72*time.Hour))
-		if err := r.st.AddSecret(ctx, fresh, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+		if err := r.st.AddSecret(ctx, fresh, 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.st.RemoveSecret(ctx, app.ID, a, event(t, app.ID, audit.SecretDeleted)); err != nil {
+		if err := r.st.RemoveSecret(ctx, app.ID, a, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.st.Client(ctx, app.ClientID)
@@ -373,11 +373,11 @@ func TestMigrationDuringTraffic(t *testing.T) {
 		defer wg.Done()
 		for range 4 {
 			sec := newSecret(t, app.ID, t0.Add(96*time.Hour))
-			if err := r.st.AddSecret(ctx, sec, 10, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+			if err := r.st.AddSecret(ctx, sec, 10, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 				errs <- err
 				return
 			}
-			if err := r.st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
+			if err := r.st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 				errs <- err
 				return
 			}
@@ -386,10 +386,10 @@ func TestMigrationDuringTraffic(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		sec := newSecret(t, app.ID, t0.Add(96*time.Hour))
-		if err := r.st.AddSecret(ctx, sec, 10, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+		if err := r.st.AddSecret(ctx, sec, 10, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			errs <- err
 		}
-		if err := r.st.RemoveSecret(ctx, app.ID, olds[0].id, event(t, app.ID, audit.SecretDeleted)); err != nil {
+		if err := r.st.RemoveSecret(ctx, app.ID, olds[0].id, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			errs <- err
 		}
 	}()

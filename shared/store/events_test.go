@@ -30,12 +30,12 @@ func TestEventsKeepTheSecretName(t *testing.T) {
 	sec.Name = "CI deploy"
 	created := event(t, app.ID, audit.SecretCreated)
 	created.SecretID, created.SecretName, created.Hint = sec.ID, sec.Name, sec.Hint
-	if err := st.AddSecret(ctx, sec, 3, t0, created); err != nil {
+	if err := st.AddSecret(ctx, sec, 3, t0, created, nil); err != nil {
 		t.Fatal(err)
 	}
 	deleted := event(t, app.ID, audit.SecretDeleted)
 	deleted.SecretID, deleted.SecretName, deleted.Hint = sec.ID, sec.Name, sec.Hint
-	if err := st.RemoveSecret(ctx, app.ID, sec.ID, deleted); err != nil {
+	if err := st.RemoveSecret(ctx, app.ID, sec.ID, deleted, nil); err != nil {
 		t.Fatal(err)
 	}
 	// An event as the earlier layout wrote it: no SecretName.

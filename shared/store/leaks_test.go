@@ -97,7 +97,7 @@ func TestSecretHashMigrationFromTheOldLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := newSecret(t, b.ID, t0.Add(48*time.Hour))
-	if err := st.AddSecret(ctx, fresh, 3, t0, event(t, b.ID, audit.SecretCreated)); err != nil {
+	if err := st.AddSecret(ctx, fresh, 3, t0, event(t, b.ID, audit.SecretCreated), nil); err != nil {
 		t.Fatal(err)
 	}
 

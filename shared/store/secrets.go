@@ -27,7 +27,7 @@ const maxAttempts = 12
 // already holds limit secrets active at now. The application's record holds
 // the set of its secrets and a version; the write is conditional on the
 // version read, so concurrent creates cannot both take the last place.
-func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, now time.Time, ev audit.Event) error {
+func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, now time.Time, ev audit.Event, by *portal.Designation) error {
 	secretAV, err := attributevalue.MarshalMap(newSecretItem(sec))
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 		if err != nil {
 			return err
 		}
-		_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		items := []types.TransactWriteItem{
 			{Update: &types.Update{
 				TableName: aws.String(st.table), Key: appKey(sec.ApplicationID),
 				UpdateExpression: update.Update(), ConditionExpression: update.Condition(),
@@ -82,12 +82,20 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 			{Update: st.clientSecretAdded(app, sec, expired)},
 			hashPut,
 			eventPut,
-		}})
+		}
+		if by != nil {
+			items = append(items, st.grantCheck(*by))
+		}
+		_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return nil
 		}
-		if _, canceled := canceledReasons(err); !canceled {
+		reasons, canceled := canceledReasons(err)
+		if !canceled {
 			return fmt.Errorf("add secret: %w", err)
+		}
+		if by != nil && failedAt(reasons, len(items)-1) {
+			return portal.ErrGrantChanged
 		}
 		// The application changed since it was read (or a transaction on it
 		// was in flight): read again and decide again.
@@ -120,8 +128,10 @@ func (st *Store) clientSecretAdded(app portal.Application, sec portal.Secret, ex
 }
 
 // RemoveSecret deletes a secret, from its client item too, and records its
-// audit event, atomically. Its hash index entry stays, a tombstone.
-func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event) error {
+// audit event, atomically. Its hash index entry stays, a tombstone. by is
+// the designation the deletion is made under (nil for an admin), checked in
+// the same transaction.
+func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event, by *portal.Designation) error {
 	eventPut, err := st.eventPut(ev)
 	if err != nil {
 		return err
@@ -130,7 +140,14 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 	if err != nil {
 		return err
 	}
-	reasons, err := st.transact(ctx, append(st.secretRemoval(app, secretID), eventPut)...)
+	items := append(st.secretRemoval(app, secretID), eventPut)
+	if by != nil {
+		items = append(items, st.grantCheck(*by))
+	}
+	reasons, err := st.transact(ctx, items...)
+	if by != nil && failedAt(reasons, len(items)-1) {
+		return portal.ErrGrantChanged
+	}
 	if failedAt(reasons, 0) {
 		return notFound("secret", secretID)
 	}
@@ -164,6 +181,24 @@ func (st *Store) secretRemoval(app portal.Application, secretID string) []types.
 			},
 		}},
 	}
+}
+
+// grantCheck is the condition, inside a change's transaction, that the
+// designation the change is made under is still there with the role and the
+// binding it had when it allowed the change: an admin's removal or demotion
+// that lands between the access check and the transaction cancels the
+// change.
+func (st *Store) grantCheck(d portal.Designation) types.TransactWriteItem {
+	cond := expression.AttributeExists(expression.Name("PK")).And(expression.Name("Role").Equal(expression.Value(string(d.Role))))
+	if b := d.Binding; b != nil {
+		cond = cond.And(expression.Name("BoundIssuer").Equal(expression.Value(b.Issuer))).
+			And(expression.Name("BoundSubject").Equal(expression.Value(b.Subject)))
+	}
+	expr, _ := expression.NewBuilder().WithCondition(cond).Build() // a fixed, valid condition
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(st.table), Key: designationKey(d.ApplicationID, d.Email),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}
 }
 
 func (st *Store) eventPut(ev audit.Event) (types.TransactWriteItem, error) {

@@ -75,7 +75,7 @@ func TestSecretLifecycle(t *testing.T) {
 	st := newStore(t)
 	app := seedApp(t, st, "Billing")
 	sec := newSecret(t, app.ID, t0.Add(48*time.Hour))
-	if err := st.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+	if err := st.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.GetSecret(ctx, app.ID, sec.ID)
@@ -86,13 +86,13 @@ func TestSecretLifecycle(t *testing.T) {
 	if err != nil || a.ActiveSecrets(t0) != 1 || a.Version != 1 {
 		t.Fatalf("application after add: %+v, %v", a, err)
 	}
-	if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
+	if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.GetSecret(ctx, app.ID, sec.ID); !errors.Is(err, portal.ErrNotFound) {
 		t.Fatalf("GetSecret after remove: %v", err)
 	}
-	if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); !errors.Is(err, portal.ErrNotFound) {
+	if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); !errors.Is(err, portal.ErrNotFound) {
 		t.Fatalf("second remove: %v", err)
 	}
 	evs, err := st.ListEvents(ctx, app.ID, "", 10)
@@ -106,15 +106,15 @@ func TestExpiredSecretsFreeTheirPlace(t *testing.T) {
 	st := newStore(t)
 	app := seedApp(t, st, "Billing")
 	for i := 0; i < 2; i++ {
-		if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(time.Hour)), 2, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+		if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(time.Hour)), 2, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(time.Hour)), 2, t0, event(t, app.ID, audit.SecretCreated)); !errors.Is(err, portal.ErrSecretLimit) {
+	if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(time.Hour)), 2, t0, event(t, app.ID, audit.SecretCreated), nil); !errors.Is(err, portal.ErrSecretLimit) {
 		t.Fatalf("third add at limit: %v", err)
 	}
 	later := t0.Add(time.Hour)
-	if err := st.AddSecret(ctx, newSecret(t, app.ID, later.Add(time.Hour)), 2, later, event(t, app.ID, audit.SecretCreated)); err != nil {
+	if err := st.AddSecret(ctx, newSecret(t, app.ID, later.Add(time.Hour)), 2, later, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 		t.Fatalf("add after the others expired: %v", err)
 	}
 	page, err := st.ListSecrets(ctx, app.ID, "", 10)
@@ -129,7 +129,7 @@ func concurrentAdds(t *testing.T, st *store.Store, appID string, n, limit int) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := st.AddSecret(context.Background(), newSecret(t, appID, t0.Add(240*time.Hour)), limit, t0, event(t, appID, audit.SecretCreated))
+			err := st.AddSecret(context.Background(), newSecret(t, appID, t0.Add(240*time.Hour)), limit, t0, event(t, appID, audit.SecretCreated), nil)
 			switch {
 			case err == nil:
 				atomic.AddInt64(&ok, 1)
@@ -184,7 +184,7 @@ func TestCursors(t *testing.T) {
 	app := seedApp(t, st, "Paged")
 	other := seedApp(t, st, "Other")
 	for i := 0; i < 3; i++ {
-		if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(48*time.Hour)), 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+		if err := st.AddSecret(ctx, newSecret(t, app.ID, t0.Add(48*time.Hour)), 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,11 +256,11 @@ func TestWritesRetryATransactionConflict(t *testing.T) {
 	plain := store.New(dynamodb.NewFromConfig(emu.Config()), table)
 	app := seedApp(t, plain, "Busy")
 	sec := newSecret(t, app.ID, t0.Add(48*time.Hour))
-	if err := plain.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated)); err != nil {
+	if err := plain.AddSecret(ctx, sec, 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 		t.Fatal(err)
 	}
 	conflicting := store.New(&conflictOnce{DynamoDB: dynamodb.NewFromConfig(emu.Config())}, table)
-	if err := conflicting.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted)); err != nil {
+	if err := conflicting.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 		t.Fatalf("remove after a conflict: %v", err)
 	}
 	if _, err := plain.GetSecret(ctx, app.ID, sec.ID); !errors.Is(err, portal.ErrNotFound) {
