@@ -190,7 +190,17 @@ func (in *Instance) Invoke(ctx context.Context, payload []byte) ([]byte, error) 
 // runtime; the larger of the two is returned.) Zero before the first
 // invocation.
 func (in *Instance) InitDuration(ctx context.Context) (time.Duration, error) {
-	return in.logs.initDuration(ctx)
+	init, _, err := in.logs.reported(ctx)
+	return init, err
+}
+
+// InvokeDuration waits until the emulator has reported the last invocation
+// and returns its Duration: from the event's dispatch, after any Init, until
+// the function answered. Of a cold start's first invocation, it is the first
+// request's latency after Init.
+func (in *Instance) InvokeDuration(ctx context.Context) (time.Duration, error) {
+	_, d, err := in.logs.reported(ctx)
+	return d, err
 }
 
 // Stop kills the emulator and the function it runs.
@@ -276,6 +286,7 @@ func freeAddr() (string, error) {
 
 var (
 	reportLine     = regexp.MustCompile(`^REPORT RequestId: \S+\s+(?:Init Duration: ([0-9.]+) ms)?`)
+	durationField  = regexp.MustCompile(`\tDuration: ([0-9.]+) ms`)
 	initReportLine = regexp.MustCompile(`\(rapid\) INIT REPORT\(durationMs: ([0-9.]+)\)`)
 )
 
@@ -287,6 +298,7 @@ type logScanner struct {
 	reports  int
 	invokes  int
 	init     time.Duration
+	last     time.Duration // the Duration of the last invocation reported
 	finished bool
 	// runtimeInit is the emulator's "INIT REPORT(durationMs: …)": from
 	// the bootstrap's start until it asks for its first event.
@@ -321,6 +333,9 @@ func newLogScanner(r io.Reader, w io.Writer) *logScanner {
 				if len(m[1]) > 0 {
 					s.init = max(s.runtimeInit, millis(m[1]))
 				}
+				if d := durationField.FindSubmatch(line); d != nil {
+					s.last = millis(d[1])
+				}
 				s.cond.Broadcast()
 				s.mu.Unlock()
 			}
@@ -340,7 +355,9 @@ func (s *logScanner) invoked() {
 	s.mu.Unlock()
 }
 
-func (s *logScanner) initDuration(ctx context.Context) (time.Duration, error) {
+// reported waits until the emulator has reported the last invocation and
+// returns its init duration and the invocation's own duration.
+func (s *logScanner) reported(ctx context.Context) (time.Duration, time.Duration, error) {
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.cond.Broadcast()
@@ -351,9 +368,9 @@ func (s *logScanner) initDuration(ctx context.Context) (time.Duration, error) {
 	defer s.mu.Unlock()
 	for s.reports < s.invokes && !s.finished {
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		}
 		s.cond.Wait()
 	}
-	return s.init, nil
+	return s.init, s.last, nil
 }

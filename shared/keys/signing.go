@@ -276,18 +276,22 @@ func (k *SigningKeys) refresh(ctx context.Context) (*SigningKey, *SigningKey, er
 			}
 		}
 	}
-	pending, err := k.version(ctx, pendingVersion)
-	if err != nil {
+	// The versions not read before are read at once: at a cold start that
+	// is the current and the previous key.
+	versions := [3]string{curVersion, prevVersion, pendingVersion}
+	var (
+		got  [3]*SigningKey
+		errs [3]error
+		wg   sync.WaitGroup
+	)
+	for i, v := range versions {
+		wg.Go(func() { got[i], errs[i] = k.version(ctx, v) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, nil, err
 	}
-	cur, err := k.version(ctx, curVersion)
-	if err != nil {
-		return nil, nil, err
-	}
-	prev, err := k.version(ctx, prevVersion)
-	if err != nil {
-		return nil, nil, err
-	}
+	cur, prev, pending := got[0], got[1], got[2]
 	k.mu.Lock()
 	k.current, k.previous, k.pending, k.checked, k.loaded = cur, prev, pending, k.now(), true
 	k.mu.Unlock()

@@ -6,23 +6,15 @@ import (
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/golang-jwt/jwt/v5"
 
-	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
-	"credportal/infra/storetest"
-	"credportal/shared/keys"
-	"credportal/shared/portal"
-	"credportal/shared/secret"
-	"credportal/shared/store"
+	"credportal/infra/seed"
 )
 
 // TestFunctionsUnderRuntimeEmulator builds functions/token and
@@ -36,8 +28,13 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	refs := h.Locals.Refs
 
 	tokenEvent := h.Event(t, "token.json")
-	clientID, value := sampleCredentials(t, tokenEvent)
-	seedSample(t, emu, refs["Table"], refs["PepperSecret"], clientID, value)
+	clientID, value, err := seed.SampleCredentials(tokenEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.SampleClient(context.Background(), emu.Config(), refs["Table"], refs["PepperSecret"], clientID, value, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 
 	token, jwksFn := h.Start(t, "TokenFunction", nil), h.Start(t, "JwksFunction", nil)
 
@@ -81,49 +78,6 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		meta.Issuer != "http://127.0.0.1:3000" || meta.TokenEndpoint != "http://127.0.0.1:3000/oauth2/token" {
 		t.Fatalf("metadata: %d %s", resp.StatusCode, resp.Body)
 	}
-}
-
-// sampleCredentials reads the client id and secret the sample's Basic
-// header carries.
-func sampleCredentials(t *testing.T, event []byte) (string, string) {
-	t.Helper()
-	var ev struct {
-		Headers map[string]string `json:"headers"`
-	}
-	if err := json.Unmarshal(event, &ev); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(ev.Headers["authorization"], "Basic "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawID, rawSecret, _ := strings.Cut(string(raw), ":")
-	id, _ := url.QueryUnescape(rawID)
-	value, _ := url.QueryUnescape(rawSecret)
-	if !portal.ValidClientID(id) || (secret.Format{Prefix: secret.DefaultPrefix}).Check(value) != nil {
-		t.Fatalf("the sample's credentials are not well formed: %q", raw)
-	}
-	return id, value
-}
-
-// seedSample stores an application with the sample's client id and a secret
-// with the sample's value, hashed under the table's pepper.
-func seedSample(t *testing.T, emu *emulator.Emulator, table, pepperID, clientID, value string) {
-	t.Helper()
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Second)
-	st := store.New(dynamodb.NewFromConfig(emu.Config()), table)
-	pepper, err := keys.NewPeppers(secretsmanager.NewFromConfig(emu.Config()), pepperID, time.Now).Current(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := storetest.CreateApp(t, st, storetest.App{Application: portal.Application{
-		Name: "Acme Search", ClientID: clientID, APIs: []string{"search-match", "match-connect"}, CreatedAt: now,
-	}})
-	storetest.AddSecret(t, st, portal.Secret{
-		ApplicationID: app.ID, Name: "Sample", Hint: value[4:7], Hash: secret.Digest(pepper.Key, value), PepperVersion: pepper.Version,
-		CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
-	})
 }
 
 func parseJWKS(t *testing.T, body []byte) map[string]*ecdsa.PublicKey {

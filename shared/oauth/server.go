@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"credportal/shared/audit"
@@ -113,6 +115,9 @@ type Server struct {
 	// matches compares a presented value with a stored digest; secret.Matches
 	// except in benchmarks that weigh other verifiers.
 	matches func(key []byte, value string, digest []byte) bool
+	// warmed is set once the first request has started fetching the pepper
+	// and the signing key.
+	warmed atomic.Bool
 }
 
 // NewServer builds the token endpoint's logic. now and random are injected
@@ -147,7 +152,16 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 		return Token{}, errInvalidClient
 	}
 	now := s.now().UTC()
-	client, sec, err := s.authenticate(ctx, req, now)
+	// A function's first request needs the pepper and the signing key as
+	// well as the client: they are fetched while DynamoDB is read.
+	var warming sync.WaitGroup
+	defer warming.Wait()
+	if !s.warmed.Load() && s.warmed.CompareAndSwap(false, true) {
+		// Failures are left to the calls that follow, which try again.
+		warming.Go(func() { _, _ = s.peppers.Current(ctx) })
+		warming.Go(func() { _, _ = s.keys.Current(ctx) })
+	}
+	client, sec, err := s.authenticate(ctx, req, now, warming.Wait)
 	if errors.Is(err, errInvalidClient) {
 		return Token{}, s.fail(ctx, req.ClientID, client.ApplicationID, now, meta)
 	}
@@ -171,9 +185,10 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 
 // authenticate finds the secret the client presented. Every way of failing
 // is errInvalidClient; the client's ApplicationID is set when the client id
-// is an application's.
-func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Time) (portal.Client, portal.Secret, error) {
+// is an application's. warm waits for the fetches of a first request.
+func (s *Server) authenticate(ctx context.Context, req TokenRequest, now time.Time, warm func()) (portal.Client, portal.Secret, error) {
 	client, err := s.store.Client(ctx, req.ClientID)
+	warm()
 	if errors.Is(err, portal.ErrNotFound) {
 		if err := s.burnHash(ctx, req.Secret); err != nil {
 			return portal.Client{}, portal.Secret{}, err
