@@ -14,7 +14,7 @@ import (
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
-	"credportal/infra/seed"
+	"credportal/infra/storetest"
 )
 
 // BenchmarkTokenFirstRequest reports the median latency of the token
@@ -32,13 +32,7 @@ func BenchmarkTokenFirstRequest(b *testing.B) {
 	emu := emulatortest.ForTest(b)
 	h := lambdaruntest.New(b, emu, "TokenFunction")
 	event := h.Event(b, "token.json")
-	clientID, value, err := seed.SampleCredentials(event)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := seed.SampleClient(ctx, emu.Config(), h.Locals.Refs["Table"], h.Locals.Refs["PepperSecret"], clientID, value, time.Now()); err != nil {
-		b.Fatal(err)
-	}
+	storetest.SampleClient(b, emu.Config(), h.Locals.Refs["Table"], h.Locals.Refs["PepperSecret"], event)
 	fn := h.Function(b, "TokenFunction")
 	direct := h.Env(b, "TokenFunction")
 	// The same requests with a round trip's latency added to every AWS call,

@@ -101,8 +101,20 @@ func TestLoadTokens(t *testing.T) {
 		c.Format.Prefix != "xyz_" || len(c.Catalogue) != 2 || c.Throttle.Failures != 10 || c.TokenLifetime.Hours() != 1 {
 		t.Fatalf("env %+v config %+v", e, c)
 	}
-	_, err = LoadTokens(env(map[string]string{"TABLE_NAME": "t"}))
-	for _, want := range []string{"ISSUER", "SIGNING_SECRET_ID"} {
+	if c.ViewerAddress {
+		t.Fatal("CloudFront-Viewer-Address is trusted by default")
+	}
+	for v, want := range map[string]bool{"true": true, "false": false} {
+		e, err := LoadTokens(env(map[string]string{
+			"TABLE_NAME": "t", "PEPPER_SECRET_ID": "p", "ISSUER": "https://portal.example/", "SIGNING_SECRET_ID": "s",
+			"VIEWER_ADDRESS_FROM_CLOUDFRONT": v,
+		}))
+		if err != nil || e.OAuth().ViewerAddress != want {
+			t.Fatalf("VIEWER_ADDRESS_FROM_CLOUDFRONT=%s: %v, %v", v, e.OAuth().ViewerAddress, err)
+		}
+	}
+	_, err = LoadTokens(env(map[string]string{"TABLE_NAME": "t", "VIEWER_ADDRESS_FROM_CLOUDFRONT": "yes"}))
+	for _, want := range []string{"ISSUER", "SIGNING_SECRET_ID", "VIEWER_ADDRESS_FROM_CLOUDFRONT"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}

@@ -1,20 +1,18 @@
 package oauth_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
-	"credportal/infra/seed"
+	"credportal/infra/storetest"
 )
 
 // TestFunctionsUnderRuntimeEmulator builds functions/token and
@@ -28,13 +26,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	refs := h.Locals.Refs
 
 	tokenEvent := h.Event(t, "token.json")
-	clientID, value, err := seed.SampleCredentials(tokenEvent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.SampleClient(context.Background(), emu.Config(), refs["Table"], refs["PepperSecret"], clientID, value, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	clientID := storetest.SampleClient(t, emu.Config(), refs["Table"], refs["PepperSecret"], tokenEvent)
 
 	token, jwksFn := h.Start(t, "TokenFunction", nil), h.Start(t, "JwksFunction", nil)
 
