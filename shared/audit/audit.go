@@ -2,7 +2,13 @@
 // never carries a secret value.
 package audit
 
-import "time"
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"credportal/shared/ids"
+)
 
 // Actions recorded in the trail.
 const (
@@ -32,4 +38,15 @@ type Event struct {
 	UserAgent  string            `json:"userAgent,omitempty"`
 	RequestID  string            `json:"requestId,omitempty"`
 	Details    map[string]string `json:"details,omitempty"`
+}
+
+// New describes an action by actor on an application, at the instant at. Its
+// id is made from the same instant, ordered to the millisecond, so the trail
+// keeps the order of changes within one second.
+func New(at time.Time, random io.Reader, actor, action, applicationID string) (Event, error) {
+	id, err := ids.New(ids.Event, at, random)
+	if err != nil {
+		return Event{}, fmt.Errorf("generate event id: %w", err)
+	}
+	return Event{ID: id, At: at, Actor: actor, Action: action, ApplicationID: applicationID}, nil
 }

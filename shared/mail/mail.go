@@ -234,6 +234,19 @@ func Managers(ds []portal.Designation) []string {
 	return out
 }
 
+// Recipients are who is told of an application's secrets: its credential
+// managers, else the fallback address when one is set, so that no change or
+// expiry goes unseen for want of a manager. None when neither exists.
+func Recipients(ds []portal.Designation, fallback string) []string {
+	if to := Managers(ds); len(to) > 0 {
+		return to
+	}
+	if fallback != "" {
+		return []string{fallback}
+	}
+	return nil
+}
+
 // ApplicationURL is the portal page of an application: portalURL (with or
 // without its trailing slash) + "applications/<id>".
 func ApplicationURL(portalURL, appID string) string {

@@ -106,10 +106,7 @@ func (n *Notifier) SecretChanged(ctx context.Context, app portal.Application, s 
 	if err != nil {
 		return fmt.Errorf("security notice: %w", err)
 	}
-	to := Managers(ds)
-	if len(to) == 0 && n.fallback != "" {
-		to = []string{n.fallback}
-	}
+	to := Recipients(ds, n.fallback)
 	data := notice{
 		Verb: verb, Application: app.Name, Link: ApplicationURL(n.portalURL, app.ID),
 		SecretName: s.Name, Hint: s.Hint, Actor: ev.Actor, At: DateTime(ev.At), ExpiresAt: DateTime(s.ExpiresAt),

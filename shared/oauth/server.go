@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"credportal/shared/audit"
-	"credportal/shared/ids"
 	"credportal/shared/keys"
 	"credportal/shared/portal"
 	"credportal/shared/secret"
@@ -283,18 +282,14 @@ func (s *Server) fail(ctx context.Context, clientID, appID string, now time.Time
 	until = now.Add(p.Lockout).Truncate(time.Second)
 	var ev *audit.Event
 	if appID != "" {
-		id, err := ids.New(ids.Event, now, s.random)
+		e, err := audit.New(now, s.random, clientID, audit.TokenFailures, appID)
 		if err != nil {
 			slog.ErrorContext(ctx, "lockout not started", "clientId", clientID, "error", err.Error())
 			return errInvalidClient
 		}
-		ev = &audit.Event{
-			ID: id, At: now.Truncate(time.Second), Actor: clientID, Action: audit.TokenFailures, ApplicationID: appID,
-			SourceIP: meta.SourceIP, UserAgent: meta.UserAgent, RequestID: meta.RequestID,
-			Details: map[string]string{
-				"failures": strconv.Itoa(n), "window": p.Window.String(), "lockedUntil": until.Format(time.RFC3339),
-			},
-		}
+		e.SourceIP, e.UserAgent, e.RequestID = meta.SourceIP, meta.UserAgent, meta.RequestID
+		e.Details = map[string]string{"failures": strconv.Itoa(n), "window": p.Window.String(), "lockedUntil": until.Format(time.RFC3339)}
+		ev = &e
 	}
 	started, err := s.store.Lock(ctx, counted, source, n, now, until, ev)
 	if err != nil {
@@ -382,13 +377,10 @@ func (s *Server) sign(ctx context.Context, clientID string, scopes []string, now
 // conditional write settles races. A failure is logged and never fails the
 // request.
 func (s *Server) markUsed(ctx context.Context, clientID string, sec portal.Secret, now time.Time) {
-	if sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) <= usedPrecision {
+	if sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) <= portal.LastUsedPrecision {
 		return
 	}
 	if _, err := s.store.MarkSecretUsed(ctx, clientID, sec.ApplicationID, sec.ID, now); err != nil {
 		slog.ErrorContext(ctx, "lastUsedAt not written", "applicationId", sec.ApplicationID, "secretId", sec.ID, "error", err.Error())
 	}
 }
-
-// usedPrecision matches the store's: LastUsedAt is written at most this often.
-const usedPrecision = 5 * time.Minute

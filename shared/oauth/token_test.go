@@ -24,7 +24,6 @@ import (
 	"credportal/shared/keys"
 	"credportal/shared/oauth"
 	"credportal/shared/portal"
-	"credportal/shared/store"
 )
 
 func TestOAuthClientGetsAVerifiableToken(t *testing.T) {
@@ -278,10 +277,10 @@ func TestLastUsedAtWrittenOncePerPrecision(t *testing.T) {
 		{0, 1, 0},
 		{time.Second, 0, 0},
 		{time.Minute, 0, 0},
-		{store.UsedPrecision, 0, 0},
-		{store.UsedPrecision + time.Second, 1, store.UsedPrecision + time.Second},
-		{store.UsedPrecision + 2*time.Second, 0, store.UsedPrecision + time.Second},
-		{3 * store.UsedPrecision, 1, 3 * store.UsedPrecision},
+		{portal.LastUsedPrecision, 0, 0},
+		{portal.LastUsedPrecision + time.Second, 1, portal.LastUsedPrecision + time.Second},
+		{portal.LastUsedPrecision + 2*time.Second, 0, portal.LastUsedPrecision + time.Second},
+		{3 * portal.LastUsedPrecision, 1, 3 * portal.LastUsedPrecision},
 	}
 	writes := 0
 	for _, s := range steps {

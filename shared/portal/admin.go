@@ -204,7 +204,7 @@ func (a *Admin) CreateApplication(ctx context.Context, c Caller, orgID string, i
 		if app.ClientID, err = a.clientID(); err != nil {
 			return AdminApplication{}, err
 		}
-		ev, err := a.event(c, audit.ApplicationCreated, app.ID, r, now, map[string]string{
+		ev, err := a.event(c, audit.ApplicationCreated, app.ID, r, map[string]string{
 			"name": app.Name, "apis": strings.Join(apis, ","), "clientId": app.ClientID, "organisationId": org.ID,
 		})
 		if err != nil {
@@ -235,7 +235,7 @@ func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, i
 	if err := a.Authorise(c); err != nil {
 		return AdminApplication{}, err
 	}
-	app, err := a.application(ctx, appID)
+	app, err := getApplication(ctx, a.store, appID)
 	if err != nil {
 		return AdminApplication{}, err
 	}
@@ -267,7 +267,7 @@ func (a *Admin) UpdateApplication(ctx context.Context, c Caller, appID string, i
 	if len(details) == 0 {
 		return a.detail(app, ds), nil
 	}
-	ev, err := a.event(c, audit.ApplicationUpdated, appID, r, a.now().UTC().Truncate(time.Second), details)
+	ev, err := a.event(c, audit.ApplicationUpdated, appID, r, details)
 	if err != nil {
 		return AdminApplication{}, err
 	}
@@ -298,7 +298,7 @@ func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email strin
 	if !role.Valid() {
 		return AdminApplication{}, ErrInvalidRole
 	}
-	app, err := a.application(ctx, appID)
+	app, err := getApplication(ctx, a.store, appID)
 	if err != nil {
 		return AdminApplication{}, err
 	}
@@ -311,7 +311,7 @@ func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email strin
 	}
 	if before != role {
 		now := a.now().UTC().Truncate(time.Second)
-		ev, err := a.event(c, audit.DesignationSet, appID, r, now, map[string]string{
+		ev, err := a.event(c, audit.DesignationSet, appID, r, map[string]string{
 			"email": email, "roleBefore": string(before), "roleAfter": string(role),
 		})
 		if err != nil {
@@ -338,7 +338,7 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 	if err != nil {
 		return AdminApplication{}, err
 	}
-	app, err := a.application(ctx, appID)
+	app, err := getApplication(ctx, a.store, appID)
 	if err != nil {
 		return AdminApplication{}, err
 	}
@@ -349,7 +349,7 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 	if err != nil {
 		return AdminApplication{}, fmt.Errorf("get designation: %w", err)
 	}
-	ev, err := a.event(c, audit.DesignationRemoved, appID, r, a.now().UTC().Truncate(time.Second), map[string]string{
+	ev, err := a.event(c, audit.DesignationRemoved, appID, r, map[string]string{
 		"email": email, "roleBefore": string(d.Role), "roleAfter": "",
 	})
 	if err != nil {
@@ -432,20 +432,6 @@ func (a *Admin) organisation(ctx context.Context, id string) (Organisation, erro
 	return o, nil
 }
 
-func (a *Admin) application(ctx context.Context, id string) (Application, error) {
-	if !ids.Valid(ids.Application, id) {
-		return Application{}, ErrApplicationNotFound
-	}
-	app, err := a.store.GetApplication(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return Application{}, ErrApplicationNotFound
-	}
-	if err != nil {
-		return Application{}, fmt.Errorf("get application %s: %w", id, err)
-	}
-	return app, nil
-}
-
 // current shows app with its designations as they are now.
 func (a *Admin) current(ctx context.Context, app Application) (AdminApplication, error) {
 	ds, err := a.store.ListDesignations(ctx, app.ID)
@@ -456,18 +442,7 @@ func (a *Admin) current(ctx context.Context, app Application) (AdminApplication,
 }
 
 func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
-	now := a.now()
-	out := AdminApplication{
-		ApplicationDetail: ApplicationDetail{
-			ApplicationSummary: ApplicationSummary{
-				ID: app.ID, Name: app.Name, ClientID: app.ClientID, Organisation: app.Organisation,
-				APIs: a.cfg.Catalogue.Named(app.APIs), Role: RoleAdmin,
-				ActiveSecrets: app.ActiveSecrets(now), NextExpiry: app.NextExpiry(now), SecretExpiries: app.SecretExpiries(), CreatedAt: app.CreatedAt,
-			},
-		},
-		Warnings: []string{},
-	}
-	out.Designations = Views(ds, true)
+	out := AdminApplication{ApplicationDetail: a.cfg.detail(app, RoleAdmin, ds, a.now()), Warnings: []string{}}
 	managers := 0
 	for _, d := range ds {
 		if d.Role == RoleCredentialManager {
@@ -481,16 +456,9 @@ func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
 	return out
 }
 
-// event describes one change for the audit trail. Its id is made from the
-// clock to the millisecond, so that changes within one second keep their
-// order in the trail.
-func (a *Admin) event(c Caller, action, appID string, r Request, now time.Time, details map[string]string) (audit.Event, error) {
-	id, err := ids.New(ids.Event, a.now(), a.random)
-	if err != nil {
-		return audit.Event{}, fmt.Errorf("generate event id: %w", err)
-	}
-	return audit.Event{
-		ID: id, At: now, Actor: c.Email, Action: action, ApplicationID: appID,
-		SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: details,
-	}, nil
+// event describes a change for the audit trail, with its details.
+func (a *Admin) event(c Caller, action, appID string, r Request, details map[string]string) (audit.Event, error) {
+	ev, err := newEvent(a.now().UTC(), a.random, c.Email, r, action, appID)
+	ev.Details = details
+	return ev, err
 }

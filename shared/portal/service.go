@@ -175,13 +175,19 @@ type DesignationView struct {
 	Binding *Binding `json:"binding,omitempty"`
 }
 
-func (s *Service) summary(a Application, role Role) ApplicationSummary {
-	now := s.now()
+// summary shows app to a caller who has role on it, as of now.
+func (cfg Config) summary(app Application, role Role, now time.Time) ApplicationSummary {
 	return ApplicationSummary{
-		ID: a.ID, Name: a.Name, ClientID: a.ClientID, Organisation: a.Organisation,
-		APIs: s.cfg.Catalogue.Named(a.APIs), Role: role,
-		ActiveSecrets: a.ActiveSecrets(now), NextExpiry: a.NextExpiry(now), SecretExpiries: a.SecretExpiries(), CreatedAt: a.CreatedAt,
+		ID: app.ID, Name: app.Name, ClientID: app.ClientID, Organisation: app.Organisation,
+		APIs: cfg.Catalogue.Named(app.APIs), Role: role,
+		ActiveSecrets: app.ActiveSecrets(now), NextExpiry: app.NextExpiry(now), SecretExpiries: app.SecretExpiries(), CreatedAt: app.CreatedAt,
 	}
+}
+
+// detail shows app, with who is designated on it, to a caller who has role
+// on it, as of now.
+func (cfg Config) detail(app Application, role Role, ds []Designation, now time.Time) ApplicationDetail {
+	return ApplicationDetail{ApplicationSummary: cfg.summary(app, role, now), Designations: Views(ds, role == RoleAdmin)}
 }
 
 // ListApplications lists the applications visible to the caller: all of them
@@ -194,7 +200,7 @@ func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string)
 			return out, fmt.Errorf("list applications: %w", err)
 		}
 		for _, a := range page.Items {
-			out.Items = append(out.Items, s.summary(a, RoleAdmin))
+			out.Items = append(out.Items, s.cfg.summary(a, RoleAdmin, s.now()))
 		}
 		out.Next = page.Next
 		return out, nil
@@ -218,7 +224,7 @@ func (s *Service) ListApplications(ctx context.Context, c Caller, cursor string)
 		return out, fmt.Errorf("get designated applications: %w", err)
 	}
 	for _, a := range apps {
-		out.Items = append(out.Items, s.summary(a, roles[a.ID]))
+		out.Items = append(out.Items, s.cfg.summary(a, roles[a.ID], s.now()))
 	}
 	out.Next = page.Next
 	return out, nil
@@ -322,12 +328,9 @@ func (s *Service) access(ctx context.Context, c Caller, appID string) (Applicati
 		}
 		g = grant{role: d.Role, designation: &d}
 	}
-	app, err := s.store.GetApplication(ctx, appID)
-	if errors.Is(err, ErrNotFound) {
-		return Application{}, grant{}, ErrApplicationNotFound
-	}
+	app, err := getApplication(ctx, s.store, appID)
 	if err != nil {
-		return Application{}, grant{}, fmt.Errorf("get application %s: %w", appID, err)
+		return Application{}, grant{}, err
 	}
 	return app, g, nil
 }
@@ -346,6 +349,23 @@ func (s *Service) changedUnder(ctx context.Context, c Caller, appID string) erro
 	return ErrConcurrentUpdate
 }
 
+// getApplication reads an application; a malformed id is not found, unread.
+func getApplication(ctx context.Context, st interface {
+	GetApplication(ctx context.Context, id string) (Application, error)
+}, id string) (Application, error) {
+	if !ids.Valid(ids.Application, id) {
+		return Application{}, ErrApplicationNotFound
+	}
+	app, err := st.GetApplication(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Application{}, ErrApplicationNotFound
+	}
+	if err != nil {
+		return Application{}, fmt.Errorf("get application %s: %w", id, err)
+	}
+	return app, nil
+}
+
 // GetApplication returns one application the caller may see.
 func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (ApplicationDetail, error) {
 	app, g, err := s.access(ctx, c, appID)
@@ -356,7 +376,7 @@ func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (A
 	if err != nil {
 		return ApplicationDetail{}, fmt.Errorf("list designations of %s: %w", appID, err)
 	}
-	return ApplicationDetail{ApplicationSummary: s.summary(app, g.role), Designations: Views(ds, c.Admin)}, nil
+	return s.cfg.detail(app, g.role, ds, s.now()), nil
 }
 
 // Views shows designations on their application; admins see each one's
@@ -499,7 +519,7 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 		Hash: secret.Digest(pepper.Key, value), PepperVersion: pepper.Version,
 		CreatedAt: now, CreatedBy: c.Email, ExpiresAt: expiresAt,
 	}
-	ev, err := s.event(c, audit.SecretCreated, sec, r)
+	ev, err := secretEvent(s.now().UTC(), s.random, c.Email, audit.SecretCreated, sec, r)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
@@ -549,7 +569,7 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse+LastUsedPrecision {
 		return ErrRecentlyUsed
 	}
-	ev, err := s.event(c, audit.SecretDeleted, sec, r)
+	ev, err := secretEvent(s.now().UTC(), s.random, c.Email, audit.SecretDeleted, sec, r)
 	if err != nil {
 		return err
 	}
@@ -581,22 +601,19 @@ func (s *Service) ListEvents(ctx context.Context, c Caller, appID, cursor string
 	return page, nil
 }
 
-// event describes an action on a secret, at the current time to the
-// millisecond so that the trail keeps its order.
-func (s *Service) event(c Caller, action string, sec Secret, r Request) (audit.Event, error) {
-	return secretEvent(s.now().UTC(), s.random, c.Email, action, sec, r)
+// newEvent describes an action by actor, made through the request r, on an
+// application for the audit trail, at the instant at.
+func newEvent(at time.Time, random io.Reader, actor string, r Request, action, appID string) (audit.Event, error) {
+	ev, err := audit.New(at, random, actor, action, appID)
+	ev.SourceIP, ev.UserAgent, ev.RequestID = r.SourceIP, r.UserAgent, r.RequestID
+	return ev, err
 }
 
-// secretEvent describes action on sec by actor at the time at.
+// secretEvent describes action on sec by actor at the instant at.
 func secretEvent(at time.Time, random io.Reader, actor, action string, sec Secret, r Request) (audit.Event, error) {
-	id, err := ids.New(ids.Event, at, random)
-	if err != nil {
-		return audit.Event{}, fmt.Errorf("generate event id: %w", err)
-	}
-	return audit.Event{
-		ID: id, At: at, Actor: actor, Action: action, ApplicationID: sec.ApplicationID,
-		SecretID: sec.ID, SecretName: sec.Name, Hint: sec.Hint, SourceIP: r.SourceIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
-	}, nil
+	ev, err := newEvent(at, random, actor, r, action, sec.ApplicationID)
+	ev.SecretID, ev.SecretName, ev.Hint = sec.ID, sec.Name, sec.Hint
+	return ev, err
 }
 
 // notify sends a security notice; its failure never undoes the change, which

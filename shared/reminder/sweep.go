@@ -210,10 +210,7 @@ func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, 
 			errs = append(errs, fail(secs, fmt.Errorf("read designations of %s: %w", app.ID, err)))
 			continue
 		}
-		to := mail.Managers(ds)
-		if len(to) == 0 && s.cfg.Fallback != "" {
-			to = []string{s.cfg.Fallback}
-		}
+		to := mail.Recipients(ds, s.cfg.Fallback)
 		if len(to) == 0 {
 			s.log.WarnContext(ctx, "no one to remind: the application has no credential manager and no fallback address is set", "applicationId", app.ID)
 			res.Skipped += len(secs)

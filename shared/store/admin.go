@@ -86,15 +86,7 @@ func (st *Store) CreateOrganisation(ctx context.Context, o portal.Organisation) 
 
 // GetOrganisation reads one organisation.
 func (st *Store) GetOrganisation(ctx context.Context, id string) (portal.Organisation, error) {
-	var it organisationItem
-	found, err := st.get(ctx, orgKey(id), true, &it)
-	if err != nil {
-		return portal.Organisation{}, fmt.Errorf("get organisation %s: %w", id, err)
-	}
-	if !found {
-		return portal.Organisation{}, notFound("organisation", id)
-	}
-	return it.domain(), nil
+	return one(ctx, st, orgKey(id), true, "organisation "+id, organisationItem.domain)
 }
 
 // ListOrganisations lists organisations, oldest first.
@@ -196,15 +188,11 @@ func (st *Store) UpdateApplication(ctx context.Context, before portal.Applicatio
 
 // ApplicationByClientID finds the application a client id was issued to.
 func (st *Store) ApplicationByClientID(ctx context.Context, clientID string) (portal.Application, error) {
-	var it clientItem
-	found, err := st.get(ctx, clientKey(clientID), false, &it)
+	client, err := one(ctx, st, clientKey(clientID), false, "client "+clientID, func(it clientItem) string { return it.AppID })
 	if err != nil {
-		return portal.Application{}, fmt.Errorf("get client %s: %w", clientID, err)
+		return portal.Application{}, err
 	}
-	if !found {
-		return portal.Application{}, notFound("client", clientID)
-	}
-	return st.GetApplication(ctx, it.AppID)
+	return st.GetApplication(ctx, client)
 }
 
 // PutDesignation creates the designation of an email on an application, or

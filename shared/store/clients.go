@@ -191,14 +191,14 @@ func (st *Store) secretsOf(ctx context.Context, app portal.Application) ([]porta
 }
 
 // MarkSecretUsed sets a secret's LastUsedAt to at, in the secret's item and
-// its client item, unless it was set less than UsedPrecision before at (or
+// its client item, unless it was set less than portal.LastUsedPrecision before at (or
 // the secret no longer exists). It reports whether it wrote.
 func (st *Store) MarkSecretUsed(ctx context.Context, clientID, appID, secretID string, at time.Time) (bool, error) {
 	secretUpdate := &types.Update{
 		TableName: aws.String(st.table), Key: secretKey(appID, secretID),
 		UpdateExpression:          aws.String("SET LastUsedAt = :at"),
 		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(LastUsedAt) OR LastUsedAt < :since)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at)), ":since": s(usedAt(at.Add(-UsedPrecision)))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at)), ":since": s(usedAt(at.Add(-portal.LastUsedPrecision)))},
 	}
 	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Update: secretUpdate},

@@ -236,9 +236,9 @@ func TestMarkSecretUsed(t *testing.T) {
 	}{
 		{"first use writes", t0.Add(1500 * time.Millisecond), true, t0.Add(time.Second)},
 		{"a minute later does not", t0.Add(time.Minute), false, t0.Add(time.Second)},
-		{"exactly the precision later does not", t0.Add(time.Second + store.UsedPrecision), false, t0.Add(time.Second)},
-		{"a second past it writes", t0.Add(2*time.Second + store.UsedPrecision), true, t0.Add(2*time.Second + store.UsedPrecision)},
-		{"an earlier time never goes back", t0, false, t0.Add(2*time.Second + store.UsedPrecision)},
+		{"exactly the precision later does not", t0.Add(time.Second + portal.LastUsedPrecision), false, t0.Add(time.Second)},
+		{"a second past it writes", t0.Add(2*time.Second + portal.LastUsedPrecision), true, t0.Add(2*time.Second + portal.LastUsedPrecision)},
+		{"an earlier time never goes back", t0, false, t0.Add(2*time.Second + portal.LastUsedPrecision)},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {

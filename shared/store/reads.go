@@ -26,6 +26,22 @@ func (st *Store) get(ctx context.Context, k map[string]types.AttributeValue, con
 	return true, attributevalue.UnmarshalMap(res.Item, out)
 }
 
+// one reads the item at k and converts it; a missing item is an error
+// wrapping portal.ErrNotFound. what names the item in errors.
+func one[I any, T any](ctx context.Context, st *Store, k map[string]types.AttributeValue, consistent bool, what string, conv func(I) T) (T, error) {
+	var it I
+	found, err := st.get(ctx, k, consistent, &it)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("get %s: %w", what, err)
+	}
+	if !found {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, portal.ErrNotFound)
+	}
+	return conv(it), nil
+}
+
 // page queries one page of a partition (of the table or an index). The
 // cursor may only continue the same partition.
 func page[I any, T any](ctx context.Context, st *Store, index, pkAttr, pkValue, skAttr, skPrefix, cursor string, limit int, newestFirst bool, conv func(I) T) (portal.Page[T], error) {
@@ -101,15 +117,7 @@ func (st *Store) GetApplication(ctx context.Context, id string) (portal.Applicat
 }
 
 func (st *Store) getApplication(ctx context.Context, id string, consistent bool) (portal.Application, error) {
-	var it applicationItem
-	found, err := st.get(ctx, appKey(id), consistent, &it)
-	if err != nil {
-		return portal.Application{}, fmt.Errorf("get application %s: %w", id, err)
-	}
-	if !found {
-		return portal.Application{}, notFound("application", id)
-	}
-	return it.domain(), nil
+	return one(ctx, st, appKey(id), consistent, "application "+id, applicationItem.domain)
 }
 
 // batchGet reads the items with the given keys, 100 to a request, retrying
@@ -192,15 +200,7 @@ func (st *Store) ListApplications(ctx context.Context, cursor string, limit int)
 
 // GetDesignation reads the designation of email on an application.
 func (st *Store) GetDesignation(ctx context.Context, appID, email string) (portal.Designation, error) {
-	var it designationItem
-	found, err := st.get(ctx, designationKey(appID, email), true, &it)
-	if err != nil {
-		return portal.Designation{}, fmt.Errorf("get designation: %w", err)
-	}
-	if !found {
-		return portal.Designation{}, notFound("designation on", appID)
-	}
-	return it.domain(), nil
+	return one(ctx, st, designationKey(appID, email), true, "designation on "+appID, designationItem.domain)
 }
 
 // ListDesignations lists every designation of an application.
@@ -227,15 +227,7 @@ func (st *Store) ListDesignationsOf(ctx context.Context, email, cursor string, l
 
 // GetSecret reads one secret of an application.
 func (st *Store) GetSecret(ctx context.Context, appID, secretID string) (portal.Secret, error) {
-	var it secretItem
-	found, err := st.get(ctx, secretKey(appID, secretID), true, &it)
-	if err != nil {
-		return portal.Secret{}, fmt.Errorf("get secret %s: %w", secretID, err)
-	}
-	if !found {
-		return portal.Secret{}, notFound("secret", secretID)
-	}
-	return it.domain(), nil
+	return one(ctx, st, secretKey(appID, secretID), true, "secret "+secretID, secretItem.domain)
 }
 
 // ListSecrets lists an application's secrets, newest first.

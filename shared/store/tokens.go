@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"credportal/shared/audit"
-	"credportal/shared/portal"
 )
 
 // What the token endpoint reads and writes.
@@ -29,10 +28,6 @@ import (
 // n numbers fixed windows of the failure-counting period since the Unix
 // epoch; every item expires through the table's TTL. (Client ids are
 // lower-case base32, so no client id's partition is an address's.)
-
-// UsedPrecision is how coarse a secret's LastUsedAt is: it is written at most
-// once in this period, to bound the writes a busy client causes.
-const UsedPrecision = portal.LastUsedPrecision
 
 // usedAt formats a LastUsedAt: UTC to the second, so that stored values of
 // equal length compare in time order as strings.
