@@ -187,7 +187,7 @@ func (cfg Config) summary(app Application, role Role, now time.Time) Application
 // detail shows app, with who is designated on it, to a caller who has role
 // on it, as of now.
 func (cfg Config) detail(app Application, role Role, ds []Designation, now time.Time) ApplicationDetail {
-	return ApplicationDetail{ApplicationSummary: cfg.summary(app, role, now), Designations: Views(ds, role == RoleAdmin)}
+	return ApplicationDetail{ApplicationSummary: cfg.summary(app, role, now), Designations: designationViews(ds, role == RoleAdmin)}
 }
 
 // ListApplications lists the applications visible to the caller: all of them
@@ -379,9 +379,9 @@ func (s *Service) GetApplication(ctx context.Context, c Caller, appID string) (A
 	return s.cfg.detail(app, g.role, ds, s.now()), nil
 }
 
-// Views shows designations on their application; admins see each one's
+// designationViews shows designations on their application; admins see each one's
 // binding too.
-func Views(ds []Designation, admin bool) []DesignationView {
+func designationViews(ds []Designation, admin bool) []DesignationView {
 	out := make([]DesignationView, 0, len(ds))
 	for _, d := range ds {
 		v := DesignationView{Email: d.Email, Role: d.Role}
