@@ -32,6 +32,7 @@ func TestEveryFunctionRefusesToStartWithoutItsConfiguration(t *testing.T) {
 		"list-secrets":      {"TABLE_NAME", "AWS_REGION"},
 		"me":                {"TABLE_NAME", "AWS_REGION"},
 		"portal":            {"OIDC_CLIENT_ID", "PORTAL_URL"},
+		"secret-scanning":   {"TABLE_NAME", "PEPPER_SECRET_ID", "SENDER_EMAIL", "AWS_REGION"},
 		"token":             {"TABLE_NAME", "ISSUER", "SIGNING_SECRET_ID", "AWS_REGION"},
 	}
 	tmpl, root, err := template.LoadRepo()
