@@ -68,7 +68,7 @@ func TestLoadSweep(t *testing.T) {
 	r := e.Reminder
 	if e.TableName != "t" || e.Mail.Sender != "no-reply@portal.example" || r.Fallback != "ops@portal.example" ||
 		r.PortalURL != "https://portal.example/" || r.MaxSendRate != 14 || len(r.Thresholds) != 3 || r.Thresholds[0] != 30 ||
-		r.Lease != 20*time.Minute {
+		r.Lease != 45*time.Second {
 		t.Fatalf("env = %+v", e)
 	}
 	d, err := LoadSweep(env(map[string]string{"TABLE_NAME": "t", "SENDER_EMAIL": "a@b.example"}))

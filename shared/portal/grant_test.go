@@ -73,8 +73,14 @@ func TestDesignationIsCheckedInTheChangesTransaction(t *testing.T) {
 	manager := portal.Caller{Email: who, Issuer: "https://issuer.test/", Subject: "manager"}
 	days := 30
 	in := portal.CreateSecretInput{Name: "Raced", LifetimeDays: &days}
-	remove := func(ctx context.Context) error { _, err := adm.RemoveDesignation(ctx, admin, app.ID, who, request); return err }
-	demote := func(ctx context.Context) error { _, err := adm.SetDesignation(ctx, admin, app.ID, who, portal.RoleViewer, request); return err }
+	remove := func(ctx context.Context) error {
+		_, err := adm.RemoveDesignation(ctx, admin, app.ID, who, request)
+		return err
+	}
+	demote := func(ctx context.Context) error {
+		_, err := adm.SetDesignation(ctx, admin, app.ID, who, portal.RoleViewer, request)
+		return err
+	}
 
 	secrets := func() int {
 		t.Helper()

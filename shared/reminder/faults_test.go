@@ -2,12 +2,18 @@ package reminder_test
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"credportal/shared/mail"
+	"credportal/shared/reminder"
 )
 
 // seedThree makes three applications, each with its own two managers and a
@@ -175,6 +181,69 @@ func TestSESQuotaStopsTheRun(t *testing.T) {
 	f.sesFault.clear()
 	if res := f.mustRun(); res.Sent != 6 {
 		t.Fatalf("next run %+v", res)
+	}
+	f.exactlyOnce(want...)
+}
+
+// crashOnSend is an SES middleware that ends the run at its nth send, before
+// SES sees it, the way a crash would: it panics, so nothing after the claim
+// (no release, no record) runs.
+type crashOnSend struct {
+	nth, calls int
+}
+
+type crashed struct{}
+
+func (c *crashOnSend) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("crash-on-send",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if _, ok := in.Parameters.(*sesv2.SendEmailInput); ok {
+				if c.calls++; c.calls == c.nth {
+					panic(crashed{})
+				}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+}
+
+// A run dies between claiming a digest's reminders and sending it. A run
+// half a minute later (a concurrent one) finds the claims held and leaves
+// them; Lambda's retry of the invocation a minute later finds them free and
+// sends each reminder exactly once.
+func TestCrashBetweenClaimAndSend(t *testing.T) {
+	f := newFixture(t)
+	want := seedThree(f)
+	crash := &crashOnSend{nth: 2}
+	ses := sesv2.NewFromConfig(f.emu.Config(), func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, crash.middleware) })
+	dying := reminder.New(f.st, mail.NewMailer(ses, f.sender), f.config(), f.clock, rand.Reader)
+	func() {
+		defer func() {
+			if r := recover(); r != (crashed{}) {
+				t.Fatalf("the run did not crash: %v", r)
+			}
+		}()
+		_, _ = dying.Run(context.Background())
+	}()
+	if got := len(f.sent()); got != 1 {
+		t.Fatalf("%d reminders sent before the crash, want 1", got)
+	}
+
+	f.setNow(day0.Add(30 * time.Second))
+	res := f.mustRun()
+	if res.Sent != 4 || res.Skipped < 1 {
+		t.Fatalf("a run while the dead run's claim is leased: %+v", res)
+	}
+	if got := len(f.sent()); got != 5 {
+		t.Fatalf("%d reminders after the second run, want 5", got)
+	}
+
+	f.setNow(day0.Add(time.Minute))
+	if res := f.mustRun(); res.Sent != 1 {
+		t.Fatalf("the retry a minute later: %+v", res)
+	}
+	f.setNow(day0.Add(time.Hour))
+	if res := f.mustRun(); res.Sent != 0 {
+		t.Fatalf("a later run: %+v", res)
 	}
 	f.exactlyOnce(want...)
 }

@@ -12,15 +12,17 @@
 // that failed on the expiry day) to today + the largest threshold: it reads
 // the secrets in that window and nothing else.
 //
-// Exactly once. Before sending, each (secret, threshold, recipient) is claimed
-// with a conditional write of REMINDER#<secretId> / <threshold>#<recipient>
-// carrying a random token and a lease; after SES accepts the digest the claims
+// Exactly once. Just before a digest is sent (once the send rate allows it),
+// each of its (secret, threshold, recipient) reminders is claimed with a
+// conditional write of REMINDER#<secretId> / <threshold>#<recipient>
+// carrying a random token and a 45-second lease; after SES accepts the digest the claims
 // are marked sent. A claim that already reads sent, or is leased by another
 // run, is skipped, so concurrent and repeated runs send nothing twice. If SES
 // refuses the digest the claims are released (conditional on the token) and
 // the next run sends them. If the run dies between claim and send, the lease
-// (longer than the function may run) expires and a later run takes the claim
-// over, conditionally, and sends it. What remains: if the run dies after SES
+// (45 s; the send it covers is bounded to half of it) has run out by the
+// time Lambda retries the invocation, about a minute later, and that retry
+// takes the claim over, conditionally, and sends it. What remains: if the run dies after SES
 // accepted a digest and before it recorded sent (retried several times), a
 // later run sends that digest again. That window is one DynamoDB write long;
 // the sweep prefers a rare duplicate to a lost reminder, and each message
@@ -118,8 +120,11 @@ type Config struct {
 	PortalURL string
 	// MaxSendRate is SES's sending rate, messages per second.
 	MaxSendRate float64
-	// Lease is how long a claim stays held without being marked sent. Keep
-	// it longer than the function's timeout, so a live run never loses one.
+	// Lease is how long a claim stays held without being marked sent. A
+	// claim is taken just before its digest is sent, and the send is bounded
+	// to half the lease, so a live run never loses one; under a minute, so
+	// that when a run dies between claim and send, Lambda's first retry of
+	// the invocation (about a minute later) finds the claim free.
 	Lease time.Duration
 	// Margin is the time before the invocation's deadline at which the
 	// sweep stops starting new digests.
@@ -129,7 +134,7 @@ type Config struct {
 // DefaultConfig is the policy when nothing else is configured.
 func DefaultConfig() Config {
 	ts, _ := ParseThresholds(DefaultThresholds)
-	return Config{Thresholds: ts, MaxSendRate: 10, Lease: 20 * time.Minute, Margin: 15 * time.Second}
+	return Config{Thresholds: ts, MaxSendRate: 10, Lease: 45 * time.Second, Margin: 15 * time.Second}
 }
 
 // ParseThresholds reads a comma-separated list of whole days ≥ 0, such as

@@ -298,10 +298,23 @@ func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Appl
 // deliver claims a recipient's reminders, sends the digest of those claimed,
 // and records them sent, or releases them if SES refused. stop says the run
 // should send nothing more: time is up, or SES will not take mail now.
+//
+// The claims are taken only once the send rate allows this digest, just
+// before it is sent, and their lease (Config.Lease, 45 s) covers that one
+// send, which is bounded to half of it: a run that dies after claiming
+// leaves claims that are free again when Lambda retries the invocation about
+// a minute later.
 func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items []item, res *Result, incomplete map[secretKey]bool) (stop bool, _ error) {
 	token, err := s.token()
 	if err != nil {
 		return false, err
+	}
+	if err := s.pace(ctx); err != nil {
+		res.Deferred += len(items)
+		for _, it := range items {
+			incomplete[keyOf(it.claim)] = true
+		}
+		return true, nil
 	}
 	var (
 		claimed []item
@@ -372,22 +385,39 @@ func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items [
 	return mail.Stopped(err) || mail.Throttled(err) || ctx.Err() != nil, errors.Join(append(errs, err)...)
 }
 
-// send waits for the send rate, then sends, pausing and trying again while
-// SES throttles.
+// pace waits until the send rate allows another digest, or returns
+// errOutOfTime when the invocation's time runs out first.
+func (s *Sweep) pace(ctx context.Context) error {
+	work, cancel := s.workContext(ctx)
+	defer cancel()
+	if err := s.limiter.Wait(work); err != nil {
+		return errOutOfTime
+	}
+	return nil
+}
+
+// send sends a digest whose claims were just taken, pausing and trying again
+// while SES throttles, all within half the claims' lease: a live run never
+// holds a claim past its lease, so no other run takes it over meanwhile.
 func (s *Sweep) send(ctx context.Context, msg mail.Message) (string, error) {
 	work, cancel := s.workContext(ctx)
 	defer cancel()
+	bounded, cancelSend := context.WithTimeout(work, s.cfg.Lease/2)
+	defer cancelSend()
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		if err := s.limiter.Wait(work); err != nil {
-			return "", errOutOfTime
-		}
-		id, err := s.sender.Send(ctx, msg)
+		id, err := s.sender.Send(bounded, msg)
 		if err == nil || !mail.Throttled(err) || attempt == 5 {
+			if err != nil && work.Err() != nil && ctx.Err() == nil {
+				return "", errOutOfTime
+			}
 			return id, err
 		}
 		s.log.WarnContext(ctx, "SES throttled; pausing", "pause", wait.String())
-		if err := sleep(work, wait); err != nil {
+		if err := sleep(bounded, wait); err != nil {
+			return "", errOutOfTime
+		}
+		if err := s.limiter.Wait(bounded); err != nil {
 			return "", errOutOfTime
 		}
 		wait = min(2*wait, 3*time.Second)
