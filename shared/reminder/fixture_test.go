@@ -196,11 +196,23 @@ func (f *fixture) app(org, name string, managers, viewers []string) portal.Appli
 	})
 }
 
-// secret adds a secret to app, created at the fixture's now.
+// secret adds a secret to app with a 90-day lifetime, so every threshold is
+// due in its time; one that would have been created after the fixture's now
+// is created at now.
 func (f *fixture) secret(app portal.Application, name string, expiresAt time.Time) portal.Secret {
 	f.t.Helper()
+	created := expiresAt.AddDate(0, 0, -90)
+	if now := f.clock(); created.After(now) {
+		created = now
+	}
+	return f.secretCreated(app, name, created, expiresAt)
+}
+
+// secretCreated adds a secret to app, created at createdAt.
+func (f *fixture) secretCreated(app portal.Application, name string, createdAt, expiresAt time.Time) portal.Secret {
+	f.t.Helper()
 	return storetest.AddSecret(f.t, f.st, portal.Secret{
-		ApplicationID: app.ID, Name: name, Hint: strings.ToLower(name[:1]) + "x9", CreatedAt: f.clock(), ExpiresAt: expiresAt,
+		ApplicationID: app.ID, Name: name, Hint: strings.ToLower(name[:1]) + "x9", CreatedAt: createdAt, ExpiresAt: expiresAt,
 	})
 }
 

@@ -7,7 +7,9 @@
 // expiring at 23:00 today has 0 days left at 07:00, one expiring at 01:00
 // tomorrow has 1). A threshold T is crossed once days left ≤ T; a run sends
 // only the most urgent (smallest) threshold crossed, so a secret that crossed
-// several since the last run gets one reminder. The sweep reads the ByExpiry
+// several since the last run gets one reminder. T is due only if the secret
+// had more than T days left when it was created (counted the same way from
+// its creation): no reminder for a threshold crossed before it existed. The sweep reads the ByExpiry
 // index one day partition at a time, from yesterday (a day's grace for a run
 // that failed on the expiry day) to today + the largest threshold: it reads
 // the secrets in that window and nothing else.
@@ -167,11 +169,15 @@ func date(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Due returns the most urgent threshold crossed with left days to go: the
-// smallest T with left ≤ T. ok is false when none is crossed yet.
-func Due(thresholds []int, left int) (threshold int, ok bool) {
+// Due returns the most urgent threshold crossed with left days to go, of a
+// secret that had atCreation days left when it was created (both counted by
+// DaysLeft): the smallest T with left ≤ T < atCreation. A threshold the secret
+// was already past when it was created is never due: a secret created with a
+// 30-day lifetime gets no 30-day reminder, one created with 20 days left gets
+// the 14-day one first. ok is false when none is due.
+func Due(thresholds []int, left, atCreation int) (threshold int, ok bool) {
 	for _, t := range thresholds {
-		if left <= t && (!ok || t < threshold) {
+		if left <= t && t < atCreation && (!ok || t < threshold) {
 			threshold, ok = t, true
 		}
 	}

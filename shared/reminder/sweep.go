@@ -164,7 +164,7 @@ func (s *Sweep) findDue(ctx context.Context, now time.Time, res *Result) ([]dueS
 		res.Examined += len(secs)
 		for _, sec := range secs {
 			left := DaysLeft(now, sec.ExpiresAt)
-			t, ok := Due(s.cfg.Thresholds, left)
+			t, ok := Due(s.cfg.Thresholds, left, DaysLeft(sec.CreatedAt, sec.ExpiresAt))
 			if !ok {
 				continue
 			}

@@ -44,7 +44,7 @@ func TestThresholdsAndDaysLeft(t *testing.T) {
 			if left != c.left {
 				t.Fatalf("DaysLeft = %d, want %d", left, c.left)
 			}
-			got, ok := reminder.Due(ts, left)
+			got, ok := reminder.Due(ts, left, reminder.DaysLeft(at(-90, 7, 0), c.expires))
 			if (c.due < 0) == ok || (ok && got != c.due) {
 				t.Fatalf("Due(%d) = %d, %v; want %d", left, got, ok, c.due)
 			}
@@ -189,10 +189,10 @@ func TestReplacedNote(t *testing.T) {
 
 	oldR := f.secret(replaced, "Old R", at(7, 12, 0))
 	oldU := f.secret(unused, "Old U", at(7, 12, 0))
-	f.setNow(day0.Add(-time.Hour)) // created before the due secret
-	preO := f.secret(older, "Pre O", at(60, 12, 0))
+	// Pre O was created before the due secret Old O.
+	preO := f.secretCreated(older, "Pre O", at(-40, 12, 0), at(60, 12, 0))
+	oldO := f.secretCreated(older, "Old O", at(-30, 12, 0), at(7, 12, 0))
 	f.setNow(day0.Add(time.Minute))
-	oldO := f.secret(older, "Old O", at(7, 12, 0))
 	newR := f.secret(replaced, "New R", at(120, 12, 0))
 	f.secret(unused, "New U", at(120, 12, 0))
 	used := day0.Add(-2 * time.Hour)
