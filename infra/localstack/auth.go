@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // TokenLifetime is how long a token of GET /local/token is valid.
@@ -60,7 +61,7 @@ func (a *authorizer) token(email, sub string, admin bool) (string, error) {
 		sum := sha256.Sum256([]byte(email))
 		sub = hex.EncodeToString(sum[:16])
 	}
-	claims := jwt.MapClaims{
+	claims := map[string]any{
 		"iss":            a.issuer,
 		"aud":            a.audience,
 		"sub":            sub,
@@ -74,7 +75,11 @@ func (a *authorizer) token(email, sub string, admin bool) (string, error) {
 	if admin {
 		claims["cognito:groups"] = []string{a.adminGroup}
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(a.key)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: a.key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", fmt.Errorf("signer: %w", err)
+	}
+	return jwt.Signed(signer).Claims(claims).Serialize()
 }
 
 var errUnauthorized = errors.New("unauthorized")
@@ -90,13 +95,19 @@ func (a *authorizer) verify(header string) (map[string]string, []string, error) 
 	if raw == "" {
 		return nil, nil, errUnauthorized
 	}
-	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &a.key.PublicKey, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
-		jwt.WithIssuer(a.issuer), jwt.WithAudience(a.audience),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(a.now),
-	)
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
+		return nil, nil, errUnauthorized
+	}
+	var std jwt.Claims
+	claims := map[string]any{}
+	if err := tok.Claims(&a.key.PublicKey, &std, &claims); err != nil {
+		return nil, nil, errUnauthorized
+	}
+	// As API Gateway: the issuer and an audience must match, exp is required
+	// and past it (to the second) the token is refused, iat not in the future.
+	if std.Expiry == nil || !a.now().Before(std.Expiry.Time()) ||
+		std.ValidateWithLeeway(jwt.Expected{Issuer: a.issuer, AnyAudience: jwt.Audience{a.audience}, Time: a.now()}, 0) != nil {
 		return nil, nil, errUnauthorized
 	}
 	out := make(map[string]string, len(claims))

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -17,7 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"credportal/infra/seed"
 	"credportal/shared/config"
@@ -153,30 +155,35 @@ func TestAuthorizerRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(key *ecdsa.PrivateKey, change func(jwt.MapClaims)) string {
+	sign := func(key *ecdsa.PrivateKey, change func(map[string]any)) string {
 		now := time.Now()
-		c := jwt.MapClaims{"iss": stack.Issuer, "aud": stack.Audience, "email": "alice@acme.example", "email_verified": true, "sub": alice["sub"], "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		c := map[string]any{"iss": stack.Issuer, "aud": stack.Audience, "email": "alice@acme.example", "email_verified": true, "sub": alice["sub"], "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 		change(c)
-		s, err := jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(key)
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := jwt.Signed(signer).Claims(c).Serialize()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
-	valid := sign(stack.auth.key, func(jwt.MapClaims) {})
-	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": stack.Issuer, "aud": stack.Audience, "email": "alice@acme.example", "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	valid := sign(stack.auth.key, func(map[string]any) {})
+	noneClaims, err := json.Marshal(map[string]any{"iss": stack.Issuer, "aud": stack.Audience, "email": "alice@acme.example", "exp": time.Now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + base64.RawURLEncoding.EncodeToString(noneClaims) + "."
 	cases := map[string]string{
 		"missing":         "",
 		"malformed":       "not-a-jwt",
-		"expired":         sign(stack.auth.key, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }),
-		"no expiry":       sign(stack.auth.key, func(c jwt.MapClaims) { delete(c, "exp") }),
-		"bad signature":   sign(other, func(jwt.MapClaims) {}),
+		"expired":         sign(stack.auth.key, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }),
+		"no expiry":       sign(stack.auth.key, func(c map[string]any) { delete(c, "exp") }),
+		"bad signature":   sign(other, func(map[string]any) {}),
 		"tampered":        valid[:strings.LastIndex(valid, ".")] + ".AAAA" + valid[strings.LastIndex(valid, ".")+5:],
-		"wrong audience":  sign(stack.auth.key, func(c jwt.MapClaims) { c["aud"] = "someone-else" }),
-		"wrong issuer":    sign(stack.auth.key, func(c jwt.MapClaims) { c["iss"] = "https://issuer.example" }),
+		"wrong audience":  sign(stack.auth.key, func(c map[string]any) { c["aud"] = "someone-else" }),
+		"wrong issuer":    sign(stack.auth.key, func(c map[string]any) { c["iss"] = "https://issuer.example" }),
 		"unsigned (none)": none,
 	}
 	for name, tok := range cases {

@@ -26,7 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/middleware"
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"credportal/infra/apispec"
 	"credportal/infra/emulator/emulatortest"
@@ -419,25 +420,59 @@ func publishedKeys(t *testing.T, jwksURL string) map[string]*ecdsa.PublicKey {
 	return out
 }
 
-// verify checks an access token with golang-jwt against published keys, at
+// claimSet is a verified token's claims.
+type claimSet map[string]any
+
+// audience reads aud, a string or a list of them.
+func (c claimSet) audience() []string {
+	switch a := c["aud"].(type) {
+	case string:
+		return []string{a}
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, v := range a {
+			s, _ := v.(string)
+			out = append(out, s)
+		}
+		return out
+	}
+	return nil
+}
+
+// time reads a NumericDate claim.
+func (c claimSet) time(name string) time.Time {
+	n, _ := c[name].(float64)
+	return time.Unix(int64(n), 0).UTC()
+}
+
+// verify checks an access token with go-jose against published keys, at
 // now, and returns its claims and kid.
-func verify(t *testing.T, token string, keys map[string]*ecdsa.PublicKey, now time.Time) (jwt.MapClaims, string, error) {
+func verify(t *testing.T, token string, keys map[string]*ecdsa.PublicKey, now time.Time) (claimSet, string, error) {
 	t.Helper()
-	claims := jwt.MapClaims{}
-	var kid string
-	_, err := jwt.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
-		kid, _ = tok.Header["kid"].(string)
-		if typ, _ := tok.Header["typ"].(string); typ != "at+jwt" {
-			return nil, fmt.Errorf("typ %q", typ)
-		}
-		k, ok := keys[kid]
-		if !ok {
-			return nil, fmt.Errorf("kid %q is not published", kid)
-		}
-		return k, nil
-	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(issuer), jwt.WithIssuedAt(), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(func() time.Time { return now }))
-	return claims, kid, err
+	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return nil, "", err
+	}
+	h := tok.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "at+jwt" {
+		return nil, h.KeyID, fmt.Errorf("typ %q", typ)
+	}
+	k, ok := keys[h.KeyID]
+	if !ok {
+		return nil, h.KeyID, fmt.Errorf("kid %q is not published", h.KeyID)
+	}
+	var std jwt.Claims
+	claims := claimSet{}
+	if err := tok.Claims(k, &std, &claims); err != nil {
+		return nil, h.KeyID, err
+	}
+	if std.Expiry == nil || std.IssuedAt == nil {
+		return nil, h.KeyID, errors.New("exp or iat missing")
+	}
+	if !now.Before(std.Expiry.Time()) {
+		return nil, h.KeyID, errors.New("expired")
+	}
+	return claims, h.KeyID, std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, Time: now}, 0)
 }
 
 // events of an application with the given action.

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
@@ -51,11 +52,15 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	}
 	published := parseJWKS(t, []byte(resp.Body))
 	for _, tok := range tokens {
-		claims := jwt.MapClaims{}
-		_, err := jwt.ParseWithClaims(tok, claims, func(tk *jwt.Token) (any, error) {
-			kid, _ := tk.Header["kid"].(string)
-			return published[kid], nil
-		}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(strings.TrimSuffix(portalURL, "/")), jwt.WithAudience("search-match"))
+		claims := map[string]any{}
+		var std jwt.Claims
+		parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+		if err == nil {
+			err = parsed.Claims(published[parsed.Headers[0].KeyID], &std, &claims)
+		}
+		if err == nil {
+			err = std.Validate(jwt.Expected{Issuer: strings.TrimSuffix(portalURL, "/"), AnyAudience: jwt.Audience{"search-match"}})
+		}
 		if err != nil || claims["client_id"] != clientID {
 			t.Fatalf("token from the sample does not verify against the JWKS: %v %v", err, claims)
 		}

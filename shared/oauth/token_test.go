@@ -58,13 +58,11 @@ func TestOAuthClientGetsAVerifiableToken(t *testing.T) {
 			if kid == "" || claims["sub"] != app.ClientID || claims["client_id"] != app.ClientID || claims["scope"] != strings.Join(c.aud, " ") {
 				t.Fatalf("claims %v", claims)
 			}
-			aud, _ := claims.GetAudience()
-			if strings.Join(aud, " ") != strings.Join(c.aud, " ") {
+			if aud := claims.audience(); strings.Join(aud, " ") != strings.Join(c.aud, " ") {
 				t.Fatalf("aud %v, want %v", aud, c.aud)
 			}
-			iat, _ := claims.GetIssuedAt()
-			exp, _ := claims.GetExpirationTime()
-			if !iat.Time.Equal(t0) || !exp.Time.Equal(t0.Add(time.Hour)) {
+			iat, exp := claims.time("iat"), claims.time("exp")
+			if !iat.Equal(t0) || !exp.Equal(t0.Add(time.Hour)) {
 				t.Fatalf("iat %v exp %v", iat, exp)
 			}
 			if jti, _ := claims["jti"].(string); len(jti) < 20 {
