@@ -20,6 +20,9 @@ const (
 	ApplicationCreated = "application.created"
 	ApplicationUpdated = "application.updated"
 	TokenFailures      = "token.failures"
+
+	FederatedCredentialCreated = "federated_credential.created"
+	FederatedCredentialDeleted = "federated_credential.deleted"
 )
 
 // Event is one entry of an application's audit trail.

@@ -78,6 +78,9 @@ var catalogue = []apiError{
 	{portal.ErrNoAPIs, http.StatusBadRequest, "invalid_apis", "Grant the application at least one API."},
 	{portal.ErrUnknownAPI, http.StatusBadRequest, "unknown_api", "%q is not an API of the catalogue (GET /v1/admin/apis lists them)."},
 	{portal.ErrDuplicateAPI, http.StatusBadRequest, "duplicate_api", "The API %q is listed twice."},
+	{portal.ErrUntrustedIssuer, http.StatusBadRequest, "untrusted_issuer", "The issuer is not one the portal trusts; trusted issuers: %s."},
+	{portal.ErrInvalidSubject, http.StatusBadRequest, "invalid_subject", fmt.Sprintf("The subject must be 1 to %d bytes of printable characters without spaces.", portal.MaxClaimLen)},
+	{portal.ErrInvalidAudience, http.StatusBadRequest, "invalid_audience", fmt.Sprintf("The audience must be 1 to %d bytes of printable characters without spaces.", portal.MaxClaimLen)},
 	{portal.ErrLifetimeAmbiguous, http.StatusBadRequest, "invalid_lifetime", "Give either expiresAt or lifetimeDays, not both."},
 	{portal.ErrLifetimeMissing, http.StatusBadRequest, "invalid_lifetime", "Give expiresAt or lifetimeDays."},
 	{portal.ErrLifetimeOutOfRange, http.StatusBadRequest, "invalid_lifetime", "The lifetime must be at least 1 day and at most %s days."},
@@ -89,6 +92,7 @@ var catalogue = []apiError{
 	{portal.ErrOrganisationNotFound, http.StatusNotFound, "organisation_not_found", "No such organisation."},
 	{portal.ErrDesignationNotFound, http.StatusNotFound, "designation_not_found", "This email is not designated on the application."},
 	{portal.ErrSecretNotFound, http.StatusNotFound, "secret_not_found", "No such client secret on this application."},
+	{portal.ErrFederatedNotFound, http.StatusNotFound, "federated_credential_not_found", "No such federated credential on this application."},
 	{errNoRoute, http.StatusNotFound, "route_not_found", "No such admin route."},
 
 	{portal.ErrDuplicateOrganisation, http.StatusConflict, "duplicate_name", "An organisation with this name exists already."},
@@ -96,6 +100,7 @@ var catalogue = []apiError{
 	{portal.ErrConcurrentUpdate, http.StatusConflict, "concurrent_update", "The application was changed by someone else meanwhile; reload it and try again."},
 	{portal.ErrSecretLimit, http.StatusConflict, "secret_limit_reached", "The application already has the most active client secrets allowed; delete one first."},
 	{portal.ErrRecentlyUsed, http.StatusConflict, "recently_used", "This client secret was used in the last 24 hours; repeat with confirm=true to delete it anyway."},
+	{portal.ErrFederatedLimit, http.StatusConflict, "federated_credential_limit_reached", "The application already has the most federated credentials allowed; delete one first."},
 	{portal.ErrBusy, http.StatusConflict, "busy", "The application is being changed by someone else; try again."},
 
 	{errTooLarge, http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 16 KiB."},

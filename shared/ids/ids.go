@@ -16,6 +16,8 @@ const (
 	Application  = "app"
 	Secret       = "sec"
 	Event        = "evt"
+	// FederatedCredential identifies a federated credential.
+	FederatedCredential = "fed"
 )
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"

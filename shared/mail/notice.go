@@ -28,7 +28,10 @@ type Notifier struct {
 	fallback     string
 }
 
-var _ portal.Notifier = (*Notifier)(nil)
+var (
+	_ portal.Notifier          = (*Notifier)(nil)
+	_ portal.FederatedNotifier = (*Notifier)(nil)
+)
 
 // NewNotifier builds a notifier; portalURL is the portal's public URL, and
 // fallback the address told when an application has no credential manager.
@@ -38,6 +41,7 @@ func NewNotifier(m *Mailer, d Designations, portalURL, fallback string) *Notifie
 
 // notice is what a security notice shows.
 type notice struct {
+	Kind        string // "client secret" or "federated credential"
 	Verb        string // "created" or "deleted"
 	Application string
 	Link        string
@@ -47,13 +51,21 @@ type notice struct {
 	At          string
 	ExpiresAt   string
 	SourceIP    string
+	// Credential describes a federated credential: its name, issuer and
+	// subject, in place of the secret's rows.
+	Credential [][2]string
 }
 
 // rows are the notice's facts, in order, as label and value.
 func (n notice) rows() [][2]string {
-	rows := [][2]string{{"Secret", n.SecretName + " (" + n.Hint + "…)"}}
-	if n.Verb == "created" {
-		rows = append(rows, [2]string{"Expires", n.ExpiresAt})
+	var rows [][2]string
+	if n.Credential != nil {
+		rows = append(rows, n.Credential...)
+	} else {
+		rows = append(rows, [2]string{"Secret", n.SecretName + " (" + n.Hint + "…)"})
+		if n.Verb == "created" {
+			rows = append(rows, [2]string{"Expires", n.ExpiresAt})
+		}
 	}
 	rows = append(rows, [2]string{"By", n.Actor}, [2]string{"When", n.At})
 	if n.SourceIP != "" {
@@ -71,7 +83,7 @@ const noticeAdvice = "If you do not recognise this change, tell your registry co
 // text is the plain-text part.
 func (n notice) text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "A client secret of %s was %s.\n\n", n.Application, n.Verb)
+	fmt.Fprintf(&b, "A %s of %s was %s.\n\n", n.Kind, n.Application, n.Verb)
 	for _, r := range n.rows() {
 		fmt.Fprintf(&b, "%-11s %s\n", r[0]+":", r[1])
 	}
@@ -84,7 +96,7 @@ func (n notice) html() string {
 	e := html.EscapeString
 	var b strings.Builder
 	b.WriteString("<!doctype html>\n<html><body style=\"font-family:sans-serif\">\n")
-	fmt.Fprintf(&b, "<p>A client secret of <strong>%s</strong> was %s.</p>\n<table>\n", e(n.Application), e(n.Verb))
+	fmt.Fprintf(&b, "<p>A %s of <strong>%s</strong> was %s.</p>\n<table>\n", e(n.Kind), e(n.Application), e(n.Verb))
 	for _, r := range n.rows() {
 		fmt.Fprintf(&b, "<tr><th align=\"left\">%s</th><td>%s</td></tr>\n", e(r[0]), e(r[1]))
 	}
@@ -102,22 +114,41 @@ func (n *Notifier) SecretChanged(ctx context.Context, app portal.Application, s 
 	if verb == "" {
 		return fmt.Errorf("security notice: unexpected action %q", ev.Action)
 	}
+	return n.send(ctx, app, ev, "Client secret", notice{
+		Kind: "client secret", Verb: verb, SecretName: s.Name, Hint: s.Hint, ExpiresAt: DateTime(s.ExpiresAt),
+	})
+}
+
+// FederatedCredentialChanged sends the notice of ev
+// (federated_credential.created or .deleted) to each credential manager of
+// app, one message each.
+func (n *Notifier) FederatedCredentialChanged(ctx context.Context, app portal.Application, fc portal.FederatedCredential, ev audit.Event) error {
+	verb := map[string]string{audit.FederatedCredentialCreated: "created", audit.FederatedCredentialDeleted: "deleted"}[ev.Action]
+	if verb == "" {
+		return fmt.Errorf("security notice: unexpected action %q", ev.Action)
+	}
+	return n.send(ctx, app, ev, "Federated credential", notice{
+		Kind: "federated credential", Verb: verb,
+		Credential: [][2]string{{"Credential", fc.Name}, {"Issuer", fc.Issuer}, {"Subject", fc.Subject}, {"Audience", fc.Audience}},
+	})
+}
+
+// send completes data with the application and the event, and mails it to
+// each credential manager of app (or the fallback address).
+func (n *Notifier) send(ctx context.Context, app portal.Application, ev audit.Event, subject string, data notice) error {
 	ds, err := n.designations.ListDesignations(ctx, app.ID)
 	if err != nil {
 		return fmt.Errorf("security notice: %w", err)
 	}
 	to := Recipients(ds, n.fallback)
-	data := notice{
-		Verb: verb, Application: app.Name, Link: ApplicationURL(n.portalURL, app.ID),
-		SecretName: s.Name, Hint: s.Hint, Actor: ev.Actor, At: DateTime(ev.At), ExpiresAt: DateTime(s.ExpiresAt),
-		SourceIP: ev.SourceIP,
-	}
+	data.Application, data.Link = app.Name, ApplicationURL(n.portalURL, app.ID)
+	data.Actor, data.At, data.SourceIP = ev.Actor, DateTime(ev.At), ev.SourceIP
 	textPart, htmlPart := data.text(), data.html()
 	var errs []error
 	for _, rcpt := range to {
 		_, err := n.mailer.Send(ctx, Message{
 			To:      []string{rcpt},
-			Subject: fmt.Sprintf("Client secret %s on %s", verb, app.Name),
+			Subject: fmt.Sprintf("%s %s on %s", subject, data.Verb, app.Name),
 			Date:    ev.At,
 			Text:    textPart,
 			HTML:    htmlPart,

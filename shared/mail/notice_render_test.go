@@ -7,7 +7,7 @@ import (
 
 func TestNoticeRendering(t *testing.T) {
 	n := notice{
-		Verb: "created", Application: `Acme <script>alert(1)</script>`, Link: `https://portal.example/applications/app_1?a=1&b="2"`,
+		Kind: "client secret", Verb: "created", Application: `Acme <script>alert(1)</script>`, Link: `https://portal.example/applications/app_1?a=1&b="2"`,
 		SecretName: "Key & <b>bold</b>", Hint: "aB3", Actor: "alice@acme.example", At: "2026-11-26 07:00 UTC",
 		ExpiresAt: "2027-02-24 07:00 UTC", SourceIP: "203.0.113.7",
 	}

@@ -154,3 +154,45 @@ func keysOf(m map[string][]emulator.Mail) []string {
 	}
 	return out
 }
+
+// Federated credentials are announced as secrets are: created and deleted,
+// to the managers, naming the credential's issuer and subject.
+func TestFederatedCredentialNotices(t *testing.T) {
+	f := newNoticeFixture(t)
+	ctx := context.Background()
+	acme := f.app("Acme Deploy", []string{"alice@acme.test"}, []string{"victor@acme.test"})
+	fed := portal.NewFederatedService(f.svc, f.st, portal.Federation{
+		TrustedIssuers: []string{"https://token.actions.githubusercontent.com"}, DefaultAudience: "https://portal.test", Limit: 20,
+	}, mailer.NewNotifier(mailer.NewMailer(sesv2.NewFromConfig(f.emu.Config()), f.sender), f.st, "https://portal.test/", f.fallback))
+	alice := portal.Caller{Email: "alice@acme.test", Issuer: "https://issuer.test/", Subject: "alice"}
+	created, err := fed.CreateFederatedCredential(ctx, alice, acme.ID, portal.CreateFederatedInput{
+		Name: "Deploy <main>", Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:acme/deploy:ref:refs/heads/main",
+	}, portal.Request{SourceIP: "203.0.113.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.mail()
+	if len(got) != 1 || len(got["alice@acme.test"]) != 1 {
+		t.Fatalf("created: notices to %v", keysOf(got))
+	}
+	m := got["alice@acme.test"][0]
+	if m.Subject != "Federated credential created on Acme Deploy" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"A federated credential of Acme Deploy was created.", "Deploy <main>", "https://token.actions.githubusercontent.com",
+		"repo:acme/deploy:ref:refs/heads/main", "https://portal.test", "alice@acme.test", "203.0.113.9"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("created notice lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if !strings.Contains(m.HTML, "Deploy &lt;main&gt;") {
+		t.Errorf("HTML part does not escape the name:\n%s", m.HTML)
+	}
+	if err := fed.DeleteFederatedCredential(ctx, alice, acme.ID, created.ID, portal.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	got = f.mail()
+	if len(got["alice@acme.test"]) != 2 || got["alice@acme.test"][1].Subject != "Federated credential deleted on Acme Deploy" {
+		t.Fatalf("deleted: notices %v", keysOf(got))
+	}
+}

@@ -25,6 +25,7 @@ var (
 	ErrOrganisationNotFound = fmt.Errorf("organisation %w", ErrNotFound)
 	ErrDesignationNotFound  = fmt.Errorf("designation %w", ErrNotFound)
 	ErrSecretNotFound       = fmt.Errorf("secret %w", ErrNotFound)
+	ErrFederatedNotFound    = fmt.Errorf("federated credential %w", ErrNotFound)
 
 	// ErrIdentityMismatch: the caller's email is designated, but the
 	// designation was bound to another (issuer, subject) by its first use.
@@ -47,6 +48,9 @@ var (
 	ErrLifetimeAmbiguous  = fmt.Errorf("%w: both expiresAt and lifetimeDays", ErrInvalid)
 	ErrLifetimeMissing    = fmt.Errorf("%w: neither expiresAt nor lifetimeDays", ErrInvalid)
 	ErrLifetimeOutOfRange = fmt.Errorf("%w: lifetime out of range", ErrInvalid) // with the longest lifetime in days
+	ErrUntrustedIssuer    = fmt.Errorf("%w: issuer not trusted", ErrInvalid)    // with the issuer
+	ErrInvalidSubject     = fmt.Errorf("%w: subject", ErrInvalid)
+	ErrInvalidAudience    = fmt.Errorf("%w: audience", ErrInvalid)
 
 	ErrDuplicateOrganisation = fmt.Errorf("%w: organisation name in use", ErrConflict)
 	ErrDuplicateApplication  = fmt.Errorf("%w: application name in use in its organisation", ErrConflict)
@@ -54,6 +58,7 @@ var (
 	ErrSecretLimit           = fmt.Errorf("%w: active secret limit reached", ErrConflict)
 	ErrRecentlyUsed          = fmt.Errorf("%w: secret used recently", ErrConflict)
 	ErrBusy                  = fmt.Errorf("%w: application busy", ErrConflict)
+	ErrFederatedLimit        = fmt.Errorf("%w: federated credential limit reached", ErrConflict)
 	// ErrGrantChanged: the designation a change was made under was removed
 	// or changed before the change's transaction; the service tells the
 	// caller why (not found, managers only, or a concurrent update).

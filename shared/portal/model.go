@@ -176,6 +176,9 @@ type Client struct {
 	OrganisationID string
 	APIs           []string
 	Secrets        []Secret
+	// Federated are the application's federated credentials: ID, Issuer,
+	// Subject, Audience and LastUsedAt.
+	Federated []FederatedCredential
 }
 
 // Secret statuses.

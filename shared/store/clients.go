@@ -25,6 +25,7 @@ import (
 //	Secret#<secretId>      per unexpired secret: {Hash, Pepper, Expires, Hint}
 //	Used#<secretId>        that secret's LastUsedAt (RFC 3339, to the second)
 //	Layout                 clientLayout once the item holds all of the above
+//	Federated#<id>         per federated credential (see federated.go)
 //
 // The transactions that create and delete secrets and change an application
 // change its client item in the same transaction. Items written before that
@@ -96,10 +97,20 @@ func (st *Store) Client(ctx context.Context, clientID string) (portal.Client, er
 	if res.Item == nil {
 		return portal.Client{}, notFound("client", "")
 	}
+	var c portal.Client
 	if layout(res.Item) != clientLayout {
-		return st.legacyClient(ctx, clientID, str(res.Item["AppID"]))
+		c, err = st.legacyClient(ctx, clientID, str(res.Item["AppID"]))
+	} else {
+		c, err = decodeClient(clientID, res.Item)
 	}
-	return decodeClient(clientID, res.Item)
+	if err != nil {
+		return portal.Client{}, err
+	}
+	// Federated credentials are in the client item whatever its layout.
+	if c.Federated, err = decodeFederated(c.ApplicationID, res.Item); err != nil {
+		return portal.Client{}, err
+	}
+	return c, nil
 }
 
 func layout(item map[string]types.AttributeValue) int {

@@ -1,0 +1,46 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"credportal/shared/federation"
+	"credportal/shared/portal"
+)
+
+// Federation is the configuration of federated credentials: the issuers the
+// portal trusts, from TRUSTED_ISSUERS (template parameter TrustedIssuers;
+// https only) plus LOCAL_ISSUER (the local stack's loopback issuer, which
+// only the local stack sets), and the default audience, the portal's token
+// issuer identifier ISSUER.
+type Federation struct {
+	Trusted federation.Trusted
+	Policy  portal.Federation
+}
+
+// LoadFederation reads Federation.
+func LoadFederation(getenv Getenv) (Federation, error) {
+	var errs []error
+	list := getenv("TRUSTED_ISSUERS")
+	if list == "" {
+		list = federation.DefaultTrustedIssuers
+	}
+	trusted, err := federation.ParseTrusted(list)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("TRUSTED_ISSUERS: %w", err))
+	}
+	if local := getenv("LOCAL_ISSUER"); local != "" && err == nil {
+		if trusted, err = trusted.WithLoopback(local); err != nil {
+			errs = append(errs, fmt.Errorf("LOCAL_ISSUER: %w", err))
+		}
+	}
+	audience := strings.TrimRight(getenv("ISSUER"), "/")
+	if audience == "" {
+		errs = append(errs, errors.New("ISSUER is not set"))
+	}
+	f := Federation{Trusted: trusted, Policy: portal.Federation{
+		TrustedIssuers: trusted.List(), DefaultAudience: audience, Limit: portal.DefaultFederatedLimit,
+	}}
+	return f, errors.Join(errs...)
+}
