@@ -110,10 +110,7 @@ func (n *Notifier) SecretLeaked(ctx context.Context, app portal.Application, r p
 	if err != nil {
 		return fmt.Errorf("leak notice: %w", err)
 	}
-	to := Managers(ds)
-	if len(to) == 0 && n.fallback != "" {
-		to = []string{n.fallback}
-	}
+	to := Recipients(ds, n.fallback)
 	if len(to) == 0 {
 		return nil
 	}
