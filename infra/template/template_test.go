@@ -16,25 +16,28 @@ var contract = map[string]struct {
 	function   string
 	authorized bool
 }{
-	"GET /v1/me":                                                         {"me", true},
-	"GET /v1/applications":                                               {"list-applications", true},
-	"GET /v1/applications/{applicationId}":                               {"get-application", true},
-	"GET /v1/applications/{applicationId}/secrets":                       {"list-secrets", true},
-	"POST /v1/applications/{applicationId}/secrets":                      {"create-secret", true},
-	"DELETE /v1/applications/{applicationId}/secrets/{secretId}":         {"delete-secret", true},
-	"GET /v1/applications/{applicationId}/audit":                         {"list-audit", true},
-	"GET /v1/admin/apis":                                                 {"admin", true},
-	"POST /v1/admin/organisations":                                       {"admin", true},
-	"GET /v1/admin/organisations":                                        {"admin", true},
-	"POST /v1/admin/organisations/{organisationId}/applications":         {"admin", true},
-	"PATCH /v1/admin/applications/{applicationId}":                       {"admin", true},
-	"PUT /v1/admin/applications/{applicationId}/designations/{email}":    {"admin", true},
-	"DELETE /v1/admin/applications/{applicationId}/designations/{email}": {"admin", true},
-	"POST /oauth2/token":                                                 {"token", false},
-	"GET /.well-known/jwks.json":                                         {"jwks", false},
-	"GET /.well-known/oauth-authorization-server":                        {"jwks", false},
-	"POST /secret-scanning/github":                                       {"secret-scanning", false},
-	"GET /":                                                              {"portal", false},
+	"GET /v1/me":                                                                   {"me", true},
+	"GET /v1/applications":                                                         {"list-applications", true},
+	"GET /v1/applications/{applicationId}":                                         {"get-application", true},
+	"GET /v1/applications/{applicationId}/secrets":                                 {"list-secrets", true},
+	"POST /v1/applications/{applicationId}/secrets":                                {"create-secret", true},
+	"DELETE /v1/applications/{applicationId}/secrets/{secretId}":                   {"delete-secret", true},
+	"GET /v1/applications/{applicationId}/audit":                                   {"list-audit", true},
+	"GET /v1/applications/{applicationId}/federated-credentials":                   {"list-federated-credentials", true},
+	"POST /v1/applications/{applicationId}/federated-credentials":                  {"create-federated-credential", true},
+	"DELETE /v1/applications/{applicationId}/federated-credentials/{credentialId}": {"delete-federated-credential", true},
+	"GET /v1/admin/apis":                                                           {"admin", true},
+	"POST /v1/admin/organisations":                                                 {"admin", true},
+	"GET /v1/admin/organisations":                                                  {"admin", true},
+	"POST /v1/admin/organisations/{organisationId}/applications":                   {"admin", true},
+	"PATCH /v1/admin/applications/{applicationId}":                                 {"admin", true},
+	"PUT /v1/admin/applications/{applicationId}/designations/{email}":              {"admin", true},
+	"DELETE /v1/admin/applications/{applicationId}/designations/{email}":           {"admin", true},
+	"POST /oauth2/token":                                                           {"token", false},
+	"GET /.well-known/jwks.json":                                                   {"jwks", false},
+	"GET /.well-known/oauth-authorization-server":                                  {"jwks", false},
+	"POST /secret-scanning/github":                                                 {"secret-scanning", false},
+	"GET /":                                                                        {"portal", false},
 }
 
 // portalAsset reports whether a route is one of the web UI's public GET
@@ -127,9 +130,9 @@ func TestRoutesAreTheContract(t *testing.T) {
 var (
 	readOnly = []string{
 		"GetApplicationFunction", "JwksFunction", "ListApplicationsFunction", "ListAuditFunction",
-		"ListSecretsFunction", "MeFunction", "PortalFunction",
+		"ListSecretsFunction", "ListFederatedCredentialsFunction", "MeFunction", "PortalFunction",
 	}
-	writers = []string{"AdminFunction", "CreateSecretFunction", "DeleteSecretFunction", "ExpirySweepFunction", "SecretScanningFunction", "TokenFunction"}
+	writers = []string{"AdminFunction", "CreateSecretFunction", "DeleteSecretFunction", "CreateFederatedCredentialFunction", "DeleteFederatedCredentialFunction", "ExpirySweepFunction", "SecretScanningFunction", "TokenFunction"}
 )
 
 func TestFunctionsFollowTheHouseRules(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
 	"credportal/infra/storetest"
+	"credportal/shared/audit"
+	"credportal/shared/ids"
 	"credportal/shared/portal"
 	"credportal/shared/store"
 )
@@ -40,6 +42,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	want := map[string]int{ // function → the status its sample gets
 		"MeFunction": 200, "ListApplicationsFunction": 200, "GetApplicationFunction": 200, "ListSecretsFunction": 200,
 		"ListAuditFunction": 200, "CreateSecretFunction": 201, "DeleteSecretFunction": 204,
+		"ListFederatedCredentialsFunction": 200, "CreateFederatedCredentialFunction": 201, "DeleteFederatedCredentialFunction": 204,
 	}
 	var fns []string
 	for id := range want {
@@ -62,6 +65,16 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		Designations: storetest.Designations([]string{email}, nil),
 	})
 	storetest.AddSecret(t, st, portal.Secret{ID: secretID, ApplicationID: appID, Name: "Old", CreatedBy: email, ExpiresAt: time.Now().Add(72 * time.Hour)})
+	var fedSample sampleEvent
+	if err := json.Unmarshal(event("DeleteFederatedCredentialFunction"), &fedSample); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddFederatedCredential(ctx, portal.FederatedCredential{
+		ID: fedSample.PathParameters["credentialId"], ApplicationID: appID, Name: "Old CI", Issuer: "https://token.actions.githubusercontent.com",
+		Subject: "repo:acme/old:ref:refs/heads/main", Audience: "https://portal.example", CreatedAt: time.Now().UTC(), CreatedBy: email,
+	}, 20, audit.Event{ID: storetest.ID(t, ids.Event, time.Now()), At: time.Now(), Actor: email, Action: audit.FederatedCredentialCreated, ApplicationID: appID}, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	for logicalID, status := range want {
 		t.Run(logicalID, func(t *testing.T) {
@@ -78,6 +91,9 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 			}
 			if logicalID == "CreateSecretFunction" && !strings.Contains(resp.Body, `"value":"cps_`) {
 				t.Fatalf("no value in the create response: %s", resp.Body)
+			}
+			if logicalID == "CreateFederatedCredentialFunction" && !strings.Contains(resp.Body, `"subject":"repo:acme/search-sync:ref:refs/heads/main"`) {
+				t.Fatalf("the created credential is not in the response: %s", resp.Body)
 			}
 			if d, err := in.InitDuration(ctx); err != nil || d <= 0 {
 				t.Fatalf("no Init Duration reported: %v %v", d, err)
