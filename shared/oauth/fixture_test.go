@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
@@ -56,48 +55,6 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// calls counts the DynamoDB operations a client sends, by input type, and
-// can make chosen ones fail: an SDK middleware around the real client.
-type calls struct {
-	mu    sync.Mutex
-	n     map[string]int
-	fault func(params any) error
-}
-
-func (c *calls) option() func(*dynamodb.Options) {
-	return func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				c.n[strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%T", in.Parameters), "*dynamodb."), "Input")]++
-				fault := c.fault
-				c.mu.Unlock()
-				if fault != nil {
-					if err := fault(in.Parameters); err != nil {
-						return middleware.InitializeOutput{}, middleware.Metadata{}, err
-					}
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-		})
-	}
-}
-
-// reset zeroes the counts and returns them as they were.
-func (c *calls) reset() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
-}
-
-func (c *calls) setFault(f func(params any) error) {
-	c.mu.Lock()
-	c.fault = f
-	c.mu.Unlock()
-}
-
 func total(n map[string]int) int {
 	sum := 0
 	for _, v := range n {
@@ -112,7 +69,7 @@ type fixture struct {
 	t         testing.TB
 	emuConfig aws.Config // the emulator's, uncounted
 	clock     *clock
-	calls     *calls
+	calls     *emulatortest.Calls
 	st        *store.Store
 	db        *dynamodb.Client // the store's client, counted
 	table     string
@@ -137,8 +94,8 @@ func newFixture(t *testing.T, throttle oauth.ThrottlePolicy) *fixture {
 func newFixtureWith(t testing.TB, configure func(*oauth.Config)) *fixture {
 	t.Helper()
 	emu := emulatortest.ForTest(t)
-	f := &fixture{t: t, emuConfig: emu.Config(), clock: &clock{t: t0}, calls: &calls{n: map[string]int{}}}
-	f.db, f.table = dynamodb.NewFromConfig(emu.Config(), f.calls.option()), emulatortest.NewTable(t, emu)
+	f := &fixture{t: t, emuConfig: emu.Config(), clock: &clock{t: t0}, calls: emulatortest.NewCalls()}
+	f.db, f.table = dynamodb.NewFromConfig(emu.Config(), f.calls.Option), emulatortest.NewTable(t, emu)
 	f.st = store.New(f.db, f.table)
 	f.sm = secretsmanager.NewFromConfig(emu.Config())
 	peppers := keys.NewPeppers(f.sm, emulatortest.NewSecret(t, emu), f.clock.Now)

@@ -29,7 +29,7 @@ type reads struct {
 }
 
 func (r *reads) watch(f *fixture) {
-	f.calls.setFault(func(params any) error {
+	f.calls.SetFault(func(params any) error {
 		if in, ok := params.(*dynamodb.GetItemInput); ok {
 			pk := in.Key["PK"].(*types.AttributeValueMemberS).Value
 			r.mu.Lock()
@@ -57,7 +57,7 @@ func TestDynamoDBRequestsPerTokenRequest(t *testing.T) {
 	var r reads
 	r.watch(f)
 	tokenOf(t, f.call(basicRequest(app.ClientID, value, ""))) // the first use writes lastUsedAt
-	f.calls.reset()
+	f.calls.Reset()
 	r.take()
 
 	cases := []struct {
@@ -81,7 +81,7 @@ func TestDynamoDBRequestsPerTokenRequest(t *testing.T) {
 			if resp := f.call(c.req); resp.StatusCode != c.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, resp.Body)
 			}
-			if got := f.calls.reset(); !maps.Equal(got, c.want) {
+			if got := f.calls.Reset(); !maps.Equal(got, c.want) {
 				t.Fatalf("requests %v, want %v", got, c.want)
 			}
 			if got := r.take(); !slices.Equal(got, c.gets) {
@@ -94,16 +94,16 @@ func TestDynamoDBRequestsPerTokenRequest(t *testing.T) {
 		if resp := f.call(basicRequest(app.ClientID, wrong, "")); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("third failure: %d", resp.StatusCode)
 		}
-		f.calls.reset()
+		f.calls.Reset()
 		if resp := f.call(basicRequest(app.ClientID, wrong, "")); resp.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("locked failure: %d", resp.StatusCode)
 		}
-		if got := f.calls.reset(); !maps.Equal(got, map[string]int{"GetItem": 2}) {
+		if got := f.calls.Reset(); !maps.Equal(got, map[string]int{"GetItem": 2}) {
 			t.Fatalf("requests %v", got)
 		}
 		// And a success while locked is still one read.
 		tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
-		if got := f.calls.reset(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
+		if got := f.calls.Reset(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
 			t.Fatalf("requests of a success while locked %v", got)
 		}
 	})
@@ -142,18 +142,18 @@ func TestTokensAcrossTheClientMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.calls.reset()
+	f.calls.Reset()
 	tokenOf(t, f.call(basicRequest(clientID, value, "")))
-	if got := f.calls.reset(); got["GetItem"] != 2 || got["BatchGetItem"] != 1 {
+	if got := f.calls.Reset(); got["GetItem"] != 2 || got["BatchGetItem"] != 1 {
 		t.Fatalf("requests on the old layout %v", got)
 	}
 	if _, err := f.st.MigrateClients(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.calls.reset()
+	f.calls.Reset()
 	f.clock.Add(time.Minute) // lastUsedAt was written a minute ago
 	tokenOf(t, f.call(basicRequest(clientID, value, "")))
-	if got := f.calls.reset(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
+	if got := f.calls.Reset(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
 		t.Fatalf("requests after the migration %v", got)
 	}
 	if resp := f.call(basicRequest(clientID, wellFormedWrong(t), "")); resp.StatusCode != 401 {

@@ -164,9 +164,9 @@ func TestUnknownClientIDsAreThrottledPerAddressOnly(t *testing.T) {
 	}
 	tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
 
-	f.calls.reset()
+	f.calls.Reset()
 	f.call(basicRequest(unknown, value, ""))
-	if n := f.calls.reset(); n["TransactWriteItems"] != 0 || n["PutItem"] != 0 {
+	if n := f.calls.Reset(); n["TransactWriteItems"] != 0 || n["PutItem"] != 0 {
 		t.Fatalf("writes for an unknown client id: %v", n)
 	}
 	out, err := f.db.Query(context.Background(), &dynamodb.QueryInput{

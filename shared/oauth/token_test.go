@@ -179,20 +179,20 @@ func TestMalformedSecretsNeverReachDynamoDB(t *testing.T) {
 		"bad checksum": flipLast(value), "too short": value[:len(value)-1], "wrong prefix": "xyz_" + value[4:], "not base62": value[:10] + "-" + value[11:],
 	} {
 		t.Run(name, func(t *testing.T) {
-			f.calls.reset()
+			f.calls.Reset()
 			resp := f.call(basicRequest(app.ClientID, secret, ""))
 			if resp.StatusCode != 401 || errorOf(t, resp) != oauth.CodeInvalidClient {
 				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
-			if n := f.calls.reset(); total(n) != 0 {
+			if n := f.calls.Reset(); total(n) != 0 {
 				t.Fatalf("DynamoDB was called: %v", n)
 			}
 		})
 	}
 	t.Run("a well-formed one is looked up", func(t *testing.T) {
-		f.calls.reset()
+		f.calls.Reset()
 		tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
-		if n := f.calls.reset(); total(n) == 0 {
+		if n := f.calls.Reset(); total(n) == 0 {
 			t.Fatal("the counting wrapper saw nothing")
 		}
 	})
@@ -283,9 +283,9 @@ func TestLastUsedAtWrittenOncePerPrecision(t *testing.T) {
 	writes := 0
 	for _, s := range steps {
 		f.clock.Set(t0.Add(s.after))
-		f.calls.reset()
+		f.calls.Reset()
 		tokenOf(t, f.call(basicRequest(app.ClientID, value, "")))
-		calls := f.calls.reset()
+		calls := f.calls.Reset()
 		n := calls["TransactWriteItems"]
 		writes += n
 		if n != s.writes || calls["GetItem"] != 1 || total(calls) != 1+s.writes {
@@ -305,7 +305,7 @@ func TestLastUsedAtFailureDoesNotFailTheToken(t *testing.T) {
 	f := newFixture(t, lenient())
 	app := f.app("Search", "search-match")
 	value, _ := f.secret(app, 30)
-	f.calls.setFault(func(params any) error {
+	f.calls.SetFault(func(params any) error {
 		if _, ok := params.(*dynamodb.TransactWriteItemsInput); ok {
 			return errInjected
 		}
@@ -322,7 +322,7 @@ func TestStoreFailureIsServerError(t *testing.T) {
 	f := newFixture(t, lenient())
 	app := f.app("Search", "search-match")
 	value, _ := f.secret(app, 30)
-	f.calls.setFault(func(params any) error {
+	f.calls.SetFault(func(params any) error {
 		if _, ok := params.(*dynamodb.GetItemInput); ok {
 			return errInjected
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
@@ -22,32 +20,6 @@ import (
 	"credportal/shared/store"
 )
 
-// counter counts the DynamoDB operations a client sends, by input type: an
-// SDK middleware on the real client.
-type counter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *counter) option(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			c.n[strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%T", in.Parameters), "*dynamodb."), "Input")]++
-			c.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
-	})
-}
-
-func (c *counter) reset() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
-}
-
 // rawTable is a table with a store, a counted store and the raw client, for
 // tests that write items as earlier versions did.
 type rawTable struct {
@@ -55,15 +27,15 @@ type rawTable struct {
 	table   string
 	st      *store.Store
 	counted *store.Store
-	calls   *counter
+	calls   *emulatortest.Calls
 }
 
 func newRawTable(t *testing.T) *rawTable {
 	t.Helper()
 	emu := emulatortest.ForTest(t)
-	r := &rawTable{db: dynamodb.NewFromConfig(emu.Config()), table: emulatortest.NewTable(t, emu), calls: &counter{n: map[string]int{}}}
+	r := &rawTable{db: dynamodb.NewFromConfig(emu.Config()), table: emulatortest.NewTable(t, emu), calls: emulatortest.NewCalls()}
 	r.st = store.New(r.db, r.table)
-	r.counted = store.New(dynamodb.NewFromConfig(emu.Config(), r.calls.option), r.table)
+	r.counted = store.New(dynamodb.NewFromConfig(emu.Config(), r.calls.Option), r.table)
 	return r
 }
 
@@ -156,12 +128,12 @@ func TestClientIsOneConsistentRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.calls.reset()
+	r.calls.Reset()
 	c, err := r.counted.Client(ctx, app.ClientID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := r.calls.reset(); n["GetItem"] != 1 || len(n) != 1 {
+	if n := r.calls.Reset(); n["GetItem"] != 1 || len(n) != 1 {
 		t.Fatalf("requests of Client: %v, want one GetItem", n)
 	}
 	if c.ID != app.ClientID || c.ApplicationID != app.ID || c.OrganisationID != app.Organisation.ID || !slices.Equal(c.APIs, app.APIs) {
@@ -281,12 +253,12 @@ func TestMigrationFromTheOldLayout(t *testing.T) {
 	bare := r.putOldLayout(t, []string{})
 
 	t.Run("before the migration the old layout still authenticates, with more reads", func(t *testing.T) {
-		r.calls.reset()
+		r.calls.Reset()
 		c, err := r.counted.Client(ctx, app.ClientID)
 		if err != nil || !slices.Equal(secretIDs(c), sortedIDs(a, b)) || !slices.Equal(c.APIs, []string{"search-match"}) {
 			t.Fatalf("client %+v, %v", c, err)
 		}
-		if n := r.calls.reset(); n["GetItem"] != 2 || n["BatchGetItem"] != 1 {
+		if n := r.calls.Reset(); n["GetItem"] != 2 || n["BatchGetItem"] != 1 {
 			t.Fatalf("requests %v", n)
 		}
 		// lastUsedAt is written to the secret, the old client item is left
@@ -302,9 +274,9 @@ func TestMigrationFromTheOldLayout(t *testing.T) {
 	}
 
 	t.Run("after it one read gives everything", func(t *testing.T) {
-		r.calls.reset()
+		r.calls.Reset()
 		c, err := r.counted.Client(ctx, app.ClientID)
-		if n := r.calls.reset(); n["GetItem"] != 1 || len(n) != 1 {
+		if n := r.calls.Reset(); n["GetItem"] != 1 || len(n) != 1 {
 			t.Fatalf("requests %v", n)
 		}
 		if err != nil || c.ApplicationID != app.ID || c.OrganisationID != app.Organisation.ID || !slices.Equal(secretIDs(c), sortedIDs(a, b)) {
