@@ -87,16 +87,13 @@ type secretKey struct {
 // invocation is retried and alarmed on); reminders left for lack of time are
 // not an error.
 func (s *Sweep) Run(ctx context.Context) (Result, error) {
-	var res Result
-	now := s.now().UTC()
-	due, errs := s.findDue(ctx, now, &res)
-	sets := map[string]string{}
-	byRecipient, incomplete, err := s.recipients(ctx, now, due, sets, &res)
-	errs = append(errs, err)
+	r := &run{Sweep: s, now: s.now().UTC(), unmarked: map[secretKey]bool{}, recipientSets: map[string]string{}}
+	due := r.findDue(ctx)
+	byRecipient := r.recipients(ctx, due)
 
 	names := make([]string, 0, len(byRecipient))
-	for r := range byRecipient {
-		names = append(names, r)
+	for rcpt := range byRecipient {
+		names = append(names, rcpt)
 	}
 	sort.Strings(names)
 	stopped := false
@@ -107,35 +104,65 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 			stopped = true
 		}
 		if stopped {
-			res.Deferred += len(items)
-			for _, it := range items {
-				incomplete[keyOf(it.claim)] = true
-			}
+			r.res.Deferred += len(items)
+			r.leaveUnmarked(items)
 			continue
 		}
-		stop, err := s.deliver(ctx, now, rcpt, items, &res, incomplete)
-		errs = append(errs, err)
-		if stop {
+		if r.deliver(ctx, rcpt, items).stops() {
 			s.log.WarnContext(ctx, "expiry sweep stopping: out of time, or SES is not accepting mail; the rest waits for the next run")
 			stopped = true
 		}
 	}
+	r.markReminded(ctx, due)
 
-	// A threshold every recipient has is recorded on the secret with who they
-	// are, so later runs skip it without claiming again, unless the
-	// recipients have changed.
-	for k := range s.complete(due, incomplete) {
-		if err := s.store.MarkReminded(ctx, k.appID, k.secretID, k.threshold, sets[k.appID]); err != nil && !errors.Is(err, portal.ErrNotFound) {
-			s.log.WarnContext(ctx, "could not record a finished reminder", "secretId", k.secretID, "threshold", k.threshold, "error", err.Error())
-		}
-	}
+	res := r.res
 	s.log.InfoContext(ctx, "expiry sweep",
-		"day", now.Format(time.DateOnly), "examined", res.Examined, "due", res.Due, "sent", res.Sent,
+		"day", r.now.Format(time.DateOnly), "examined", res.Examined, "due", res.Due, "sent", res.Sent,
 		"reminders", res.Reminders, "skipped", res.Skipped, "failed", res.Failed, "deferred", res.Deferred)
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(r.errs...); err != nil {
 		return res, fmt.Errorf("expiry sweep: %d failures, left for a later run: %w", res.Failed, err)
 	}
 	return res, nil
+}
+
+// run is the state of one sweep: its time, its counts and failures, and
+// what it learns of each application and due (secret, threshold).
+type run struct {
+	*Sweep
+	now  time.Time
+	res  Result
+	errs []error
+	// unmarked holds the (secret, threshold) pairs this run must not record
+	// as reminded: some recipient still lacks the reminder, or it was
+	// recorded before.
+	unmarked map[secretKey]bool
+	// recipientSets holds each application's RecipientSet.
+	recipientSets map[string]string
+}
+
+// leaveUnmarked keeps the items' (secret, threshold) pairs from being
+// recorded as reminded by this run.
+func (r *run) leaveUnmarked(items []item) {
+	for _, it := range items {
+		r.unmarked[keyOf(it.claim)] = true
+	}
+}
+
+// markReminded records on each secret the threshold that every recipient
+// now has, with who they are, so later runs skip it without claiming again,
+// unless the recipients have changed.
+func (r *run) markReminded(ctx context.Context, due []dueSecret) {
+	marked := map[secretKey]bool{}
+	for _, d := range due {
+		k := secretKey{d.ApplicationID, d.ID, d.threshold}
+		if r.unmarked[k] || marked[k] {
+			continue
+		}
+		marked[k] = true
+		if err := r.store.MarkReminded(ctx, k.appID, k.secretID, k.threshold, r.recipientSets[k.appID]); err != nil && !errors.Is(err, portal.ErrNotFound) {
+			r.log.WarnContext(ctx, "could not record a finished reminder", "secretId", k.secretID, "threshold", k.threshold, "error", err.Error())
+		}
+	}
 }
 
 // dueSecret is a secret with the threshold it is due for.
@@ -147,39 +174,36 @@ type dueSecret struct {
 
 // findDue reads the window's day partitions and keeps the secrets with a
 // threshold crossed and not yet done.
-func (s *Sweep) findDue(ctx context.Context, now time.Time, res *Result) ([]dueSecret, []error) {
-	var (
-		due  []dueSecret
-		errs []error
-	)
-	window := slices.Max(s.cfg.Thresholds)
+func (r *run) findDue(ctx context.Context) []dueSecret {
+	var due []dueSecret
+	window := slices.Max(r.cfg.Thresholds)
 	for d := -1; d <= window; d++ {
-		secs, err := s.store.ExpiringOn(ctx, now.AddDate(0, 0, d))
+		day := r.now.AddDate(0, 0, d)
+		secs, err := r.store.ExpiringOn(ctx, day)
 		if err != nil {
-			s.log.ErrorContext(ctx, "could not read expiring secrets", "day", now.AddDate(0, 0, d).Format(time.DateOnly), "error", err.Error())
-			errs = append(errs, err)
-			res.Failed++
+			r.log.ErrorContext(ctx, "could not read expiring secrets", "day", day.Format(time.DateOnly), "error", err.Error())
+			r.errs = append(r.errs, err)
+			r.res.Failed++
 			continue
 		}
-		res.Examined += len(secs)
+		r.res.Examined += len(secs)
 		for _, sec := range secs {
-			left := DaysLeft(now, sec.ExpiresAt)
-			t, ok := Due(s.cfg.Thresholds, left, DaysLeft(sec.CreatedAt, sec.ExpiresAt))
+			left := DaysLeft(r.now, sec.ExpiresAt)
+			t, ok := Due(r.cfg.Thresholds, left, DaysLeft(sec.CreatedAt, sec.ExpiresAt))
 			if !ok {
 				continue
 			}
 			due = append(due, dueSecret{Expiring: sec, threshold: t, daysLeft: left})
 		}
 	}
-	return due, errs
+	return due
 }
 
 // recipients resolves who gets each due secret: the application's credential
-// managers, else the fallback address.
-// sets receives each application's RecipientSet.
-func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, sets map[string]string, res *Result) (map[string][]item, map[secretKey]bool, error) {
+// managers, else the fallback address. It notes each application's
+// RecipientSet.
+func (r *run) recipients(ctx context.Context, due []dueSecret) map[string][]item {
 	byRecipient := map[string][]item{}
-	incomplete := map[secretKey]bool{}
 	byApp := map[string][]dueSecret{}
 	var appIDs []string
 	for _, d := range due {
@@ -189,60 +213,51 @@ func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, 
 		byApp[d.ApplicationID] = append(byApp[d.ApplicationID], d)
 	}
 	if len(appIDs) == 0 {
-		return byRecipient, incomplete, nil
+		return byRecipient
 	}
-	fail := func(secs []dueSecret, err error) error {
-		for _, d := range secs {
-			res.Failed++
-			incomplete[secretKey{d.ApplicationID, d.ID, d.threshold}] = true
-		}
-		return err
-	}
-	apps, err := s.store.GetApplications(ctx, appIDs)
+	apps, err := r.store.GetApplications(ctx, appIDs)
 	if err != nil {
-		return byRecipient, incomplete, fail(due, fmt.Errorf("read applications: %w", err))
+		r.failDue(due, fmt.Errorf("read applications: %w", err))
+		return byRecipient
 	}
-	var errs []error
 	for _, app := range apps {
 		secs := byApp[app.ID]
-		ds, err := s.store.ListDesignations(ctx, app.ID)
+		ds, err := r.store.ListDesignations(ctx, app.ID)
 		if err != nil {
-			errs = append(errs, fail(secs, fmt.Errorf("read designations of %s: %w", app.ID, err)))
+			r.failDue(secs, fmt.Errorf("read designations of %s: %w", app.ID, err))
 			continue
 		}
-		to := mail.Recipients(ds, s.cfg.Fallback)
+		to := mail.Recipients(ds, r.cfg.Fallback)
 		if len(to) == 0 {
-			s.log.WarnContext(ctx, "no one to remind: the application has no credential manager and no fallback address is set", "applicationId", app.ID)
-			res.Skipped += len(secs)
-			for _, d := range secs {
-				incomplete[secretKey{app.ID, d.ID, d.threshold}] = true
-			}
+			r.log.WarnContext(ctx, "no one to remind: the application has no credential manager and no fallback address is set", "applicationId", app.ID)
+			r.res.Skipped += len(secs)
+			r.leaveDueUnmarked(secs)
 			continue
 		}
 		set := RecipientSet(to)
-		sets[app.ID] = set
+		r.recipientSets[app.ID] = set
 		// A threshold recorded as done for these very recipients needs no
 		// claims; a recipient added since still gets it.
 		secs = slices.DeleteFunc(secs, func(d dueSecret) bool {
-			done := d.Reminded != nil && *d.Reminded <= d.threshold && d.RemindedTo == set
-			if done {
-				// Recorded already: nothing to claim, send or record again.
-				res.Skipped += len(to)
-				incomplete[secretKey{app.ID, d.ID, d.threshold}] = true
+			recorded := d.Reminded != nil && *d.Reminded <= d.threshold && d.RemindedTo == set
+			if recorded {
+				// Nothing to claim, send or record again.
+				r.res.Skipped += len(to)
+				r.leaveDueUnmarked([]dueSecret{d})
 			}
-			return done
+			return recorded
 		})
 		if len(secs) == 0 {
 			continue
 		}
-		replaced, err := s.replacements(ctx, now, app, secs)
+		replaced, err := r.replacements(ctx, r.now, app, secs)
 		if err != nil {
 			// The note is a courtesy: send the reminders without it.
-			s.log.WarnContext(ctx, "could not check for replacement secrets", "applicationId", app.ID, "error", err.Error())
+			r.log.WarnContext(ctx, "could not check for replacement secrets", "applicationId", app.ID, "error", err.Error())
 		}
 		for _, d := range secs {
 			for _, rcpt := range to {
-				res.Due++
+				r.res.Due++
 				byRecipient[rcpt] = append(byRecipient[rcpt], item{
 					claim: Claim{
 						ApplicationID: app.ID, SecretID: d.ID, Threshold: d.threshold, Recipient: rcpt, ExpiresAt: d.ExpiresAt,
@@ -252,7 +267,23 @@ func (s *Sweep) recipients(ctx context.Context, now time.Time, due []dueSecret, 
 			}
 		}
 	}
-	return byRecipient, incomplete, errors.Join(errs...)
+	return byRecipient
+}
+
+// failDue counts due secrets whose recipients could not be read as failed,
+// to be tried by a later run.
+func (r *run) failDue(secs []dueSecret, err error) {
+	r.errs = append(r.errs, err)
+	r.res.Failed += len(secs)
+	r.leaveDueUnmarked(secs)
+}
+
+// leaveDueUnmarked keeps the secrets' thresholds from being recorded as
+// reminded by this run.
+func (r *run) leaveDueUnmarked(secs []dueSecret) {
+	for _, d := range secs {
+		r.unmarked[secretKey{d.ApplicationID, d.ID, d.threshold}] = true
+	}
 }
 
 // replacements finds, for each due secret, a newer secret of the same
@@ -295,94 +326,135 @@ func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Appl
 	return out, nil
 }
 
+// outcome is what became of one recipient's digest.
+type outcome int
+
+const (
+	// nothingClaimed: every reminder was sent before, is held by another
+	// run, or could not be claimed.
+	nothingClaimed outcome = iota
+	// digestSent: SES took the digest.
+	digestSent
+	// digestFailed: the digest could not be written or sent; its reminders
+	// wait for a later run.
+	digestFailed
+	// outOfTime: the invocation's time ran out before the digest went out.
+	outOfTime
+	// sesRefusing: SES is throttling or not accepting mail now.
+	sesRefusing
+)
+
+// stops says whether the run should send nothing more.
+func (o outcome) stops() bool { return o == outOfTime || o == sesRefusing }
+
 // deliver claims a recipient's reminders, sends the digest of those claimed,
-// and records them sent, or releases them if SES refused. stop says the run
-// should send nothing more: time is up, or SES will not take mail now.
+// and records them sent, or releases them if the digest did not go out.
 //
 // The claims are taken only once the send rate allows this digest, just
 // before it is sent, and their lease (Config.Lease, 45 s) covers that one
 // send, which is bounded to half of it: a run that dies after claiming
 // leaves claims that are free again when Lambda retries the invocation about
 // a minute later.
-func (s *Sweep) deliver(ctx context.Context, now time.Time, rcpt string, items []item, res *Result, incomplete map[secretKey]bool) (stop bool, _ error) {
-	token, err := s.token()
+func (r *run) deliver(ctx context.Context, rcpt string, items []item) outcome {
+	token, err := r.token()
 	if err != nil {
-		return false, err
+		r.errs = append(r.errs, err)
+		r.res.Failed += len(items)
+		r.leaveUnmarked(items)
+		return digestFailed
 	}
-	if err := s.pace(ctx); err != nil {
-		res.Deferred += len(items)
-		for _, it := range items {
-			incomplete[keyOf(it.claim)] = true
+	if err := r.pace(ctx); err != nil {
+		r.res.Deferred += len(items)
+		r.leaveUnmarked(items)
+		return outOfTime
+	}
+	claimed := r.claim(ctx, token, items)
+	if len(claimed) == 0 {
+		return nothingClaimed
+	}
+	msg, renderErr := r.digest(rcpt, r.now, token, claimed)
+	if renderErr != nil {
+		return r.unsent(ctx, token, claimed, renderErr)
+	}
+	id, sendErr := r.send(ctx, msg)
+	if sendErr != nil {
+		return r.unsent(ctx, token, claimed, sendErr)
+	}
+	r.res.Sent++
+	r.res.Reminders += len(claimed)
+	for _, it := range claimed {
+		if err := r.markSent(ctx, it.claim, token, id, r.now); err != nil {
+			// SES has it: the claim's lease runs out and a later run sends
+			// it again. The one duplicate the design allows.
+			r.log.ErrorContext(ctx, "reminder sent but not recorded", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "messageId", id, "error", err.Error())
+			r.unmarked[keyOf(it.claim)] = true
+			r.errs = append(r.errs, err)
 		}
-		return true, nil
 	}
-	var (
-		claimed []item
-		errs    []error
-	)
+	return digestSent
+}
+
+// claim claims the reminders for this run under token and returns those it
+// now holds.
+func (r *run) claim(ctx context.Context, token string, items []item) []item {
+	var claimed []item
 	for _, it := range items {
-		got, err := s.store.ClaimReminder(ctx, it.claim, token, now, s.cfg.Lease)
+		got, err := r.store.ClaimReminder(ctx, it.claim, token, r.now, r.cfg.Lease)
 		switch {
 		case err != nil:
-			s.log.ErrorContext(ctx, "could not claim a reminder", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "error", err.Error())
+			r.log.ErrorContext(ctx, "could not claim a reminder", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "error", err.Error())
 			// The claim may have been written though its answer was lost:
 			// release it (only if it is this run's), so the invocation's
 			// retry can send the reminder rather than wait out the lease.
-			if rerr := s.store.ReleaseReminder(context.WithoutCancel(ctx), it.claim, token); rerr != nil {
-				s.log.WarnContext(ctx, "could not release a reminder claim", "secretId", it.claim.SecretID, "error", rerr.Error())
-			}
-			res.Failed++
-			incomplete[keyOf(it.claim)] = true
-			errs = append(errs, err)
+			r.release(ctx, it.claim, token)
+			r.res.Failed++
+			r.unmarked[keyOf(it.claim)] = true
+			r.errs = append(r.errs, err)
 		case got == Claimed:
 			claimed = append(claimed, it)
 		case got == AlreadySent:
-			res.Skipped++
+			r.res.Skipped++
 		default:
-			res.Skipped++
-			incomplete[keyOf(it.claim)] = true
+			r.res.Skipped++
+			r.unmarked[keyOf(it.claim)] = true
 		}
 	}
-	if len(claimed) == 0 {
-		return false, errors.Join(errs...)
-	}
-	msg, err := s.digest(rcpt, now, token, claimed)
-	if err == nil {
-		var id string
-		if id, err = s.send(ctx, msg); err == nil {
-			res.Sent++
-			res.Reminders += len(claimed)
-			for _, it := range claimed {
-				if err := s.markSent(ctx, it.claim, token, id, now); err != nil {
-					// SES has it: the claim's lease runs out and a later run
-					// sends it again. The one duplicate the design allows.
-					s.log.ErrorContext(ctx, "reminder sent but not recorded", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "messageId", id, "error", err.Error())
-					incomplete[keyOf(it.claim)] = true
-					errs = append(errs, err)
-				}
-			}
-			return false, errors.Join(errs...)
-		}
-	}
-	outOfTime := errors.Is(err, errOutOfTime)
-	if outOfTime {
-		res.Deferred += len(claimed)
+	return claimed
+}
+
+// unsent releases the claims of a digest that did not go out, so that the
+// next run sends them, and says what stopped it.
+func (r *run) unsent(ctx context.Context, token string, claimed []item, err error) outcome {
+	late := errors.Is(err, errOutOfTime)
+	if late {
+		r.res.Deferred += len(claimed)
 	} else {
-		s.log.ErrorContext(ctx, "could not send a reminder digest", "reminders", len(claimed), "error", err.Error())
-		res.Failed += len(claimed)
+		r.log.ErrorContext(ctx, "could not send a reminder digest", "reminders", len(claimed), "error", err.Error())
+		r.res.Failed += len(claimed)
+		r.errs = append(r.errs, err)
 	}
+	r.leaveUnmarked(claimed)
 	for _, it := range claimed {
-		incomplete[keyOf(it.claim)] = true
 		// Released at once, the reminder goes out with the next run; if the
 		// release fails too, the lease runs out instead.
-		if rerr := s.store.ReleaseReminder(context.WithoutCancel(ctx), it.claim, token); rerr != nil {
-			s.log.WarnContext(ctx, "could not release a reminder claim", "secretId", it.claim.SecretID, "error", rerr.Error())
-		}
+		r.release(ctx, it.claim, token)
 	}
-	if outOfTime {
-		return true, errors.Join(errs...)
+	switch {
+	case late:
+		return outOfTime
+	case mail.Stopped(err) || mail.Throttled(err):
+		return sesRefusing
+	case ctx.Err() != nil:
+		return outOfTime
 	}
-	return mail.Stopped(err) || mail.Throttled(err) || ctx.Err() != nil, errors.Join(append(errs, err)...)
+	return digestFailed
+}
+
+// release gives a claim up at once, even when the invocation is ending.
+func (r *run) release(ctx context.Context, c Claim, token string) {
+	if err := r.store.ReleaseReminder(context.WithoutCancel(ctx), c, token); err != nil {
+		r.log.WarnContext(ctx, "could not release a reminder claim", "secretId", c.SecretID, "error", err.Error())
+	}
 }
 
 // pace waits until the send rate allows another digest, or returns
@@ -446,18 +518,6 @@ func RecipientSet(to []string) string {
 	slices.Sort(sorted)
 	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
 	return hex.EncodeToString(sum[:12])
-}
-
-// complete lists the (secret, threshold) pairs that every recipient has.
-func (s *Sweep) complete(due []dueSecret, incomplete map[secretKey]bool) map[secretKey]bool {
-	out := map[secretKey]bool{}
-	for _, d := range due {
-		k := secretKey{d.ApplicationID, d.ID, d.threshold}
-		if !incomplete[k] {
-			out[k] = true
-		}
-	}
-	return out
 }
 
 func keyOf(c Claim) secretKey { return secretKey{c.ApplicationID, c.SecretID, c.Threshold} }
