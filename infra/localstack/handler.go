@@ -17,6 +17,11 @@ import (
 	"credportal/infra/provision"
 )
 
+// IssuerPath is where the stack serves its loopback OpenID Connect issuer:
+// IssuerPath/.well-known/openid-configuration, IssuerPath/jwks and
+// IssuerPath/token?sub=S&aud=A.
+const IssuerPath = "/local/issuer"
+
 // SweepFunction is the template's scheduled expiry sweep that POST
 // /local/sweep runs.
 const SweepFunction = "ExpirySweepFunction"
@@ -36,6 +41,10 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	case provision.ScanningKeysPath:
 		s.serveScanningKeys(w, req)
+		return
+	}
+	if strings.HasPrefix(req.URL.Path, IssuerPath+"/") {
+		http.StripPrefix(IssuerPath, s.FederatedIssuer.Handler()).ServeHTTP(w, req)
 		return
 	}
 	r, params, ok := s.routes.match(req.Method, req.URL.EscapedPath())

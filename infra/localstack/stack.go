@@ -23,6 +23,7 @@ import (
 
 	"credportal/infra/emulator"
 	"credportal/infra/lambdarun"
+	"credportal/infra/oidcissuer"
 	"credportal/infra/provision"
 	"credportal/infra/seed"
 	"credportal/infra/template"
@@ -56,6 +57,10 @@ type Stack struct {
 	Params map[string]string
 	// Issuer and Audience are what the local authorizer's tokens carry.
 	Issuer, Audience string
+	// FederatedIssuer is the loopback OpenID Connect issuer the stack serves
+	// at IssuerPath and trusts (LOCAL_ISSUER): federated credentials naming
+	// it accept its tokens, which GET IssuerPath/token?sub=S&aud=A gives.
+	FederatedIssuer *oidcissuer.Issuer
 	// Seeded is what seeding created (nil unless Options.Seed).
 	Seeded *seed.Result
 	// Functions are the running functions by logical id.
@@ -107,6 +112,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.Params[k] = v
 	}
 	s.Issuer, s.Audience = s.Params["AuthIssuer"], s.Params["AuthAudience"]
+	if s.FederatedIssuer, err = oidcissuer.New(s.URL+IssuerPath, time.Now); err != nil {
+		return nil, err
+	}
 	locals := provision.Locals(tmpl, StackName, s.Params)
 	fns, err := provision.Functions(tmpl, locals)
 	if err != nil {
@@ -223,7 +231,15 @@ func (s *Stack) startEmulator(ctx context.Context, opts Options) error {
 
 // functionEnv is fn's environment pointing at the local resources.
 func (s *Stack) functionEnv(t *template.Template, fn template.Function, l template.Locals) (map[string]string, error) {
-	return lambdarun.Env(t, fn, l, s.Emulator.URL, emulator.Region)
+	env, err := lambdarun.Env(t, fn, l, s.Emulator.URL, emulator.Region)
+	if err != nil {
+		return nil, err
+	}
+	// The functions that read trusted issuers trust the stack's own too.
+	if _, ok := env["TRUSTED_ISSUERS"]; ok {
+		env["LOCAL_ISSUER"] = s.FederatedIssuer.URL()
+	}
+	return env, nil
 }
 
 func (s *Stack) seed(ctx context.Context, t *template.Template, fns []template.Function, l template.Locals) error {
@@ -243,7 +259,10 @@ func (s *Stack) seed(ctx context.Context, t *template.Template, fns []template.F
 	if err != nil {
 		return err
 	}
-	res, err := seed.Run(ctx, seed.Config{AWS: s.Emulator.Config(), Env: fenv, Now: time.Now})
+	res, err := seed.Run(ctx, seed.Config{
+		AWS: s.Emulator.Config(), Env: fenv, Now: time.Now,
+		FederatedIssuer: s.FederatedIssuer.URL(), FederatedAudience: s.URL,
+	})
 	if err != nil {
 		return err
 	}

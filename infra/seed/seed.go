@@ -58,7 +58,20 @@ type Application struct {
 	Managers []string
 	Viewers  []string
 	Secrets  []Secret
+	// Federated are federated credentials naming the local stack's
+	// loopback issuer (Config.FederatedIssuer).
+	Federated []Federated
 }
+
+// Federated is one demo federated credential: a token of the local issuer
+// for Subject, with the default audience, authenticates its application.
+type Federated struct {
+	Name, Subject string
+}
+
+// DemoSubject is the subject of the demo federated credential, in GitHub
+// Actions' format.
+const DemoSubject = "repo:acme/search-sync:ref:refs/heads/main"
 
 // Secret is one demo secret: created Age ago, expiring Left from now (a
 // negative Left has expired), last used UsedAgo ago (zero: never).
@@ -81,6 +94,7 @@ var Data = []Organisation{
 				{Name: "Production key", Age: 300 * day, Left: 5 * day, UsedAgo: 3 * time.Hour},
 				{Name: "Rotation 2026", Age: 2 * day, Left: 90 * day, UsedAgo: 20 * time.Minute},
 			},
+			Federated: []Federated{{Name: "Deploy from main (local issuer)", Subject: DemoSubject}},
 		},
 		{
 			Name: "Acme Data Sync", APIs: []string{"data-manager", "data-manager-sandbox"},
@@ -109,6 +123,9 @@ type Config struct {
 	AWS aws.Config
 	Env config.Env
 	Now func() time.Time
+	// FederatedIssuer and FederatedAudience are the issuer and audience of
+	// the demo federated credentials; none are written without an issuer.
+	FederatedIssuer, FederatedAudience string
 }
 
 // CreatedSecret is a demo secret created by this run, with its value (shown
@@ -179,6 +196,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				return res, err
 			}
 			if err := addSecrets(ctx, cfg, st, peppers, now, o, a, app, &res); err != nil {
+				return res, err
+			}
+			if err := addFederated(ctx, cfg, st, now, a, app.ID); err != nil {
 				return res, err
 			}
 		}
@@ -321,4 +341,33 @@ func WriteSecrets(path string, secrets []CreatedSecret) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// addFederated writes the application's demo federated credentials that it
+// lacks (by name).
+func addFederated(ctx context.Context, cfg Config, st *store.Store, now func() time.Time, a Application, appID string) error {
+	if cfg.FederatedIssuer == "" || len(a.Federated) == 0 {
+		return nil
+	}
+	have, err := st.ListFederatedCredentials(ctx, appID)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, fc := range have {
+		names[fc.Name] = true
+	}
+	svc := portal.NewFederatedService(portal.NewService(st, nil, cfg.Env.Portal, now, rand.Reader), st, portal.Federation{
+		TrustedIssuers: []string{cfg.FederatedIssuer}, DefaultAudience: cfg.FederatedAudience, Limit: portal.DefaultFederatedLimit,
+	}, nil)
+	root := portal.Caller{Email: AdminEmail, Admin: true}
+	for _, f := range a.Federated {
+		if names[f.Name] {
+			continue
+		}
+		if _, err := svc.CreateFederatedCredential(ctx, root, appID, portal.CreateFederatedInput{Name: f.Name, Issuer: cfg.FederatedIssuer, Subject: f.Subject}, seeder); err != nil {
+			return fmt.Errorf("create federated credential %s: %w", f.Name, err)
+		}
+	}
+	return nil
 }
