@@ -120,3 +120,20 @@ func TestLoadTokens(t *testing.T) {
 		}
 	}
 }
+
+// The sender and the fallback are addresses SES can write: an ASCII local
+// part, an internationalised domain in punycode, no look-alike.
+func TestLoadMailAddressesSESCanWrite(t *testing.T) {
+	m, err := LoadMail(env(map[string]string{"SENDER_EMAIL": "No-Reply@Bücher.example", "FALLBACK_EMAIL": "ops@bücher.example"}))
+	if err != nil || m.Sender != "no-reply@xn--bcher-kva.example" || m.Fallback != "ops@xn--bcher-kva.example" {
+		t.Fatalf("LoadMail = %+v, %v", m, err)
+	}
+	for name, bad := range map[string]map[string]string{
+		"SENDER_EMAIL":   {"SENDER_EMAIL": "zoë@portal.example"},
+		"FALLBACK_EMAIL": {"SENDER_EMAIL": "no-reply@portal.example", "FALLBACK_EMAIL": "ops@p\u0430ypal.example"},
+	} {
+		if _, err := LoadMail(env(bad)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("LoadMail(%v): %v, want an error naming %s", bad, err, name)
+		}
+	}
+}

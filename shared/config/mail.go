@@ -3,7 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/mail"
+
+	"credportal/shared/portal"
 )
 
 // MailEnv is the configuration of the portal's emails.
@@ -17,14 +18,17 @@ type MailEnv struct {
 func LoadMail(getenv Getenv) (MailEnv, error) {
 	m := MailEnv{Sender: getenv("SENDER_EMAIL"), PortalURL: getenv("PORTAL_URL"), Fallback: getenv("FALLBACK_EMAIL")}
 	var errs []error
+	// Both must be addresses SES can write: an ASCII local part, the domain
+	// in punycode (converted here), no look-alike (portal.CheckEmail).
+	var err error
 	if m.Sender == "" {
 		errs = append(errs, errors.New("SENDER_EMAIL is not set"))
-	} else if _, err := mail.ParseAddress(m.Sender); err != nil {
-		errs = append(errs, fmt.Errorf("SENDER_EMAIL %q is not an email address", m.Sender))
+	} else if m.Sender, err = portal.CheckEmail(m.Sender); err != nil {
+		errs = append(errs, fmt.Errorf("SENDER_EMAIL %q is not an address SES can send from", getenv("SENDER_EMAIL")))
 	}
 	if m.Fallback != "" {
-		if _, err := mail.ParseAddress(m.Fallback); err != nil {
-			errs = append(errs, fmt.Errorf("FALLBACK_EMAIL %q is not an email address", m.Fallback))
+		if m.Fallback, err = portal.CheckEmail(m.Fallback); err != nil {
+			errs = append(errs, fmt.Errorf("FALLBACK_EMAIL %q is not an address SES can deliver to", getenv("FALLBACK_EMAIL")))
 		}
 	}
 	return m, errors.Join(errs...)

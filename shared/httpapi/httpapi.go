@@ -63,6 +63,11 @@ func (id Identity) Caller(req Request) (portal.Caller, error) {
 	if c.Email == "" || !strings.Contains(c.Email, "@") || len(c.Email) > portal.MaxEmailLen {
 		return portal.Caller{}, errNoIdentity
 	}
+	// A token's internationalised domain is matched in the punycode form
+	// designations are stored in.
+	if email, err := portal.CheckEmail(c.Email); err == nil {
+		c.Email = email
+	}
 	c.Issuer, c.Subject = claims["iss"], claims["sub"]
 	if c.Issuer == "" || c.Subject == "" {
 		return portal.Caller{}, errNoIdentity

@@ -209,6 +209,31 @@ func Throttled(err error) bool {
 	return false
 }
 
+// Undeliverable reports whether SES refused a message for good because of
+// its recipient, so sending it again can never succeed: SES v2's
+// MessageRejected (the address or the message is refused, e.g. an address
+// the SES sandbox has not verified) and BadRequestException (e.g. an address
+// SES cannot parse, such as a non-ASCII local part: SES has no SMTPUTF8).
+// The portal sends each message to one recipient, composed by itself, so a
+// BadRequestException is taken to be about the recipient.
+//
+// Everything else is transient and the message is tried again later:
+// throttling (TooManyRequestsException, Throttling), the daily quota
+// (LimitExceededException), a paused or suspended account
+// (SendingPausedException, AccountSuspendedException: the whole account
+// stops, not one address) and SES's own failures (HTTP 5xx).
+//
+// Which answer AWS gives for which address is not verified here (the
+// emulator accepts any address with an @); the tests answer as SES is
+// documented to.
+func Undeliverable(err error) bool {
+	var (
+		rejected *types.MessageRejected
+		bad      *types.BadRequestException
+	)
+	return errors.As(err, &rejected) || errors.As(err, &bad)
+}
+
 // Stopped reports whether SES refuses to send anything more for now (daily
 // quota used, sending paused, account suspended): trying again in this run is
 // pointless.

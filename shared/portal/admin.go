@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -364,19 +363,6 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 	return a.current(ctx, app)
 }
 
-// CheckEmail returns the address to designate: a plain address (no display
-// name, no angle brackets), lower-cased, at most MaxEmailLen bytes.
-func CheckEmail(s string) (string, error) {
-	email := strings.ToLower(s)
-	if len(email) == 0 || len(email) > MaxEmailLen {
-		return "", ErrInvalidEmail
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Name != "" || addr.Address != email {
-		return "", ErrInvalidEmail
-	}
-	return email, nil
-}
 
 // checkAPIs validates a grant against the catalogue and returns it sorted.
 func (a *Admin) checkAPIs(apis []string) ([]string, error) {

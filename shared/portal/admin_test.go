@@ -399,6 +399,9 @@ func TestUnchangedWritesRecordNothing(t *testing.T) {
 }
 
 func TestCheckEmail(t *testing.T) {
+	// 254 bytes: a 64-byte local part and a 189-byte domain of labels of at
+	// most 63.
+	longest := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("b", 62) + ".test"
 	for in, want := range map[string]string{
 		"alice@acme.example":         "alice@acme.example",
 		"Alice.Smith@ACME.example":   "alice.smith@acme.example",
@@ -418,8 +421,24 @@ func TestCheckEmail(t *testing.T) {
 		"alice@acme.example (work)":  "",
 		`"alice smith"@acme.example`: "",
 		"alice@acme..example":        "",
-		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test": strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test",
-		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".test": "",
+		// SES cannot deliver what it cannot write in ASCII: a non-ASCII
+		// local part is refused, an internationalised domain converted.
+		"zoë@acme.example":            "",
+		"ZOË@acme.example":            "",
+		"alice@bücher.example":        "alice@xn--bcher-kva.example",
+		"alice@BÜCHER.example":        "alice@xn--bcher-kva.example",
+		"alice@xn--bcher-kva.example": "alice@xn--bcher-kva.example",
+		"alice@日本語.jp":                "alice@xn--wgv71a119e.jp",
+		"alice@bücher":                "",
+		"alice@xn--.example":          "",
+		// Look-alikes: a Cyrillic а (U+0430) among Latin letters.
+		"\u0430lice@acme.example":          "",
+		"alice@\u0430cme.example":          "",
+		"alice@p\u0430ypal.com":            "",
+		"alice@\u0430\u0441\u0435.example": "alice@xn--80ak9a.example",
+		longest:                            longest,
+		longest + "x":                      "",
+		strings.Repeat("a", 10) + "@" + strings.Repeat("b", 64) + ".test": "", // a label over 63
 	} {
 		got, err := portal.CheckEmail(in)
 		if got != want || (want == "") != errors.Is(err, portal.ErrInvalidEmail) {
@@ -473,6 +492,7 @@ func FuzzCheckEmail(f *testing.F) {
 	for _, seed := range []string{
 		"alice@acme.example", "Alice <alice@acme.example>", "a+b@c.d", `"a b"@c.d`, "a@b", "a@[127.0.0.1]",
 		"a@b.c (comment)", "a,b@c.d", "=?utf-8?q?a?=@b.c", "ü@example.com", "a@b.c\n", "",
+		"a@bücher.example", "a@\u0430cme.example", "a@日本語.jp", "a@xn--bcher-kva.example", "a@ＡＣＭＥ.example",
 	} {
 		f.Add(seed)
 	}
@@ -484,8 +504,17 @@ func FuzzCheckEmail(f *testing.F) {
 			}
 			return
 		}
-		if out != strings.ToLower(in) || len(out) > portal.MaxEmailLen || strings.Count(out, "@") < 1 {
+		ascii := true
+		for _, r := range in {
+			ascii = ascii && r < 0x80
+		}
+		if ascii && out != strings.ToLower(in) || len(out) > portal.MaxEmailLen || strings.Count(out, "@") < 1 {
 			t.Fatalf("CheckEmail(%q) = %q", in, out)
+		}
+		for _, r := range out {
+			if r >= 0x80 {
+				t.Fatalf("CheckEmail(%q) = %q is not ASCII", in, out)
+			}
 		}
 		if strings.ContainsAny(out, " \t\r\n<>,;()") {
 			t.Fatalf("CheckEmail(%q) = %q holds a separator", in, out)

@@ -99,6 +99,9 @@ type Store interface {
 	MarkReminderSent(ctx context.Context, c Claim, token, messageID string, now time.Time) error
 	// ReleaseReminder gives c up at once, if token still holds it.
 	ReleaseReminder(ctx context.Context, c Claim, token string) error
+	// MarkReminderUndeliverable records, if token still holds c, that SES
+	// refused its recipient for good: c is never tried again.
+	MarkReminderUndeliverable(ctx context.Context, c Claim, token, reason string, now time.Time) error
 }
 
 // Sender sends one email and returns its message id.

@@ -66,6 +66,10 @@ type Result struct {
 	// Deferred reminders were left for the next run when time ran out or
 	// SES stopped accepting mail.
 	Deferred int `json:"deferred"`
+	// Undeliverable reminders went to an address SES refused for good
+	// (mail.Undeliverable): recorded, never tried again, and no failure of
+	// the run.
+	Undeliverable int `json:"undeliverable"`
 }
 
 // item is one due reminder, with what its digest shows.
@@ -118,7 +122,8 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 	res := r.res
 	s.log.InfoContext(ctx, "expiry sweep",
 		"day", r.now.Format(time.DateOnly), "examined", res.Examined, "due", res.Due, "sent", res.Sent,
-		"reminders", res.Reminders, "skipped", res.Skipped, "failed", res.Failed, "deferred", res.Deferred)
+		"reminders", res.Reminders, "skipped", res.Skipped, "failed", res.Failed, "deferred", res.Deferred,
+		"undeliverable", res.Undeliverable)
 	if err := errors.Join(r.errs...); err != nil {
 		return res, fmt.Errorf("expiry sweep: %d failures, left for a later run: %w", res.Failed, err)
 	}
@@ -342,6 +347,9 @@ const (
 	outOfTime
 	// sesRefusing: SES is throttling or not accepting mail now.
 	sesRefusing
+	// digestUndeliverable: SES refused the recipient for good; its
+	// reminders are recorded so and never tried again.
+	digestUndeliverable
 )
 
 // stops says whether the run should send nothing more.
@@ -377,6 +385,10 @@ func (r *run) deliver(ctx context.Context, rcpt string, items []item) outcome {
 		return r.unsent(ctx, token, claimed, renderErr)
 	}
 	id, sendErr := r.send(ctx, msg)
+	if mail.Undeliverable(sendErr) {
+		r.undeliverable(ctx, rcpt, token, claimed, sendErr)
+		return digestUndeliverable
+	}
 	if sendErr != nil {
 		return r.unsent(ctx, token, claimed, sendErr)
 	}
@@ -454,6 +466,23 @@ func (r *run) unsent(ctx context.Context, token string, claimed []item, err erro
 func (r *run) release(ctx context.Context, c Claim, token string) {
 	if err := r.store.ReleaseReminder(context.WithoutCancel(ctx), c, token); err != nil {
 		r.log.WarnContext(ctx, "could not release a reminder claim", "secretId", c.SecretID, "error", err.Error())
+	}
+}
+
+// undeliverable records the claimed reminders of a digest SES refused for
+// good: final, like sent, so no later run tries the address again and one
+// bad address never fails the run. A record that fails leaves the claim to
+// run out and be tried again.
+func (r *run) undeliverable(ctx context.Context, rcpt, token string, claimed []item, sendErr error) {
+	r.log.ErrorContext(ctx, "reminder undeliverable: SES refused the address for good; it is not tried again",
+		"recipient", rcpt, "reminders", len(claimed), "error", sendErr.Error())
+	for _, it := range claimed {
+		if err := r.store.MarkReminderUndeliverable(context.WithoutCancel(ctx), it.claim, token, sendErr.Error(), r.now); err != nil {
+			r.log.WarnContext(ctx, "could not record an undeliverable reminder", "secretId", it.claim.SecretID, "error", err.Error())
+			r.unmarked[keyOf(it.claim)] = true
+			continue
+		}
+		r.res.Undeliverable++
 	}
 }
 

@@ -27,6 +27,9 @@ const (
 	typeReminder    = "reminder"
 	reminderClaimed = "claimed"
 	reminderSent    = "sent"
+	// reminderUndeliverable: SES refused the recipient for good; the
+	// reminder is never tried again.
+	reminderUndeliverable = "undeliverable"
 	// reminderRetention is how long after a secret's expiry its claims are
 	// kept: far past the day after expiry, the last day the sweep reads it.
 	reminderRetention = 30 * 24 * time.Hour
@@ -42,6 +45,7 @@ type reminderItem struct {
 	LeaseUntil int64      `dynamodbav:"LeaseUntil"`
 	SentAt     *time.Time `dynamodbav:"SentAt,omitempty"`
 	MessageID  string     `dynamodbav:"MessageID,omitempty"`
+	Reason     string     `dynamodbav:"Reason,omitempty"` // SES's refusal, when undeliverable
 	AppID      string     `dynamodbav:"AppID"`
 	SecretID   string     `dynamodbav:"SecretID"`
 	Threshold  int        `dynamodbav:"Threshold"`
@@ -87,7 +91,8 @@ func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token stri
 			return 0, err
 		}
 		switch {
-		case old.Status == reminderSent:
+		case old.Status == reminderSent || old.Status == reminderUndeliverable:
+			// Undeliverable is as final as sent: never tried again.
 			return reminder.AlreadySent, nil
 		case old.Token == token:
 			// A retried write whose first attempt succeeded: the claim is ours.
@@ -121,6 +126,27 @@ func (st *Store) MarkReminderSent(ctx context.Context, c reminder.Claim, token, 
 	return nil
 }
 
+// MarkReminderUndeliverable records, while token holds c, that SES refused
+// its recipient for good (reason is SES's answer): c is never tried again.
+func (st *Store) MarkReminderUndeliverable(ctx context.Context, c reminder.Claim, token, reason string, now time.Time) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.table), Key: reminderKey(c),
+		UpdateExpression:         aws.String("SET #status = :undeliverable, SentAt = :at, Reason = :reason"),
+		ConditionExpression:      aws.String("#token = :token"),
+		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":undeliverable": s(reminderUndeliverable), ":at": s(now.UTC().Format(time.RFC3339Nano)), ":reason": s(reason), ":token": s(token),
+		},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("mark reminder %s undeliverable: the claim was taken over", c.Key())
+	}
+	if err != nil {
+		return fmt.Errorf("mark reminder %s undeliverable: %w", c.Key(), err)
+	}
+	return nil
+}
+
 // ReleaseReminder gives c up at once (its lease ends now), while token holds
 // it and it was not sent: the next run claims it again.
 func (st *Store) ReleaseReminder(ctx context.Context, c reminder.Claim, token string) error {
@@ -142,7 +168,7 @@ func (st *Store) ReleaseReminder(ctx context.Context, c reminder.Claim, token st
 	return nil
 }
 
-// ReminderStatus reads a claim's status ("claimed", "sent"), or "" if none.
+// ReminderStatus reads a claim's status ("claimed", "sent", "undeliverable"), or "" if none.
 func (st *Store) ReminderStatus(ctx context.Context, c reminder.Claim) (string, error) {
 	var it reminderItem
 	found, err := st.get(ctx, reminderKey(c), true, &it)
