@@ -81,16 +81,44 @@ func (s statement) writes() []string {
 
 // writeRule is a write a function may make: one DynamoDB action, on items
 // whose partition key matches one of leadingKeys, naming only attributes
-// (with the key attributes), returning nothing.
+// (with the key attributes; a pattern with * matches a family of names),
+// returning at most returnValues (NONE when empty).
 type writeRule struct {
-	action      string
-	leadingKeys []string
-	attributes  []string
+	action       string
+	leadingKeys  []string
+	attributes   []string
+	returnValues []string
 }
 
 // bindDesignation is the one write of the functions that otherwise only
 // read: the first use of a designation binds it to the caller's identity.
-var bindDesignation = writeRule{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "BoundIssuer", "BoundSubject", "BoundAt"}}
+var bindDesignation = writeRule{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "BoundIssuer", "BoundSubject", "BoundAt"}, nil}
+
+// narrowWriters are the functions whose writes are narrowed to the
+// attributes they write, with those writes (and, in others, the writes that
+// are not DynamoDB items they make).
+var narrowWriters = map[string]struct {
+	rules  []writeRule
+	others []string
+}{
+	// The internet-facing token endpoint: a secret's LastUsedAt, a client
+	// item's Used# entries (never a Secret# entry, which would let it plant
+	// a credential), its failure counters and lockouts, a lockout's audit
+	// event, and a signing key of its own making.
+	"TokenFunction": {rules: []writeRule{
+		{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "LastUsedAt"}, nil},
+		{"dynamodb:UpdateItem", []string{"CLIENT#*"}, []string{"PK", "SK", "Used#*"}, nil},
+		{"dynamodb:UpdateItem", []string{"THROTTLE#*"}, []string{"PK", "SK", "Failures", "TTL", "LockedUntil"}, []string{"NONE", "UPDATED_NEW"}},
+		{"dynamodb:PutItem", []string{"AUDIT#*"}, []string{"PK", "SK", "Type", "TTL", "ID", "At", "Actor", "Action", "AppID", "SecretID", "SecretName", "Hint", "SourceIP", "UserAgent", "RequestID", "Details"}, nil},
+	}, others: []string{"secretsmanager:PutSecretValue"}},
+	// The sweep: its reminder claims, and a secret's record of the
+	// thresholds done.
+	"ExpirySweepFunction": {rules: []writeRule{
+		{"dynamodb:PutItem", []string{"REMINDER#*"}, []string{"PK", "SK", "Type", "Status", "Token", "ClaimedAt", "LeaseUntil", "AppID", "SecretID", "Threshold", "Recipient", "TTL"}, nil},
+		{"dynamodb:UpdateItem", []string{"REMINDER#*"}, []string{"PK", "SK", "Status", "Token", "SentAt", "MessageID", "Reason", "LeaseUntil"}, nil},
+		{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "Reminded", "RemindedTo"}, nil},
+	}, others: []string{"ses:SendEmail"}},
+}
 
 func sameSet(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
@@ -100,15 +128,23 @@ func sameSet(a, b []string) bool {
 }
 
 // grants reports why s is not exactly r: r's one action, its partition keys,
-// its attributes and ReturnValues NONE, and no other condition.
+// its attributes and its return values, and no other condition.
 func (r writeRule) grants(s statement) error {
 	if !sameSet(s.actions, []string{r.action}) {
 		return fmt.Errorf("actions %v, want only %s", s.actions, r.action)
 	}
+	returns := r.returnValues
+	if len(returns) == 0 {
+		returns = []string{"NONE"}
+	}
 	want := map[string]map[string][]string{
-		"ForAllValues:StringLike":   {"dynamodb:LeadingKeys": r.leadingKeys},
-		"ForAllValues:StringEquals": {"dynamodb:Attributes": r.attributes},
-		"StringEqualsIfExists":      {"dynamodb:ReturnValues": {"NONE"}},
+		"ForAllValues:StringLike": {"dynamodb:LeadingKeys": r.leadingKeys},
+		"StringEqualsIfExists":    {"dynamodb:ReturnValues": returns},
+	}
+	if slices.ContainsFunc(r.attributes, func(a string) bool { return strings.Contains(a, "*") }) {
+		want["ForAllValues:StringLike"]["dynamodb:Attributes"] = r.attributes
+	} else {
+		want["ForAllValues:StringEquals"] = map[string][]string{"dynamodb:Attributes": r.attributes}
 	}
 	if len(s.condition) != len(want) {
 		return fmt.Errorf("conditions %v, want %v", s.condition, want)
@@ -129,12 +165,19 @@ func (r writeRule) grants(s statement) error {
 
 // checkWrites checks that every write statement of a function is one of
 // rules, and that each rule is granted.
-func checkWrites(t *testing.T, tmpl *Template, f Function, rules []writeRule) {
+func checkWrites(t *testing.T, tmpl *Template, f Function, rules []writeRule, others ...string) {
 	t.Helper()
 	granted := make([]bool, len(rules))
 	for _, s := range statements(tmpl, f.LogicalID) {
-		if len(s.writes()) == 0 {
+		writes := s.writes()
+		if len(writes) == 0 {
 			continue
+		}
+		if !slices.ContainsFunc(writes, func(w string) bool {
+			return strings.HasPrefix(w, "dynamodb:") || strings.HasPrefix(w, "sam:") || w == "*"
+		}) &&
+			!slices.ContainsFunc(writes, func(w string) bool { return !slices.Contains(others, w) }) {
+			continue // a write that is not a DynamoDB item's, and one the function makes
 		}
 		var reasons []string
 		ok := false
@@ -184,6 +227,25 @@ func TestReadOnlyFunctionsCannotWrite(t *testing.T) {
 	}
 }
 
+// The token endpoint and the sweep may write only the attributes they
+// write, in the partitions they write them: neither could plant a
+// designation, a secret or a credential.
+func TestWritersAreNarrow(t *testing.T) {
+	tmpl, _ := load(t)
+	found := 0
+	for _, f := range tmpl.Functions() {
+		w, ok := narrowWriters[f.LogicalID]
+		if !ok {
+			continue
+		}
+		found++
+		checkWrites(t, tmpl, f, w.rules, w.others...)
+	}
+	if found != len(narrowWriters) {
+		t.Fatalf("%d of the %d narrow writers are in template.yaml", found, len(narrowWriters))
+	}
+}
+
 // The checks see what they are meant to see.
 func TestWriteRuleChecks(t *testing.T) {
 	good := statement{actions: []string{"dynamodb:UpdateItem"}, condition: map[string]map[string][]string{
@@ -193,6 +255,19 @@ func TestWriteRuleChecks(t *testing.T) {
 	}}
 	if err := bindDesignation.grants(good); err != nil {
 		t.Fatal(err)
+	}
+	pattern := writeRule{"dynamodb:UpdateItem", []string{"CLIENT#*"}, []string{"PK", "SK", "Used#*"}, nil}
+	if err := pattern.grants(statement{actions: []string{"dynamodb:UpdateItem"}, condition: map[string]map[string][]string{
+		"ForAllValues:StringLike": {"dynamodb:LeadingKeys": {"CLIENT#*"}, "dynamodb:Attributes": {"PK", "SK", "Used#*"}},
+		"StringEqualsIfExists":    {"dynamodb:ReturnValues": {"NONE"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if pattern.grants(statement{actions: []string{"dynamodb:UpdateItem"}, condition: map[string]map[string][]string{
+		"ForAllValues:StringLike": {"dynamodb:LeadingKeys": {"CLIENT#*"}, "dynamodb:Attributes": {"PK", "SK", "Used#*", "Secret#*"}},
+		"StringEqualsIfExists":    {"dynamodb:ReturnValues": {"NONE"}},
+	}}) == nil {
+		t.Error("a statement allowing Secret# entries passed")
 	}
 	wider := []statement{
 		{actions: []string{"dynamodb:UpdateItem", "dynamodb:PutItem"}, condition: good.condition},
