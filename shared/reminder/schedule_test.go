@@ -92,7 +92,7 @@ func TestExpiryReminderADayLate(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
-	if m := f.mail(); !strings.Contains(m[len(m)-1].Text, "has expired") {
+	if m := f.mail(); !strings.Contains(m[len(m)-1].Text, "expired yesterday, 28 November 2026 at 05:00 UTC. Token requests with it now fail.") {
 		t.Errorf("late expiry notice:\n%s", m[len(m)-1].Text)
 	}
 }
@@ -133,7 +133,7 @@ func TestDeleteAndReplaceStopReminders(t *testing.T) {
 	}
 	m := f.mail()
 	last := m[len(m)-1]
-	if !strings.Contains(last.Text, "A newer secret, New") || !strings.Contains(last.Text, "looks replaced") || replacement == "" {
+	if !strings.Contains(last.Text, `A newer secret, "New"`) || !strings.Contains(last.Text, "looks replaced") || replacement == "" {
 		t.Errorf("no replacement note on day 5:\n%s", last.Text)
 	}
 	if strings.Contains(m[1].Text, "looks replaced") {

@@ -78,7 +78,7 @@ type item struct {
 	app      portal.Application
 	secret   portal.Secret
 	daysLeft int
-	replaced *portal.Secret // a newer active secret in use, if any
+	newer    *portal.Secret // the newer active secret to use instead, if any
 }
 
 // secretKey identifies a (secret, threshold) pair.
@@ -255,7 +255,7 @@ func (r *run) recipients(ctx context.Context, due []dueSecret) map[string][]item
 		if len(secs) == 0 {
 			continue
 		}
-		replaced, err := r.replacements(ctx, r.now, app, secs)
+		newer, err := r.replacements(ctx, r.now, app, secs)
 		if err != nil {
 			// The note is a courtesy: send the reminders without it.
 			r.log.WarnContext(ctx, "could not check for replacement secrets", "applicationId", app.ID, "error", err.Error())
@@ -267,7 +267,7 @@ func (r *run) recipients(ctx context.Context, due []dueSecret) map[string][]item
 					claim: Claim{
 						ApplicationID: app.ID, SecretID: d.ID, Threshold: d.threshold, Recipient: rcpt, ExpiresAt: d.ExpiresAt,
 					},
-					app: app, secret: d.Secret, daysLeft: d.daysLeft, replaced: replaced[d.ID],
+					app: app, secret: d.Secret, daysLeft: d.daysLeft, newer: newer[d.ID],
 				})
 			}
 		}
@@ -291,10 +291,13 @@ func (r *run) leaveDueUnmarked(secs []dueSecret) {
 	}
 }
 
-// replacements finds, for each due secret, a newer secret of the same
-// application that is active, expires later and has been used: the due one
-// then looks replaced. Only such candidates are read, from the set of secret
-// ids and expiries the application record keeps.
+// replacements finds, for each due secret, the newer secret of the same
+// application its systems should be on: one that is active, not reported
+// leaked, created after it and expiring after it. Of those, the one used
+// most recently (the due one then looks replaced), else the one expiring
+// last (the digest names it as the one to switch to). Only such candidates
+// are read, from the set of secret ids and expiries the application record
+// keeps.
 func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Application, secs []dueSecret) (map[string]*portal.Secret, error) {
 	out := map[string]*portal.Secret{}
 	var candidates []string
@@ -320,15 +323,28 @@ func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Appl
 	for _, d := range secs {
 		for i := range newer {
 			n := newer[i]
-			if n.ID == d.ID || n.LastUsedAt == nil || !n.CreatedAt.After(d.CreatedAt) || !n.ExpiresAt.After(d.ExpiresAt) || !n.ExpiresAt.After(now) {
+			if n.ID == d.ID || n.LeakedAt != nil || !n.CreatedAt.After(d.CreatedAt) || !n.ExpiresAt.After(d.ExpiresAt) || !n.ExpiresAt.After(now) {
 				continue
 			}
-			if cur := out[d.ID]; cur == nil || n.LastUsedAt.After(*cur.LastUsedAt) {
+			if cur := out[d.ID]; cur == nil || better(n, *cur) {
 				out[d.ID] = &n
 			}
 		}
 	}
 	return out, nil
+}
+
+// better says whether a is a likelier successor than b: used before unused,
+// then used more recently, then expiring later.
+func better(a, b portal.Secret) bool {
+	switch {
+	case (a.LastUsedAt == nil) != (b.LastUsedAt == nil):
+		return a.LastUsedAt != nil
+	case a.LastUsedAt != nil && !a.LastUsedAt.Equal(*b.LastUsedAt):
+		return a.LastUsedAt.After(*b.LastUsedAt)
+	default:
+		return a.ExpiresAt.After(b.ExpiresAt)
+	}
 }
 
 // outcome is what became of one recipient's digest.

@@ -104,7 +104,7 @@ func TestDigests(t *testing.T) {
 	alice := byRcpt["alice@acme.test"]
 	for _, part := range []string{alice.Text, alice.HTML} {
 		for _, want := range []string{
-			"Acme Search", "Acme Data Sync", "Production key", prod.Hint + "…", "2026-12-01 09:30 UTC", "expires in 5 days",
+			"Acme Search", "Acme Data Sync", "Production key", prod.Hint + "…", "expires in 5 days, on 1 December 2026 at 09:30 UTC",
 			"Today key", "expires today", "Sync key", "expires in 30 days",
 			portalURL + "applications/" + search.ID, portalURL + "applications/" + sync.ID,
 		} {
@@ -112,14 +112,15 @@ func TestDigests(t *testing.T) {
 				t.Errorf("alice's digest lacks %q:\n%s", want, part)
 			}
 		}
-		for _, never := range []string{"Rotation 2026", "Globex", "Orphan"} {
+		for _, never := range []string{"Globex", "Orphan"} {
 			if strings.Contains(part, never) {
 				t.Errorf("alice's digest shows %q", never)
 			}
 		}
 	}
-	if !strings.Contains(alice.Text, "days left: 5") || !strings.Contains(alice.HTML, "<td>5</td>") {
-		t.Errorf("days left not shown:\n%s\n%s", alice.Text, alice.HTML)
+	// Acme Search's unused newer secret is named as the one to switch to.
+	if strings.Count(alice.Text, `Switch your systems to the newer secret "Rotation 2026"`) != 2 {
+		t.Errorf("the newer secret is not named for both of Acme Search's:\n%s", alice.Text)
 	}
 	// Grouped by application: each application's heading once, its secrets
 	// between it and its link.
@@ -150,7 +151,7 @@ func TestDigests(t *testing.T) {
 			t.Errorf("carol's digest shows %q", never)
 		}
 	}
-	if fb := byRcpt[f.fallback]; !strings.Contains(fb.Text, "Orphan key") || !strings.Contains(fb.Text, "days left: 14") {
+	if fb := byRcpt[f.fallback]; !strings.Contains(fb.Text, "Orphan key") || !strings.Contains(fb.Text, "expires in 14 days, on 10 December 2026 at 12:00 UTC") {
 		t.Errorf("fallback digest:\n%s", fb.Text)
 	}
 	if strings.Contains(alice.HTML, "<script") || !strings.Contains(alice.Raw, "multipart/alternative") {
@@ -180,7 +181,8 @@ func TestNoFallbackSendsNothing(t *testing.T) {
 }
 
 // An application with a newer active secret that has been used gets the
-// note that the old one looks replaced.
+// note that the old one looks replaced; one whose newer secret is unused is
+// told to switch to it.
 func TestReplacedNote(t *testing.T) {
 	f := newFixture(t)
 	replaced := f.app("Acme", "Replaced", []string{"alice@acme.test"}, nil)
@@ -211,12 +213,16 @@ func TestReplacedNote(t *testing.T) {
 	if len(m) != 1 {
 		t.Fatalf("%d messages, want one digest", len(m))
 	}
-	note := "A newer secret, New R (" + newR.Hint + "…), was last used 2026-11-26 05:00 UTC: this one looks replaced and can be deleted."
+	note := `A newer secret, "New R" (` + newR.Hint + "…), was last used 26 November 2026 at 05:00 UTC: this one looks replaced and can be deleted."
 	if !strings.Contains(m[0].Text, note) {
 		t.Errorf("no replacement note:\n%s", m[0].Text)
 	}
 	if strings.Count(m[0].Text, "looks replaced") != 1 || strings.Count(m[0].HTML, "looks replaced") != 1 {
 		t.Errorf("the note belongs to Old R only (New U is unused; Pre O is older):\n%s", m[0].Text)
+	}
+	// An unused newer secret is named as the one to switch to instead.
+	if !strings.Contains(m[0].Text, `Switch your systems to the newer secret "New U" (nx9…), valid until 26 March 2027 at 12:00 UTC, then delete this one.`) {
+		t.Errorf("New U not named for Old U:\n%s", m[0].Text)
 	}
 }
 
