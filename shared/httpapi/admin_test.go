@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -380,8 +381,9 @@ func TestAdminResponses(t *testing.T) {
 		warnings, _ := body["warnings"].([]any)
 		clientID, _ := body["clientId"].(string)
 		org, _ := body["organisation"].(map[string]any)
-		if status != 201 || !portal.ValidClientID(clientID) || org["id"] != f.org.ID || len(warnings) != 1 ||
-			!strings.HasPrefix(warnings[0].(string), "fewer_than_two_credential_managers: ") || body["role"] != "admin" {
+		want := []any{map[string]any{"code": "fewer_than_two_credential_managers",
+			"message": "The application has 0 credential managers; designate at least two, so that someone can always rotate its secrets."}}
+		if status != 201 || !portal.ValidClientID(clientID) || org["id"] != f.org.ID || !reflect.DeepEqual(warnings, want) || body["role"] != "admin" {
 			t.Fatalf("status %d %v", status, body)
 		}
 		if ds, ok := body["designations"].([]any); !ok || len(ds) != 0 {
@@ -394,7 +396,9 @@ func TestAdminResponses(t *testing.T) {
 			t.Fatalf("status %d %v", status, body)
 		}
 		status, body = admCall(t, f.handler, admRequest(admAdmin, routeRemoveDesig, map[string]string{"applicationId": f.app.ID, "email": "second@initech.example"}, ""))
-		if warnings, _ := body["warnings"].([]any); status != 200 || len(warnings) != 1 {
+		want := []any{map[string]any{"code": "fewer_than_two_credential_managers",
+			"message": "The application has 1 credential manager; designate at least two, so that someone can always rotate its secrets."}}
+		if warnings, _ := body["warnings"].([]any); status != 200 || !reflect.DeepEqual(warnings, want) {
 			t.Fatalf("status %d %v", status, body)
 		}
 	})

@@ -87,7 +87,34 @@ func NewAdmin(store AdminStore, cfg Config, now func() time.Time, random io.Read
 // admin should fix about it.
 type AdminApplication struct {
 	ApplicationDetail
-	Warnings []string `json:"warnings"`
+	Warnings []Warning `json:"warnings"`
+}
+
+// Warning is something an admin should fix about an application: a stable
+// code for programs and a sentence for people.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WarnFewerThanTwoManagers: the application has fewer than two credential
+// managers, so no one may be left to rotate its secrets.
+const WarnFewerThanTwoManagers = "fewer_than_two_credential_managers"
+
+// fewerThanTwoManagers is the warning for an application with n (< 2)
+// credential managers.
+func fewerThanTwoManagers(n int) Warning {
+	return Warning{Code: WarnFewerThanTwoManagers, Message: "The application has " + plural(n, "credential manager", "credential managers") +
+		"; designate at least two, so that someone can always rotate its secrets."}
+}
+
+// plural writes n with the noun's singular for 1 and its plural otherwise:
+// "1 credential manager", "0 credential managers".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // OrganisationInput is the body of an organisation's creation.
@@ -428,7 +455,7 @@ func (a *Admin) current(ctx context.Context, app Application) (AdminApplication,
 }
 
 func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
-	out := AdminApplication{ApplicationDetail: a.cfg.detail(app, RoleAdmin, ds, a.now()), Warnings: []string{}}
+	out := AdminApplication{ApplicationDetail: a.cfg.detail(app, RoleAdmin, ds, a.now()), Warnings: []Warning{}}
 	managers := 0
 	for _, d := range ds {
 		if d.Role == RoleCredentialManager {
@@ -436,8 +463,7 @@ func (a *Admin) detail(app Application, ds []Designation) AdminApplication {
 		}
 	}
 	if managers < 2 {
-		out.Warnings = append(out.Warnings, "fewer_than_two_credential_managers: The application has "+
-			strconv.Itoa(managers)+" credential manager(s); designate at least two, so that someone can always rotate its secrets.")
+		out.Warnings = append(out.Warnings, fewerThanTwoManagers(managers))
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -87,7 +88,11 @@ func TestAdminLifecycle(t *testing.T) {
 	if len(app.APIs) != 2 || app.APIs[0].ID != "match-connect" || app.APIs[1].ID != "search-match" {
 		t.Fatalf("apis = %+v", app.APIs)
 	}
-	if len(app.Warnings) != 1 || !strings.HasPrefix(app.Warnings[0], "fewer_than_two_credential_managers: ") {
+	none := []portal.Warning{{Code: "fewer_than_two_credential_managers",
+		Message: "The application has 0 credential managers; designate at least two, so that someone can always rotate its secrets."}}
+	one := []portal.Warning{{Code: "fewer_than_two_credential_managers",
+		Message: "The application has 1 credential manager; designate at least two, so that someone can always rotate its secrets."}}
+	if !reflect.DeepEqual(app.Warnings, none) {
 		t.Fatalf("warnings = %q", app.Warnings)
 	}
 
@@ -95,7 +100,7 @@ func TestAdminLifecycle(t *testing.T) {
 	if err != nil || len(got.Designations) != 1 || got.Designations[0] != (portal.DesignationView{Email: "alice@acme.example", Role: portal.RoleCredentialManager}) {
 		t.Fatalf("SetDesignation = %+v, %v", got, err)
 	}
-	if len(got.Warnings) != 1 {
+	if !reflect.DeepEqual(got.Warnings, one) {
 		t.Fatalf("one manager: warnings = %q", got.Warnings)
 	}
 	got, err = f.admin.SetDesignation(ctx, admin, app.ID, "bob@acme.example", portal.RoleCredentialManager, request)
@@ -103,7 +108,7 @@ func TestAdminLifecycle(t *testing.T) {
 		t.Fatalf("two managers: %+v, %v", got, err)
 	}
 	got, err = f.admin.SetDesignation(ctx, admin, app.ID, "bob@acme.example", portal.RoleViewer, request)
-	if err != nil || len(got.Warnings) != 1 {
+	if err != nil || !reflect.DeepEqual(got.Warnings, one) {
 		t.Fatalf("manager turned viewer: %+v, %v", got, err)
 	}
 

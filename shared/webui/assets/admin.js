@@ -16,13 +16,9 @@ function crumbs(...parts) {
   return h('p', { class: 'crumbs' }, out);
 }
 
-/** warningText reads one warning: "code: sentence", or {code, message}. */
+/** warningText reads one warning, {code, message}: its sentence. */
 function warningText(w) {
-  if (typeof w === 'string') {
-    const m = w.match(/^[a-z0-9_]+: (.*)$/s);
-    return m ? m[1] : w;
-  }
-  return (w && (w.message || w.code)) || JSON.stringify(w);
+  return w.message || w.code;
 }
 
 function warningsBox(warnings) {
