@@ -192,7 +192,7 @@ func TestCheck(t *testing.T) {
 // browser reads it.
 func TestFromLambda(t *testing.T) {
 	spec := load(t)
-	cfg := `{"signInMode":"local","redirectUri":"http://127.0.0.1:3000/","apiBase":"","maxLifetimeDays":365,"activeSecretLimit":3,"reminderThresholds":[30,14,7,3,1,0]}`
+	cfg := `{"signInMode":"local","redirectUri":"http://127.0.0.1:3000/","apiBase":"","maxLifetimeDays":365,"activeSecretLimit":3,"reminderThresholds":[30,14,7,3,1,0],"trustedIssuers":["https://token.actions.githubusercontent.com"]}`
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	_, _ = zw.Write([]byte(cfg))

@@ -46,6 +46,9 @@ func TestPortal(t *testing.T) {
 	t.Run("viewer", func(t *testing.T) {
 		viewer(t, newTab(t, b, stack.URL), acmeSearch, link)
 	})
+	t.Run("federated credentials", func(t *testing.T) {
+		federated(t, newTab(t, b, stack.URL), acmeSearch)
+	})
 	t.Run("admin", func(t *testing.T) {
 		admin(t, newTab(t, b, stack.URL), "bob@acme.example")
 	})

@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"credportal/shared/federation"
+
 	"errors"
 	"fmt"
 	"net/url"
@@ -47,6 +49,9 @@ type Config struct {
 	// reminders (REMINDER_THRESHOLDS), largest first: the UI colours expiry
 	// with them, so that the page and the emails agree.
 	ReminderThresholds []int `json:"reminderThresholds"`
+	// TrustedIssuers are the issuers a federated credential may name
+	// (TRUSTED_ISSUERS, and the local stack's LOCAL_ISSUER).
+	TrustedIssuers []string `json:"trustedIssuers"`
 	// DemoUsers are offered on the local sign-in page.
 	DemoUsers []DemoUser `json:"demoUsers,omitempty"`
 }
@@ -111,6 +116,19 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("REMINDER_THRESHOLDS: %w", err))
 	}
 	c.ReminderThresholds = ts
+	issuers := getenv("TRUSTED_ISSUERS")
+	if issuers == "" {
+		issuers = federation.DefaultTrustedIssuers
+	}
+	trusted, err := federation.ParseTrusted(issuers)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("TRUSTED_ISSUERS: %w", err))
+	} else if local := getenv("LOCAL_ISSUER"); local != "" {
+		if trusted, err = trusted.WithLoopback(local); err != nil {
+			errs = append(errs, fmt.Errorf("LOCAL_ISSUER: %w", err))
+		}
+	}
+	c.TrustedIssuers = trusted.List()
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -117,6 +117,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.version = hex.EncodeToString(sum.Sum(nil))[:16]
 	h.index = newAsset(bytes.ReplaceAll(indexBody, []byte(versionMarker), []byte(h.version)), "text/html; charset=utf-8")
+	if cfg.TrustedIssuers == nil {
+		cfg.TrustedIssuers = []string{} // a list, even when empty
+	}
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encode config: %w", err)

@@ -32,6 +32,7 @@ func oidcConfig() webui.Config {
 		AuthorizeEndpoint: "https://portal-auth.auth.eu-west-2.amazoncognito.com/oauth2/authorize",
 		TokenEndpoint:     "https://portal-auth.auth.eu-west-2.amazoncognito.com/oauth2/token",
 		LogoutEndpoint:    "https://portal-auth.auth.eu-west-2.amazoncognito.com/logout",
+		TrustedIssuers:    []string{"https://token.actions.githubusercontent.com"},
 		ClientID:          "5abc",
 		RedirectURI:       "https://portal.example.com/",
 		Scope:             "openid email profile",
@@ -40,7 +41,8 @@ func oidcConfig() webui.Config {
 }
 
 func localConfig() webui.Config {
-	return webui.Config{SignInMode: webui.ModeLocal, RedirectURI: "http://127.0.0.1:3000/", MaxLifetimeDays: 365}
+	return webui.Config{SignInMode: webui.ModeLocal, RedirectURI: "http://127.0.0.1:3000/", MaxLifetimeDays: 365,
+		TrustedIssuers: []string{"https://token.actions.githubusercontent.com", "http://127.0.0.1:3000/local/issuer"}}
 }
 
 func newHandler(t *testing.T, cfg webui.Config) *webui.Handler {

@@ -7,6 +7,7 @@ import {
   errorBox, loading, openDialog, toast, field, fieldError, busy, emailText,
 } from './dom.js';
 import { auditSection } from './audit.js';
+import { federatedSection } from './federated.js';
 
 const enc = api.enc;
 
@@ -155,10 +156,12 @@ export async function applicationPage(ctx, id) {
   ctx.render(title('Application'), loading('Loading the application…'));
   let app;
   let secrets;
+  let federated;
   try {
-    [app, secrets] = await Promise.all([
+    [app, secrets, federated] = await Promise.all([
       api.get('/v1/applications/' + enc(id)),
       api.listAll('/v1/applications/' + enc(id) + '/secrets'),
+      api.listAll('/v1/applications/' + enc(id) + '/federated-credentials'),
     ]);
   } catch (err) {
     if (err.status === 401) throw err;
@@ -191,6 +194,7 @@ export async function applicationPage(ctx, id) {
       clientID(app.clientId),
       manage ? null : h('p', { class: 'hint', text: 'As a viewer you can see this application and its secrets, but not create or delete them.' })),
     secretsSection(ctx, app, secrets, manage, reload),
+    federatedSection(ctx, app, federated, manage, reload),
     designationsSection(app),
     audit);
   await auditSection(audit, app);
