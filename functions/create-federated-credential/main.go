@@ -32,7 +32,7 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender), st, m.PortalURL, m.Fallback)
+	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender, m.SenderName), st, m.PortalURL, m.Fallback)
 	// Federated credentials hold no secret: no pepper.
 	svc := portal.NewFederatedService(portal.NewService(st, nil, env.Portal, time.Now, rand.Reader), st, fed.Policy, notices)
 	api := httpapi.FederatedAPI{Service: svc, Identity: env.Identity}

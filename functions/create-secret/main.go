@@ -34,7 +34,7 @@ func main() {
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
 	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), env.PepperSecretID, time.Now)
-	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender), st, m.PortalURL, m.Fallback)
+	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender, m.SenderName), st, m.PortalURL, m.Fallback)
 	svc := portal.NewService(st, peppers, env.Portal, time.Now, rand.Reader, portal.WithNotifier(notices))
 	api := httpapi.API{Service: svc, Identity: env.Identity}
 	lambda.Start(api.CreateSecret())

@@ -208,3 +208,25 @@ func TestResolve(t *testing.T) {
 		t.Error("an unknown Ref resolved")
 	}
 }
+
+// Every function that sends mail (it has SENDER_EMAIL) sends it under the
+// SenderName parameter, "Registry API Credentials" unless set.
+func TestMailSendersHaveTheSenderName(t *testing.T) {
+	tmpl, _ := load(t)
+	senders := 0
+	for _, f := range tmpl.Functions() {
+		if f.Env["SENDER_EMAIL"] == nil {
+			continue
+		}
+		senders++
+		if ref, _ := f.Env["SENDER_NAME"].(map[string]any); ref["Ref"] != "SenderName" {
+			t.Errorf("%s: SENDER_NAME %v, want !Ref SenderName", f.LogicalID, f.Env["SENDER_NAME"])
+		}
+	}
+	if senders < 6 {
+		t.Errorf("%d functions send mail, want at least 6", senders)
+	}
+	if p, ok := tmpl.Parameters["SenderName"]; !ok || p.Default != "Registry API Credentials" {
+		t.Errorf("SenderName parameter %v", p)
+	}
+}

@@ -88,6 +88,42 @@ func TestLoadSweep(t *testing.T) {
 	}
 }
 
+// SENDER_NAME is the From field's display name: "Registry API Credentials"
+// when unset, any printable name up to 64 characters, nothing that could
+// break the header.
+func TestSenderName(t *testing.T) {
+	cases := []struct {
+		name, value, want string
+		ok                bool
+	}{
+		{"unset", "", "Registry API Credentials", true},
+		{"ASCII", "Acme API Registry", "Acme API Registry", true},
+		{"quotes and specials", `Acme "Prod" <Keys>, Inc.`, `Acme "Prod" <Keys>, Inc.`, true},
+		{"non-ASCII", "Zugangsdaten für Größe-APIs", "Zugangsdaten für Größe-APIs", true},
+		{"64 characters", strings.Repeat("é", 64), strings.Repeat("é", 64), true},
+		{"65 characters", strings.Repeat("é", 65), "", false},
+		{"line break", "Registry\r\nBcc: mallory@evil.test", "", false},
+		{"tab", "Registry\tAPI", "", false},
+		{"blank", "   ", "", false},
+		{"leading space", " Registry", "", false},
+		{"not UTF-8", "Registry \xff", "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := LoadMail(env(map[string]string{"SENDER_EMAIL": "no-reply@portal.example", "SENDER_NAME": c.value}))
+			if c.ok != (err == nil) {
+				t.Fatalf("LoadMail: %v", err)
+			}
+			if c.ok && m.SenderName != c.want {
+				t.Errorf("SenderName = %q, want %q", m.SenderName, c.want)
+			}
+			if !c.ok && !strings.Contains(err.Error(), "SENDER_NAME") {
+				t.Errorf("error %v does not name SENDER_NAME", err)
+			}
+		})
+	}
+}
+
 func TestLoadTokens(t *testing.T) {
 	e, err := LoadTokens(env(map[string]string{
 		"TABLE_NAME": "t", "PEPPER_SECRET_ID": "p", "ISSUER": "https://portal.example/", "SIGNING_SECRET_ID": "s",

@@ -50,18 +50,31 @@ type Message struct {
 type Mailer struct {
 	ses  SES
 	from string
+	name string
 }
 
-// NewMailer sends from the address from (an identity SES may send for).
-func NewMailer(ses SES, from string) *Mailer { return &Mailer{ses: ses, from: from} }
+// NewMailer sends from the address from (an identity SES may send for),
+// under the display name name ("" for none).
+func NewMailer(ses SES, from, name string) *Mailer { return &Mailer{ses: ses, from: from, name: name} }
 
 // From is the sender's address.
 func (m *Mailer) From() string { return m.from }
 
+// FromHeader is the From field's value: the display name and the address,
+// `"Registry API Credentials" <no-reply@portal.example>`. The name is an RFC
+// 5322 quoted string when it is printable ASCII, RFC 2047 encoded words
+// otherwise; with no name, the bare address.
+func FromHeader(address, name string) string {
+	if name == "" {
+		return address
+	}
+	return (&mail.Address{Name: name, Address: address}).String()
+}
+
 // Send composes msg as multipart/alternative MIME and hands it to SES,
 // returning the message id SES gave it.
 func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
-	raw, err := Compose(m.from, msg)
+	raw, err := Compose(FromHeader(m.from, m.name), msg)
 	if err != nil {
 		return "", err
 	}
@@ -77,7 +90,8 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 }
 
 // Compose writes msg as a MIME message with a text/plain and a text/html
-// alternative, both UTF-8 and quoted-printable.
+// alternative, both UTF-8 and quoted-printable. from is the From field's
+// value (FromHeader).
 func Compose(from string, msg Message) ([]byte, error) {
 	if len(msg.To) == 0 {
 		return nil, errors.New("compose email: no recipient")

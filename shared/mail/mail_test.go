@@ -117,3 +117,39 @@ func TestManagersAndLinks(t *testing.T) {
 		}
 	}
 }
+
+// The From field carries the sender's display name: quoted when it is ASCII
+// (quotes and backslashes escaped), RFC 2047 encoded words when it is not,
+// so any name a deployment configures reads back as it was set.
+func TestFromHeader(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{"", "no-reply@portal.example"},
+		{"Registry API Credentials", `"Registry API Credentials" <no-reply@portal.example>`},
+		{`Acme "Prod" <Keys>, Inc.`, `"Acme \"Prod\" <Keys>, Inc." <no-reply@portal.example>`},
+		{`Back\slash`, `"Back\\slash" <no-reply@portal.example>`},
+		{"Zugangsdaten für APIs", "=?utf-8?q?Zugangsdaten_f=C3=BCr_APIs?= <no-reply@portal.example>"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := mailer.FromHeader("no-reply@portal.example", c.name)
+			if got != c.want {
+				t.Fatalf("FromHeader = %s, want %s", got, c.want)
+			}
+			raw, err := mailer.Compose(got, mailer.Message{To: []string{"alice@acme.test"}, Subject: "s", Text: "t", HTML: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(raw), "From: "+c.want+"\r\n") {
+				t.Fatalf("header:\n%s", raw)
+			}
+			m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := m.Header.AddressList("From")
+			if err != nil || len(a) != 1 || a[0].Name != c.name || a[0].Address != "no-reply@portal.example" {
+				t.Fatalf("From reads back as %v, %v", a, err)
+			}
+		})
+	}
+}

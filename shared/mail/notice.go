@@ -51,6 +51,7 @@ type notice struct {
 	At          string
 	ExpiresAt   string
 	SourceIP    string
+	UserAgent   string // the User-Agent the change was requested with
 	// Credential describes a federated credential: its name, issuer and
 	// subject, in place of the secret's rows.
 	Credential [][2]string
@@ -70,6 +71,9 @@ func (n notice) rows() [][2]string {
 	rows = append(rows, [2]string{"By", n.Actor}, [2]string{"When", n.At})
 	if n.SourceIP != "" {
 		rows = append(rows, [2]string{"From", n.SourceIP})
+	}
+	if n.UserAgent != "" {
+		rows = append(rows, [2]string{"User agent", n.UserAgent})
 	}
 	return rows
 }
@@ -142,7 +146,7 @@ func (n *Notifier) send(ctx context.Context, app portal.Application, ev audit.Ev
 	}
 	to := Recipients(ds, n.fallback)
 	data.Application, data.Link = app.Name, ApplicationURL(n.portalURL, app.ID)
-	data.Actor, data.At, data.SourceIP = ev.Actor, DateTime(ev.At), ev.SourceIP
+	data.Actor, data.At, data.SourceIP, data.UserAgent = ev.Actor, DateTime(ev.At), ev.SourceIP, ev.UserAgent
 	textPart, htmlPart := data.text(), data.html()
 	var errs []error
 	for _, rcpt := range to {

@@ -49,7 +49,7 @@ func newNoticeFixture(t *testing.T) *noticeFixture {
 	}
 	f.st = store.New(dynamodb.NewFromConfig(cfg), emulatortest.NewTable(t, emu))
 	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), emulatortest.NewSecret(t, emu), time.Now)
-	notifier := mailer.NewNotifier(mailer.NewMailer(ses, f.sender), f.st, "https://portal.test/", f.fallback)
+	notifier := mailer.NewNotifier(mailer.NewMailer(ses, f.sender, "Registry API Credentials"), f.st, "https://portal.test/", f.fallback)
 	f.svc = portal.NewService(f.st, peppers, portal.DefaultConfig(), func() time.Time { return t0 }, rand.Reader, portal.WithNotifier(notifier))
 	return f
 }
@@ -93,7 +93,8 @@ func TestSecurityNotices(t *testing.T) {
 	f.app("Globex Matching", []string{"carol@globex.test"}, nil)
 	days := 90
 	alice := portal.Caller{Email: "alice@acme.test", Issuer: "https://issuer.test/", Subject: "alice"}
-	created, err := f.svc.CreateSecret(ctx, alice, acme.ID, portal.CreateSecretInput{Name: "Secret by Alice", LifetimeDays: &days}, portal.Request{SourceIP: "203.0.113.9"})
+	created, err := f.svc.CreateSecret(ctx, alice, acme.ID, portal.CreateSecretInput{Name: "Secret by Alice", LifetimeDays: &days},
+		portal.Request{SourceIP: "203.0.113.9", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +105,28 @@ func TestSecurityNotices(t *testing.T) {
 	m := got["bob@acme.test"][0]
 	if m.Subject != "Client secret created on Acme Search" {
 		t.Errorf("subject %q", m.Subject)
+	}
+	if from := m.Header.Get("From"); from != `"Registry API Credentials" <`+f.sender+`>` {
+		t.Errorf("From %q", from)
+	}
+	wantText := `A client secret of Acme Search was created.
+
+Secret:     Secret by Alice (` + created.Hint + `…)
+Expires:    2027-02-24 09:15 UTC
+By:         alice@acme.test
+When:       2026-11-26 09:15 UTC
+From:       203.0.113.9
+User agent: Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0
+
+If you do not recognise this change, tell your registry contact at once.
+
+https://portal.test/applications/` + acme.ID + `
+`
+	if got := strings.ReplaceAll(m.Text, "\r\n", "\n"); got != wantText {
+		t.Errorf("text part\n got %s\nwant %s", got, wantText)
+	}
+	if want := `<tr><th align="left">User agent</th><td>Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0</td></tr>`; !strings.Contains(m.HTML, want) {
+		t.Errorf("HTML part lacks %q:\n%s", want, m.HTML)
 	}
 	for _, part := range []string{m.Text, m.HTML} {
 		for _, want := range []string{"created", "Secret by Alice", created.Hint + "…", "alice@acme.test", "2026-11-26 09:15 UTC", "2027-02-24 09:15 UTC", "203.0.113.9", "https://portal.test/applications/" + acme.ID} {
@@ -163,7 +186,7 @@ func TestFederatedCredentialNotices(t *testing.T) {
 	acme := f.app("Acme Deploy", []string{"alice@acme.test"}, []string{"victor@acme.test"})
 	fed := portal.NewFederatedService(f.svc, f.st, portal.Federation{
 		TrustedIssuers: []string{"https://token.actions.githubusercontent.com"}, DefaultAudience: "https://portal.test", Limit: 20,
-	}, mailer.NewNotifier(mailer.NewMailer(sesv2.NewFromConfig(f.emu.Config()), f.sender), f.st, "https://portal.test/", f.fallback))
+	}, mailer.NewNotifier(mailer.NewMailer(sesv2.NewFromConfig(f.emu.Config()), f.sender, ""), f.st, "https://portal.test/", f.fallback))
 	alice := portal.Caller{Email: "alice@acme.test", Issuer: "https://issuer.test/", Subject: "alice"}
 	created, err := fed.CreateFederatedCredential(ctx, alice, acme.ID, portal.CreateFederatedInput{
 		Name: "Deploy <main>", Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:acme/deploy:ref:refs/heads/main",

@@ -65,7 +65,7 @@ func newLeakFixture(t *testing.T) *leakFixture {
 		t.Fatal(err)
 	}
 	now := clock()
-	notifier := mail.NewNotifier(mail.NewMailer(ses, sender), st, "https://portal.test/", "credentials@"+domain)
+	notifier := mail.NewNotifier(mail.NewMailer(ses, sender, ""), st, "https://portal.test/", "credentials@"+domain)
 	f := &leakFixture{
 		fixture: fixture{
 			store:   st,

@@ -177,7 +177,7 @@ func BenchmarkSweep(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		counted.index.Store(0)
 		counted.all.Store(0)
-		sweep := reminder.New(store.New(db, f.table), mail.NewMailer(f.ses, f.sender), cfg, f.clock, rand.Reader)
+		sweep := reminder.New(store.New(db, f.table), mail.NewMailer(f.ses, f.sender, ""), cfg, f.clock, rand.Reader)
 		res, err := sweep.Run(ctx)
 		if err != nil {
 			b.Fatal(err)

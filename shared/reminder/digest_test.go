@@ -109,6 +109,9 @@ You receive this because you are a credential manager of these applications.
 	if m[0].Subject != "5 client secrets close to expiry" {
 		t.Errorf("subject %q", m[0].Subject)
 	}
+	if from := m[0].Header.Get("From"); from != `"Registry API Credentials" <`+f.sender+`>` {
+		t.Errorf("From %q", from)
+	}
 	for _, want := range []string{
 		"<p>5 client secrets you manage are close to expiry.</p>",
 		"<li><p><strong>Nightly</strong> (<code>nx9…</code>) expires tomorrow, 27 November 2026 at 21:46 UTC. From then on, token requests with it fail.</p>" +

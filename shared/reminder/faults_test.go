@@ -215,7 +215,7 @@ func TestCrashBetweenClaimAndSend(t *testing.T) {
 	want := seedThree(f)
 	crash := &crashOnSend{nth: 2}
 	ses := sesv2.NewFromConfig(f.emu.Config(), func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, crash.middleware) })
-	dying := reminder.New(f.st, mail.NewMailer(ses, f.sender), f.config(), f.clock, rand.Reader)
+	dying := reminder.New(f.st, mail.NewMailer(ses, f.sender, ""), f.config(), f.clock, rand.Reader)
 	func() {
 		defer func() {
 			if r := recover(); r != (crashed{}) {

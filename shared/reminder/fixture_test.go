@@ -37,6 +37,9 @@ var day0 = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 
 const portalURL = "https://portal.test/"
 
+// senderName is the display name the sweep's mail is sent under.
+const senderName = "Registry API Credentials"
+
 // faults fails chosen calls of one operation of a real SDK client: the Nth
 // call (counting from 1) of op fails before it is sent, or after the
 // emulator has processed it when after is set.
@@ -157,7 +160,7 @@ func (f *fixture) config() reminder.Config {
 }
 
 func (f *fixture) sweep(cfg reminder.Config) *reminder.Sweep {
-	return reminder.New(f.st, mail.NewMailer(f.ses, f.sender), cfg, f.clock, rand.Reader)
+	return reminder.New(f.st, mail.NewMailer(f.ses, f.sender, senderName), cfg, f.clock, rand.Reader)
 }
 
 // run sweeps once at the fixture's now with the default configuration.

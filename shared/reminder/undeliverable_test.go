@@ -69,7 +69,7 @@ func TestUndeliverableRecipient(t *testing.T) {
 			answers := &sesAnswers{address: bad, answer: c.answer}
 			ses := sesv2.NewFromConfig(f.emu.Config(), func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, answers.middleware) })
 			sweep := func() (reminder.Result, error) {
-				return reminder.New(f.st, mail.NewMailer(ses, f.sender), f.config(), f.clock, rand.Reader).Run(context.Background())
+				return reminder.New(f.st, mail.NewMailer(ses, f.sender, ""), f.config(), f.clock, rand.Reader).Run(context.Background())
 			}
 			res, err := sweep()
 			claim := reminder.Claim{ApplicationID: app.ID, SecretID: s.ID, Threshold: 7, Recipient: bad, ExpiresAt: s.ExpiresAt}
