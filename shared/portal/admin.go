@@ -390,7 +390,6 @@ func (a *Admin) RemoveDesignation(ctx context.Context, c Caller, appID, email st
 	return a.current(ctx, app)
 }
 
-
 // checkAPIs validates a grant against the catalogue and returns it sorted.
 func (a *Admin) checkAPIs(apis []string) ([]string, error) {
 	if len(apis) == 0 {
