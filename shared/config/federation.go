@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"credportal/shared/federation"
@@ -22,18 +21,9 @@ type Federation struct {
 // LoadFederation reads Federation.
 func LoadFederation(getenv Getenv) (Federation, error) {
 	var errs []error
-	list := getenv("TRUSTED_ISSUERS")
-	if list == "" {
-		list = federation.DefaultTrustedIssuers
-	}
-	trusted, err := federation.ParseTrusted(list)
+	trusted, err := federation.FromEnv(getenv)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("TRUSTED_ISSUERS: %w", err))
-	}
-	if local := getenv("LOCAL_ISSUER"); local != "" && err == nil {
-		if trusted, err = trusted.WithLoopback(local); err != nil {
-			errs = append(errs, fmt.Errorf("LOCAL_ISSUER: %w", err))
-		}
+		errs = append(errs, err)
 	}
 	audience := strings.TrimRight(getenv("ISSUER"), "/")
 	if audience == "" {

@@ -93,3 +93,23 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// FromEnv reads the trusted issuers from TRUSTED_ISSUERS (default
+// DefaultTrustedIssuers; https only) and LOCAL_ISSUER (the local stack's
+// loopback issuer, which only the local stack sets).
+func FromEnv(getenv func(string) string) (Trusted, error) {
+	list := getenv("TRUSTED_ISSUERS")
+	if list == "" {
+		list = DefaultTrustedIssuers
+	}
+	trusted, err := ParseTrusted(list)
+	if err != nil {
+		return Trusted{}, fmt.Errorf("TRUSTED_ISSUERS: %w", err)
+	}
+	if local := getenv("LOCAL_ISSUER"); local != "" {
+		if trusted, err = trusted.WithLoopback(local); err != nil {
+			return Trusted{}, fmt.Errorf("LOCAL_ISSUER: %w", err)
+		}
+	}
+	return trusted, nil
+}

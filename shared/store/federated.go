@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -147,15 +148,15 @@ func (st *Store) AddFederatedCredential(ctx context.Context, fc portal.Federated
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{
-		{Update: &types.Update{
+	reasons, err := st.transactUnder(ctx, by,
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: appKey(fc.ApplicationID),
 			UpdateExpression:          aws.String("ADD FederatedCount :one"),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(FederatedCount) OR FederatedCount < :limit)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit))},
 		}},
-		{Put: &types.Put{TableName: aws.String(st.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
 			UpdateExpression:          aws.String("SET #entry = :entry"),
 			ConditionExpression:       aws.String("attribute_exists(PK)"),
@@ -163,13 +164,9 @@ func (st *Store) AddFederatedCredential(ctx context.Context, fc portal.Federated
 			ExpressionAttributeValues: map[string]types.AttributeValue{":entry": clientFederatedValue(fc)},
 		}},
 		eventPut,
-	}
-	if by != nil {
-		items = append(items, st.grantCheck(*by))
-	}
-	reasons, err := st.transact(ctx, items...)
-	if by != nil && failedAt(reasons, len(items)-1) {
-		return portal.ErrGrantChanged
+	)
+	if errors.Is(err, portal.ErrGrantChanged) {
+		return err
 	}
 	if failedAt(reasons, 0) {
 		return portal.ErrFederatedLimit
@@ -191,28 +188,24 @@ func (st *Store) RemoveFederatedCredential(ctx context.Context, appID, credentia
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(st.table), Key: federatedKey(appID, credentialID), ConditionExpression: aws.String("attribute_exists(PK)")}},
-		{Update: &types.Update{
+	reasons, err := st.transactUnder(ctx, by,
+		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(st.table), Key: federatedKey(appID, credentialID), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: appKey(appID),
 			UpdateExpression:          aws.String("ADD FederatedCount :minus"),
 			ConditionExpression:       aws.String("attribute_exists(PK)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)},
 		}},
-		{Update: &types.Update{
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
 			UpdateExpression:         aws.String("REMOVE #entry, #used"),
 			ConditionExpression:      aws.String("attribute_exists(PK)"),
 			ExpressionAttributeNames: map[string]string{"#entry": clientFederatedPrefix + credentialID, "#used": clientFederatedUsedPrefix + credentialID},
 		}},
 		eventPut,
-	}
-	if by != nil {
-		items = append(items, st.grantCheck(*by))
-	}
-	reasons, err := st.transact(ctx, items...)
-	if by != nil && failedAt(reasons, len(items)-1) {
-		return portal.ErrGrantChanged
+	)
+	if errors.Is(err, portal.ErrGrantChanged) {
+		return err
 	}
 	if failedAt(reasons, 0) {
 		return notFound("federated credential", credentialID)
@@ -228,13 +221,13 @@ func (st *Store) RemoveFederatedCredential(ctx context.Context, appID, credentia
 // at (or the credential no longer exists). It reports whether it wrote.
 func (st *Store) MarkFederatedUsed(ctx context.Context, clientID, appID, credentialID string, at time.Time) (bool, error) {
 	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: federatedKey(appID, credentialID),
 			UpdateExpression:          aws.String("SET LastUsedAt = :at"),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(LastUsedAt) OR LastUsedAt < :since)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at)), ":since": s(usedAt(at.Add(-portal.LastUsedPrecision)))},
 		}},
-		{Update: &types.Update{
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(clientID),
 			UpdateExpression:          aws.String("SET #used = :at"),
 			ConditionExpression:       aws.String("attribute_exists(#entry)"),

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -140,13 +141,9 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 	if err != nil {
 		return err
 	}
-	items := append(st.secretRemoval(app, secretID), eventPut)
-	if by != nil {
-		items = append(items, st.grantCheck(*by))
-	}
-	reasons, err := st.transact(ctx, items...)
-	if by != nil && failedAt(reasons, len(items)-1) {
-		return portal.ErrGrantChanged
+	reasons, err := st.transactUnder(ctx, by, append(st.secretRemoval(app, secretID), eventPut)...)
+	if errors.Is(err, portal.ErrGrantChanged) {
+		return err
 	}
 	if failedAt(reasons, 0) {
 		return notFound("secret", secretID)
@@ -199,6 +196,20 @@ func (st *Store) grantCheck(d portal.Designation) types.TransactWriteItem {
 		TableName: aws.String(st.table), Key: designationKey(d.ApplicationID, d.Email),
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}}
+}
+
+// transactUnder writes items in one transaction with, unless by is nil, the
+// check that the designation by is unchanged; it returns ErrGrantChanged
+// when that check failed, and otherwise what transact returns.
+func (st *Store) transactUnder(ctx context.Context, by *portal.Designation, items ...types.TransactWriteItem) ([]string, error) {
+	if by != nil {
+		items = append(items, st.grantCheck(*by))
+	}
+	reasons, err := st.transact(ctx, items...)
+	if by != nil && failedAt(reasons, len(items)-1) {
+		return reasons, portal.ErrGrantChanged
+	}
+	return reasons, err
 }
 
 func (st *Store) eventPut(ev audit.Event) (types.TransactWriteItem, error) {

@@ -116,17 +116,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("REMINDER_THRESHOLDS: %w", err))
 	}
 	c.ReminderThresholds = ts
-	issuers := getenv("TRUSTED_ISSUERS")
-	if issuers == "" {
-		issuers = federation.DefaultTrustedIssuers
-	}
-	trusted, err := federation.ParseTrusted(issuers)
+	trusted, err := federation.FromEnv(getenv)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("TRUSTED_ISSUERS: %w", err))
-	} else if local := getenv("LOCAL_ISSUER"); local != "" {
-		if trusted, err = trusted.WithLoopback(local); err != nil {
-			errs = append(errs, fmt.Errorf("LOCAL_ISSUER: %w", err))
-		}
+		errs = append(errs, err)
 	}
 	c.TrustedIssuers = trusted.List()
 	if err := c.Validate(); err != nil {
