@@ -7,7 +7,10 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"credportal/shared/audit"
 	"credportal/shared/ids"
 	"credportal/shared/portal"
+	"credportal/shared/publickey"
 	"credportal/shared/store"
 )
 
@@ -127,4 +131,36 @@ func AddSecret(t emulatortest.TB, st *store.Store, s portal.Secret) portal.Secre
 		t.Fatal(err)
 	}
 	return s
+}
+
+// AddKey adds the public key k to its application in st. What k leaves
+// empty is made up: the id, a name, the creator, and a fresh Ed25519 public
+// key (with its thumbprint and algorithm); CreatedAt zero is now.
+func AddKey(t emulatortest.TB, st *store.Store, k portal.Key) portal.Key {
+	t.Helper()
+	k.CreatedAt = orNow(k.CreatedAt)
+	k.ID = cmp.Or(k.ID, ID(t, ids.Key, k.CreatedAt))
+	k.Name = cmp.Or(k.Name, "Key")
+	k.CreatedBy = cmp.Or(k.CreatedBy, "manager@partner.test")
+	if k.DER == nil {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := publickey.Parse(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.DER, k.Thumbprint, k.Algorithms, k.Type = parsed.DER, parsed.Thumbprint, parsed.Algorithms, parsed.Type
+	}
+	ev := event(t, audit.KeyCreated, k.ApplicationID, "", k.CreatedAt)
+	ev.Details = map[string]string{"keyId": k.ID, "keyName": k.Name, "thumbprint": k.Thumbprint}
+	if err := st.AddKey(context.Background(), k, 20, k.CreatedAt, ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -22,6 +22,9 @@ var contract = map[string]struct {
 	"GET /v1/applications/{applicationId}/secrets":                                 {"list-secrets", true},
 	"POST /v1/applications/{applicationId}/secrets":                                {"create-secret", true},
 	"DELETE /v1/applications/{applicationId}/secrets/{secretId}":                   {"delete-secret", true},
+	"GET /v1/applications/{applicationId}/keys":                                    {"list-keys", true},
+	"POST /v1/applications/{applicationId}/keys":                                   {"create-key", true},
+	"DELETE /v1/applications/{applicationId}/keys/{keyId}":                         {"delete-key", true},
 	"GET /v1/applications/{applicationId}/audit":                                   {"list-audit", true},
 	"GET /v1/applications/{applicationId}/federated-credentials":                   {"list-federated-credentials", true},
 	"POST /v1/applications/{applicationId}/federated-credentials":                  {"create-federated-credential", true},
@@ -130,9 +133,12 @@ func TestRoutesAreTheContract(t *testing.T) {
 var (
 	readOnly = []string{
 		"GetApplicationFunction", "JwksFunction", "ListApplicationsFunction", "ListAuditFunction",
-		"ListSecretsFunction", "ListFederatedCredentialsFunction", "MeFunction", "PortalFunction",
+		"ListKeysFunction", "ListSecretsFunction", "ListFederatedCredentialsFunction", "MeFunction", "PortalFunction",
 	}
-	writers = []string{"AdminFunction", "CreateSecretFunction", "DeleteSecretFunction", "CreateFederatedCredentialFunction", "DeleteFederatedCredentialFunction", "ExpirySweepFunction", "SecretScanningFunction", "TokenFunction"}
+	writers = []string{
+		"AdminFunction", "CreateKeyFunction", "CreateSecretFunction", "DeleteKeyFunction", "DeleteSecretFunction",
+		"CreateFederatedCredentialFunction", "DeleteFederatedCredentialFunction", "ExpirySweepFunction", "SecretScanningFunction", "TokenFunction",
+	}
 )
 
 func TestFunctionsFollowTheHouseRules(t *testing.T) {

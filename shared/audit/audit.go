@@ -15,6 +15,8 @@ const (
 	SecretCreated      = "secret.created"
 	SecretDeleted      = "secret.deleted"
 	SecretLeaked       = "secret.leaked"
+	KeyCreated         = "key.created" // Details: keyId, keyName, thumbprint
+	KeyDeleted         = "key.deleted" // Details: keyId, keyName, thumbprint
 	DesignationSet     = "designation.set"
 	DesignationRemoved = "designation.removed"
 	ApplicationCreated = "application.created"

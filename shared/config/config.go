@@ -70,6 +70,9 @@ func Load(getenv Getenv) (Env, error) {
 	if e.Portal.Policy.ActiveLimit, err = intVar(getenv, "ACTIVE_SECRET_LIMIT", secret.DefaultActiveLimit); err != nil {
 		errs = append(errs, err)
 	}
+	if e.Portal.KeyLimit, err = intVar(getenv, "ACTIVE_KEY_LIMIT", portal.DefaultKeyLimit); err != nil {
+		errs = append(errs, err)
+	}
 	if c := getenv("API_CATALOGUE"); c != "" {
 		if e.Portal.Catalogue, err = ParseCatalogue(c); err != nil {
 			errs = append(errs, err)

@@ -84,6 +84,10 @@ var catalogue = []apiError{
 	{portal.ErrLifetimeAmbiguous, http.StatusBadRequest, "invalid_lifetime", "Give either expiresAt or lifetimeDays, not both."},
 	{portal.ErrLifetimeMissing, http.StatusBadRequest, "invalid_lifetime", "Give expiresAt or lifetimeDays."},
 	{portal.ErrLifetimeOutOfRange, http.StatusBadRequest, "invalid_lifetime", "The lifetime must be at least 1 day and at most %s days."},
+	{portal.ErrPrivateKeyRefused, http.StatusBadRequest, "private_key_refused", "This holds private key material: register the public key or certificate only, and treat the private key as exposed."},
+	{portal.ErrInvalidPublicKey, http.StatusBadRequest, "invalid_public_key", "publicKey must be PEM text (a CERTIFICATE or PUBLIC KEY block) or a JWK as a JSON object."},
+	{portal.ErrUnsupportedKey, http.StatusBadRequest, "unsupported_key", "The key must be EC P-256 or P-384, RSA of at least 2048 bits, or Ed25519."},
+	{portal.ErrCertificateExpiry, http.StatusBadRequest, "invalid_lifetime", "The key must expire within the certificate's validity, which ends %s."},
 
 	{portal.ErrManagersOnly, http.StatusForbidden, "forbidden", "Only the application's credential managers and admins may do this."},
 	{portal.ErrAdminsOnly, http.StatusForbidden, "forbidden", "Only admins may do this."},
@@ -93,6 +97,7 @@ var catalogue = []apiError{
 	{portal.ErrDesignationNotFound, http.StatusNotFound, "designation_not_found", "This email is not designated on the application."},
 	{portal.ErrSecretNotFound, http.StatusNotFound, "secret_not_found", "No such client secret on this application."},
 	{portal.ErrFederatedNotFound, http.StatusNotFound, "federated_credential_not_found", "No such federated credential on this application."},
+	{portal.ErrKeyNotFound, http.StatusNotFound, "key_not_found", "No such key on this application."},
 	{errNoRoute, http.StatusNotFound, "route_not_found", "No such admin route."},
 
 	{portal.ErrDuplicateOrganisation, http.StatusConflict, "duplicate_name", "An organisation with this name exists already."},
@@ -101,6 +106,8 @@ var catalogue = []apiError{
 	{portal.ErrSecretLimit, http.StatusConflict, "secret_limit_reached", "The application already has the most active client secrets allowed; delete one first."},
 	{portal.ErrRecentlyUsed, http.StatusConflict, "recently_used", "This client secret was used in the last 24 hours; repeat with confirm=true to delete it anyway."},
 	{portal.ErrFederatedLimit, http.StatusConflict, "federated_credential_limit_reached", "The application already has the most federated credentials allowed; delete one first."},
+	{portal.ErrKeyLimit, http.StatusConflict, "key_limit_reached", "The application already has the most active keys allowed; delete one first."},
+	{portal.ErrKeyRecentlyUsed, http.StatusConflict, "recently_used", "This key was used in the last 24 hours; repeat with confirm=true to delete it anyway."},
 	{portal.ErrBusy, http.StatusConflict, "busy", "The application is being changed by someone else; try again."},
 
 	{errTooLarge, http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 16 KiB."},

@@ -90,20 +90,67 @@ func (a API) CreateSecret() Handler {
 // DeleteSecret serves DELETE /v1/applications/{applicationId}/secrets/{secretId}.
 func (a API) DeleteSecret() Handler {
 	return a.handle(func(ctx context.Context, req Request, c portal.Caller) (Response, error) {
-		confirm := false
-		switch req.QueryStringParameters["confirm"] {
-		case "", "false":
-		case "true":
-			confirm = true
-		default:
-			return Response{}, errBadConfirm
+		confirm, err := confirmed(req)
+		if err != nil {
+			return Response{}, err
 		}
-		err := a.Service.DeleteSecret(ctx, c, req.PathParameters["applicationId"], req.PathParameters["secretId"], confirm, RequestOf(req))
+		err = a.Service.DeleteSecret(ctx, c, req.PathParameters["applicationId"], req.PathParameters["secretId"], confirm, RequestOf(req))
 		if err != nil {
 			return Response{}, err
 		}
 		return NoContent(), nil
 	})
+}
+
+// ListKeys serves GET /v1/applications/{applicationId}/keys.
+func (a API) ListKeys() Handler {
+	return a.handle(func(ctx context.Context, req Request, c portal.Caller) (Response, error) {
+		p, err := a.Service.ListKeys(ctx, c, req.PathParameters["applicationId"], req.QueryStringParameters["cursor"])
+		if err != nil {
+			return Response{}, err
+		}
+		return Page(p), nil
+	})
+}
+
+// CreateKey serves POST /v1/applications/{applicationId}/keys.
+func (a API) CreateKey() Handler {
+	return a.handle(func(ctx context.Context, req Request, c portal.Caller) (Response, error) {
+		var in portal.CreateKeyInput
+		if err := DecodeJSON(req, &in); err != nil {
+			return Response{}, err
+		}
+		created, err := a.Service.CreateKey(ctx, c, req.PathParameters["applicationId"], in, RequestOf(req))
+		if err != nil {
+			return Response{}, err
+		}
+		return JSON(http.StatusCreated, created), nil
+	})
+}
+
+// DeleteKey serves DELETE /v1/applications/{applicationId}/keys/{keyId}.
+func (a API) DeleteKey() Handler {
+	return a.handle(func(ctx context.Context, req Request, c portal.Caller) (Response, error) {
+		confirm, err := confirmed(req)
+		if err != nil {
+			return Response{}, err
+		}
+		if err := a.Service.DeleteKey(ctx, c, req.PathParameters["applicationId"], req.PathParameters["keyId"], confirm, RequestOf(req)); err != nil {
+			return Response{}, err
+		}
+		return NoContent(), nil
+	})
+}
+
+// confirmed reads the confirm query parameter of a delete.
+func confirmed(req Request) (bool, error) {
+	switch req.QueryStringParameters["confirm"] {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, errBadConfirm
 }
 
 // ListEvents serves GET /v1/applications/{applicationId}/audit.

@@ -43,6 +43,7 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		"MeFunction": 200, "ListApplicationsFunction": 200, "GetApplicationFunction": 200, "ListSecretsFunction": 200,
 		"ListAuditFunction": 200, "CreateSecretFunction": 201, "DeleteSecretFunction": 204,
 		"ListFederatedCredentialsFunction": 200, "CreateFederatedCredentialFunction": 201, "DeleteFederatedCredentialFunction": 204,
+		"ListKeysFunction": 200, "CreateKeyFunction": 201, "DeleteKeyFunction": 204,
 	}
 	var fns []string
 	for id := range want {
@@ -75,6 +76,11 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	}, 20, audit.Event{ID: storetest.ID(t, ids.Event, time.Now()), At: time.Now(), Actor: email, Action: audit.FederatedCredentialCreated, ApplicationID: appID}, nil); err != nil {
 		t.Fatal(err)
 	}
+	var keySample sampleEvent
+	if err := json.Unmarshal(event("DeleteKeyFunction"), &keySample); err != nil {
+		t.Fatal(err)
+	}
+	storetest.AddKey(t, st, portal.Key{ID: keySample.PathParameters["keyId"], ApplicationID: appID, Name: "Old key", CreatedBy: email, ExpiresAt: time.Now().Add(72 * time.Hour)})
 
 	for logicalID, status := range want {
 		t.Run(logicalID, func(t *testing.T) {
@@ -94,6 +100,9 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 			}
 			if logicalID == "CreateFederatedCredentialFunction" && !strings.Contains(resp.Body, `"subject":"repo:acme/search-sync:ref:refs/heads/main"`) {
 				t.Fatalf("the created credential is not in the response: %s", resp.Body)
+			}
+			if logicalID == "CreateKeyFunction" && !strings.Contains(resp.Body, `"thumbprint":"`) {
+				t.Fatalf("no thumbprint in the create response: %s", resp.Body)
 			}
 			if d, err := in.InitDuration(ctx); err != nil || d <= 0 {
 				t.Fatalf("no Init Duration reported: %v %v", d, err)

@@ -15,6 +15,7 @@ const (
 	Organisation = "org"
 	Application  = "app"
 	Secret       = "sec"
+	Key          = "key"
 	Event        = "evt"
 	// FederatedCredential identifies a federated credential.
 	FederatedCredential = "fed"

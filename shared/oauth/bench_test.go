@@ -35,6 +35,12 @@ func (m *memoryStore) Client(context.Context, string) (portal.Client, error) {
 func (m *memoryStore) MarkSecretUsed(context.Context, string, string, string, time.Time) (bool, error) {
 	return false, nil
 }
+func (m *memoryStore) MarkKeyUsed(context.Context, string, string, string, time.Time) (bool, error) {
+	return false, nil
+}
+func (m *memoryStore) UseAssertionID(context.Context, string, string, time.Time, time.Time) (bool, error) {
+	return true, nil
+}
 func (m *memoryStore) LockedUntil(context.Context, string, string, time.Time) (time.Time, error) {
 	return time.Time{}, nil
 }

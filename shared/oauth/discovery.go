@@ -10,6 +10,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"credportal/shared/portal"
+	"credportal/shared/publickey"
 )
 
 // Routes of the discovery function.
@@ -39,6 +40,7 @@ type Metadata struct {
 	JWKSURI                           string   `json:"jwks_uri"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 }
@@ -52,7 +54,8 @@ func (d Discovery) Metadata() Metadata {
 	return Metadata{
 		Issuer: d.Issuer, TokenEndpoint: d.Issuer + TokenPath, JWKSURI: d.Issuer + JWKSPath,
 		GrantTypesSupported:               []string{GrantClientCredentials},
-		TokenEndpointAuthMethodsSupported: []string{AuthBasic, AuthPost},
+		TokenEndpointAuthMethodsSupported: []string{AuthBasic, AuthPost, AuthPrivateKeyJWT},
+		TokenEndpointAuthSigningAlgs:      publickey.SigningAlgorithms(),
 		ScopesSupported:                   scopes, ResponseTypesSupported: []string{},
 	}
 }

@@ -10,9 +10,20 @@ import (
 
 // Client authentication methods (RFC 8414 names).
 const (
-	AuthBasic = "client_secret_basic"
-	AuthPost  = "client_secret_post"
+	AuthBasic         = "client_secret_basic"
+	AuthPost          = "client_secret_post"
+	AuthPrivateKeyJWT = "private_key_jwt"
+	// AuthFederated is a client assertion issued by a trusted identity
+	// provider rather than by the client itself.
+	AuthFederated = "federated"
 )
+
+// AssertionTypeJWTBearer is the client_assertion_type of a JWT client
+// assertion (RFC 7523 §2.2).
+const AssertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// MaxAssertionBytes bounds a client assertion.
+const MaxAssertionBytes = 8 << 10
 
 // GrantClientCredentials is the one grant type the endpoint serves.
 const GrantClientCredentials = "client_credentials"
@@ -27,7 +38,10 @@ type TokenRequest struct {
 	Scope     string // as sent; "" when absent
 	ClientID  string
 	Secret    string
-	Method    string // AuthBasic or AuthPost
+	// Assertion is a client_assertion (RFC 7523); ClientID is then the
+	// body's client_id, possibly empty.
+	Assertion string
+	Method    string // AuthBasic, AuthPost, or AuthPrivateKeyJWT for any assertion until it is read
 }
 
 // ParseTokenRequest reads a token request from its Authorization and
@@ -47,7 +61,22 @@ func ParseTokenRequest(authorization, contentType string, body []byte) (TokenReq
 	}
 	req := TokenRequest{GrantType: form["grant_type"], Scope: form["scope"]}
 	postID, postSecret := form["client_id"], form["client_secret"]
+	assertion, assertionType := form["client_assertion"], form["client_assertion_type"]
 	switch {
+	case assertion != "" || assertionType != "":
+		if authorization != "" || postSecret != "" {
+			return TokenRequest{}, invalidRequest("Use one client authentication method: a client assertion, the Authorization header or client_secret, not several.")
+		}
+		if assertionType != AssertionTypeJWTBearer {
+			return TokenRequest{}, invalidRequest("client_assertion_type must be %s.", AssertionTypeJWTBearer)
+		}
+		if assertion == "" {
+			return TokenRequest{}, invalidRequest("client_assertion is missing.")
+		}
+		if len(assertion) > MaxAssertionBytes {
+			return TokenRequest{}, invalidRequest("client_assertion is longer than %d bytes.", MaxAssertionBytes)
+		}
+		req.ClientID, req.Assertion, req.Method = postID, assertion, AuthPrivateKeyJWT
 	case authorization != "":
 		id, secret, err := ParseBasic(authorization)
 		if err != nil {
@@ -72,7 +101,7 @@ func ParseTokenRequest(authorization, contentType string, body []byte) (TokenReq
 	default:
 		return TokenRequest{}, unsupportedGrantType()
 	}
-	if req.ClientID == "" || req.Secret == "" {
+	if req.Assertion == "" && (req.ClientID == "" || req.Secret == "") {
 		return TokenRequest{}, errNoClientAuth
 	}
 	return req, nil

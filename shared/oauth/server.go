@@ -29,6 +29,11 @@ type Store interface {
 	Client(ctx context.Context, clientID string) (portal.Client, error)
 	// MarkSecretUsed sets LastUsedAt unless it was set recently.
 	MarkSecretUsed(ctx context.Context, clientID, appID, secretID string, at time.Time) (bool, error)
+	// MarkKeyUsed sets a key's LastUsedAt unless it was set recently.
+	MarkKeyUsed(ctx context.Context, clientID, appID, keyID string, at time.Time) (bool, error)
+	// UseAssertionID records a client assertion's jti until exp; false when
+	// it was recorded before (a replay).
+	UseAssertionID(ctx context.Context, clientID, jti string, exp, now time.Time) (bool, error)
 	Throttle
 }
 
@@ -117,12 +122,25 @@ type Server struct {
 	// warmed is set once the first request has started fetching the pepper
 	// and the signing key.
 	warmed atomic.Bool
+	// federation authenticates assertions that identity providers issued.
+	federation Federation
 }
+
+// Option adjusts a Server.
+type Option func(*Server)
+
+// WithFederation authenticates assertions that an identity provider issued
+// (their iss is not the client id) through f. Without it, none is accepted.
+func WithFederation(f Federation) Option { return func(s *Server) { s.federation = f } }
 
 // NewServer builds the token endpoint's logic. now and random are injected
 // so expiry and lockouts can be tested to the second.
-func NewServer(store Store, peppers Peppers, k Keys, cfg Config, now func() time.Time, random io.Reader) *Server {
-	return &Server{store: store, peppers: peppers, keys: k, cfg: cfg, now: now, random: random, matches: secret.Matches}
+func NewServer(store Store, peppers Peppers, k Keys, cfg Config, now func() time.Time, random io.Reader, opts ...Option) *Server {
+	s := &Server{store: store, peppers: peppers, keys: k, cfg: cfg, now: now, random: random, matches: secret.Matches, federation: noFederation{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Config returns the server's configuration.
@@ -145,11 +163,6 @@ var dummyDigest = make([]byte, 32)
 // The credential is checked before anything else: a valid one always gets a
 // token, whatever failures came before it.
 func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Request) (Token, error) {
-	// A malformed value or client id is rejected before any storage access.
-	if !portal.ValidClientID(req.ClientID) || s.cfg.Format.Check(req.Secret) != nil {
-		slog.InfoContext(ctx, "token refused", "reason", "malformed credentials", "method", req.Method)
-		return Token{}, errInvalidClient
-	}
 	now := s.now().UTC()
 	// A function's first request needs the pepper and the signing key as
 	// well as the client: they are fetched while DynamoDB is read.
@@ -160,9 +173,32 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 		warming.Go(func() { _, _ = s.peppers.Current(ctx) })
 		warming.Go(func() { _, _ = s.keys.Current(ctx) })
 	}
-	client, sec, err := s.authenticate(ctx, req, now, warming.Wait)
-	if errors.Is(err, errInvalidClient) {
-		return Token{}, s.fail(ctx, req.ClientID, client.ApplicationID, now, meta)
+	var (
+		client portal.Client
+		use    used
+		err    error
+	)
+	if req.Assertion != "" {
+		client, use, err = s.authenticateAssertion(ctx, &req, now)
+		if errors.Is(err, errAssertion) {
+			slog.InfoContext(ctx, "token refused", "reason", err.Error(), "method", req.Method, "clientId", req.ClientID, "applicationId", client.ApplicationID)
+			if !portal.ValidClientID(req.ClientID) {
+				req.ClientID = ""
+			}
+			return Token{}, s.fail(ctx, req.ClientID, client.ApplicationID, now, meta)
+		}
+	} else {
+		// A malformed value or client id is rejected before any storage access.
+		if !portal.ValidClientID(req.ClientID) || s.cfg.Format.Check(req.Secret) != nil {
+			slog.InfoContext(ctx, "token refused", "reason", "malformed credentials", "method", req.Method)
+			return Token{}, errInvalidClient
+		}
+		var sec portal.Secret
+		client, sec, err = s.authenticate(ctx, req, now, warming.Wait)
+		if errors.Is(err, errInvalidClient) {
+			return Token{}, s.fail(ctx, req.ClientID, client.ApplicationID, now, meta)
+		}
+		use = used{method: req.Method, id: sec.ID, appID: sec.ApplicationID, last: sec.LastUsedAt}
 	}
 	if err != nil {
 		return Token{}, err
@@ -176,8 +212,8 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 	if err != nil {
 		return Token{}, err
 	}
-	s.markUsed(ctx, client.ID, sec, now)
-	slog.InfoContext(ctx, "token issued", "clientId", req.ClientID, "applicationId", client.ApplicationID, "secretId", sec.ID,
+	s.markUsed(ctx, client.ID, use, now)
+	slog.InfoContext(ctx, "token issued", "clientId", req.ClientID, "applicationId", client.ApplicationID, "credentialId", use.id,
 		"method", req.Method, "scope", tok.Scope, "kid", kid, "jti", jti)
 	return tok, nil
 }
@@ -372,15 +408,24 @@ func (s *Server) sign(ctx context.Context, clientID string, scopes []string, now
 	return Token{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.TokenLifetime / time.Second), Scope: scope}, key.ID, jti, nil
 }
 
-// markUsed records the secret's use, at most once per the store's precision.
-// The secret as read tells whether a write is due at all; the store's
-// conditional write settles races. A failure is logged and never fails the
-// request.
-func (s *Server) markUsed(ctx context.Context, clientID string, sec portal.Secret, now time.Time) {
-	if sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) <= portal.LastUsedPrecision {
+// markUsed records the use of a secret or key, at most once per the store's
+// precision. The credential as read tells whether a write is due at all; the
+// store's conditional write settles races. A failure is logged and never
+// fails the request. (A Federation records its own credentials' use.)
+func (s *Server) markUsed(ctx context.Context, clientID string, u used, now time.Time) {
+	if u.last != nil && now.Sub(*u.last) <= portal.LastUsedPrecision {
 		return
 	}
-	if _, err := s.store.MarkSecretUsed(ctx, clientID, sec.ApplicationID, sec.ID, now); err != nil {
-		slog.ErrorContext(ctx, "lastUsedAt not written", "applicationId", sec.ApplicationID, "secretId", sec.ID, "error", err.Error())
+	var err error
+	switch u.method {
+	case AuthBasic, AuthPost:
+		_, err = s.store.MarkSecretUsed(ctx, clientID, u.appID, u.id, now)
+	case AuthPrivateKeyJWT:
+		_, err = s.store.MarkKeyUsed(ctx, clientID, u.appID, u.id, now)
+	default:
+		return
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "lastUsedAt not written", "applicationId", u.appID, "credentialId", u.id, "method", u.method, "error", err.Error())
 	}
 }

@@ -26,6 +26,7 @@ var (
 	ErrDesignationNotFound  = fmt.Errorf("designation %w", ErrNotFound)
 	ErrSecretNotFound       = fmt.Errorf("secret %w", ErrNotFound)
 	ErrFederatedNotFound    = fmt.Errorf("federated credential %w", ErrNotFound)
+	ErrKeyNotFound          = fmt.Errorf("key %w", ErrNotFound)
 
 	// ErrIdentityMismatch: the caller's email is designated, but the
 	// designation was bound to another (issuer, subject) by its first use.
@@ -51,12 +52,18 @@ var (
 	ErrUntrustedIssuer    = fmt.Errorf("%w: issuer not trusted", ErrInvalid)    // with the issuer
 	ErrInvalidSubject     = fmt.Errorf("%w: subject", ErrInvalid)
 	ErrInvalidAudience    = fmt.Errorf("%w: audience", ErrInvalid)
+	ErrPrivateKeyRefused  = fmt.Errorf("%w: private key material", ErrInvalid)
+	ErrInvalidPublicKey   = fmt.Errorf("%w: public key", ErrInvalid)
+	ErrUnsupportedKey     = fmt.Errorf("%w: key type or size", ErrInvalid)
+	ErrCertificateExpiry  = fmt.Errorf("%w: expiry after the certificate's", ErrInvalid) // with the certificate's notAfter
 
 	ErrDuplicateOrganisation = fmt.Errorf("%w: organisation name in use", ErrConflict)
 	ErrDuplicateApplication  = fmt.Errorf("%w: application name in use in its organisation", ErrConflict)
 	ErrConcurrentUpdate      = fmt.Errorf("%w: application changed meanwhile", ErrConflict)
 	ErrSecretLimit           = fmt.Errorf("%w: active secret limit reached", ErrConflict)
 	ErrRecentlyUsed          = fmt.Errorf("%w: secret used recently", ErrConflict)
+	ErrKeyLimit              = fmt.Errorf("%w: active key limit reached", ErrConflict)
+	ErrKeyRecentlyUsed       = fmt.Errorf("%w: key used recently", ErrConflict)
 	ErrBusy                  = fmt.Errorf("%w: application busy", ErrConflict)
 	ErrFederatedLimit        = fmt.Errorf("%w: federated credential limit reached", ErrConflict)
 	// ErrGrantChanged: the designation a change was made under was removed

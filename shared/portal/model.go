@@ -95,15 +95,23 @@ type Application struct {
 	// store keeps it on the application's own record, which is what makes the
 	// active-secret limit atomic.
 	Secrets map[string]time.Time
-	// Version increases with every change to Secrets; writes are conditional
-	// on it.
+	// Keys maps the id of each registered public key not yet deleted to its
+	// expiry, as Secrets does for secrets.
+	Keys map[string]time.Time
+	// Version increases with every change to Secrets or Keys; writes are
+	// conditional on it.
 	Version int64
 }
 
 // ActiveSecrets counts the secrets that have not expired at now.
-func (a Application) ActiveSecrets(now time.Time) int {
+func (a Application) ActiveSecrets(now time.Time) int { return active(a.Secrets, now) }
+
+// ActiveKeys counts the keys that have not expired at now.
+func (a Application) ActiveKeys(now time.Time) int { return active(a.Keys, now) }
+
+func active(expiries map[string]time.Time, now time.Time) int {
 	n := 0
-	for _, exp := range a.Secrets {
+	for _, exp := range expiries {
 		if exp.After(now) {
 			n++
 		}
@@ -179,6 +187,34 @@ type Client struct {
 	// Federated are the application's federated credentials: ID, Issuer,
 	// Subject, Audience and LastUsedAt.
 	Federated []FederatedCredential
+	// Keys are the application's registered public keys, with what checking
+	// a signature needs (ID, ApplicationID, Thumbprint, Algorithms, DER,
+	// ExpiresAt, LastUsedAt); they may include expired ones.
+	Keys []Key
+}
+
+// Key is a public key an application registered to sign its token requests
+// with (private_key_jwt). Only the public key is ever held.
+type Key struct {
+	ID            string
+	ApplicationID string
+	Name          string
+	Type          string   // publickey.TypeCertificate or publickey.TypePublicKey
+	Thumbprint    string   // RFC 7638 SHA-256, base64url
+	Algorithms    []string // the JWS algorithms it may sign with
+	DER           []byte   // PKIX SubjectPublicKeyInfo
+	CreatedAt     time.Time
+	CreatedBy     string
+	ExpiresAt     time.Time
+	LastUsedAt    *time.Time
+}
+
+// Status is active until the second the key expires.
+func (k Key) Status(now time.Time) string {
+	if now.Before(k.ExpiresAt) {
+		return StatusActive
+	}
+	return StatusExpired
 }
 
 // Secret statuses.

@@ -42,6 +42,14 @@ type Store interface {
 	// RemoveSecret deletes the secret and records ev atomically, under by as
 	// AddSecret is.
 	RemoveSecret(ctx context.Context, applicationID, secretID string, ev audit.Event, by *Designation) error
+	GetKey(ctx context.Context, applicationID, keyID string) (Key, error)
+	ListKeys(ctx context.Context, applicationID, cursor string, limit int) (Page[Key], error)
+	// AddKey stores k and ev atomically unless the application already
+	// holds limit keys active at now (ErrKeyLimit), under by as AddSecret is.
+	AddKey(ctx context.Context, k Key, limit int, now time.Time, ev audit.Event, by *Designation) error
+	// RemoveKey deletes the key and records ev atomically, under by as
+	// AddSecret is.
+	RemoveKey(ctx context.Context, applicationID, keyID string, ev audit.Event, by *Designation) error
 	ListEvents(ctx context.Context, applicationID, cursor string, limit int) (Page[audit.Event], error)
 }
 
@@ -64,11 +72,13 @@ type Config struct {
 	Policy    secret.Policy
 	Format    secret.Format
 	Catalogue Catalogue
+	// KeyLimit is the most unexpired public keys an application may hold.
+	KeyLimit int
 }
 
 // DefaultConfig is the configuration when nothing is set.
 func DefaultConfig() Config {
-	return Config{Policy: secret.DefaultPolicy(), Format: secret.Format{Prefix: secret.DefaultPrefix}, Catalogue: DefaultCatalogue()}
+	return Config{Policy: secret.DefaultPolicy(), Format: secret.Format{Prefix: secret.DefaultPrefix}, Catalogue: DefaultCatalogue(), KeyLimit: DefaultKeyLimit}
 }
 
 // Service performs the operations of signed-in callers.

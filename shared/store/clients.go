@@ -24,10 +24,12 @@ import (
 //	AppVersion             the application's Version the item reflects
 //	Secret#<secretId>      per unexpired secret: {Hash, Pepper, Expires, Hint}
 //	Used#<secretId>        that secret's LastUsedAt (RFC 3339, to the second)
+//	Key#<keyId>            per unexpired public key: {DER, Kid, Algs, Expires}
+//	KeyUsed#<keyId>        that key's LastUsedAt (see keys.go)
 //	Layout                 clientLayout once the item holds all of the above
 //	Federated#<id>         per federated credential (see federated.go)
 //
-// The transactions that create and delete secrets and change an application
+// The transactions that create and delete secrets and keys and change an application
 // change its client item in the same transaction. Items written before that
 // (Layout absent) hold only AppID; MigrateClient fills them in, and until it
 // has, Client falls back to reading the application and its secrets.
@@ -140,6 +142,14 @@ func decodeClient(clientID string, item map[string]types.AttributeValue) (portal
 		}
 	}
 	for name, v := range item {
+		if id, ok := strings.CutPrefix(name, clientKeyPrefix); ok {
+			k, err := decodeClientKey(item, c.ApplicationID, id, v)
+			if err != nil {
+				return portal.Client{}, err
+			}
+			c.Keys = append(c.Keys, k)
+			continue
+		}
 		id, ok := strings.CutPrefix(name, clientSecretPrefix)
 		if !ok {
 			continue
@@ -181,7 +191,11 @@ func (st *Store) legacyClient(ctx context.Context, clientID, appID string) (port
 	if err != nil {
 		return portal.Client{}, err
 	}
-	return portal.Client{ID: clientID, ApplicationID: app.ID, OrganisationID: app.Organisation.ID, APIs: app.APIs, Secrets: secrets}, nil
+	keys, err := st.keysOf(ctx, app)
+	if err != nil {
+		return portal.Client{}, err
+	}
+	return portal.Client{ID: clientID, ApplicationID: app.ID, OrganisationID: app.Organisation.ID, APIs: app.APIs, Secrets: secrets, Keys: keys}, nil
 }
 
 // secretsOf reads, consistently, the secrets the application's record lists.
@@ -205,19 +219,30 @@ func (st *Store) secretsOf(ctx context.Context, app portal.Application) ([]porta
 // its client item, unless it was set less than portal.LastUsedPrecision before at (or
 // the secret no longer exists). It reports whether it wrote.
 func (st *Store) MarkSecretUsed(ctx context.Context, clientID, appID, secretID string, at time.Time) (bool, error) {
-	secretUpdate := &types.Update{
-		TableName: aws.String(st.table), Key: secretKey(appID, secretID),
+	wrote, err := st.markUsed(ctx, clientID, secretKey(appID, secretID), clientSecretAttr(secretID), clientUsedAttr(secretID), at)
+	if err != nil {
+		return false, fmt.Errorf("mark secret %s used: %w", secretID, err)
+	}
+	return wrote, nil
+}
+
+// markUsed sets LastUsedAt to at on the item at itemKey and usedAttr on the
+// client item (when it holds entryAttr), unless it was set less than
+// UsedPrecision before at or the item no longer exists.
+func (st *Store) markUsed(ctx context.Context, clientID string, itemKey map[string]types.AttributeValue, entryAttr, usedAttr string, at time.Time) (bool, error) {
+	itemUpdate := &types.Update{
+		TableName: aws.String(st.table), Key: itemKey,
 		UpdateExpression:          aws.String("SET LastUsedAt = :at"),
 		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(LastUsedAt) OR LastUsedAt < :since)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at)), ":since": s(usedAt(at.Add(-portal.LastUsedPrecision)))},
 	}
 	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: secretUpdate},
+		{Update: itemUpdate},
 		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(clientID),
 			UpdateExpression:          aws.String("SET #used = :at"),
-			ConditionExpression:       aws.String("attribute_exists(#secret)"),
-			ExpressionAttributeNames:  map[string]string{"#used": clientUsedAttr(secretID), "#secret": clientSecretAttr(secretID)},
+			ConditionExpression:       aws.String("attribute_exists(#entry)"),
+			ExpressionAttributeNames:  map[string]string{"#used": usedAttr, "#entry": entryAttr},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at))},
 		}},
 	}})
@@ -228,10 +253,10 @@ func (st *Store) MarkSecretUsed(ctx context.Context, clientID, appID, secretID s
 	case failedAt(reasons, 0):
 		return false, nil
 	case canceled && failedAt(reasons, 1):
-		// A client item not yet migrated holds no entry for the secret.
+		// A client item not yet migrated holds no entry for it.
 		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: secretUpdate.TableName, Key: secretUpdate.Key, UpdateExpression: secretUpdate.UpdateExpression,
-			ConditionExpression: secretUpdate.ConditionExpression, ExpressionAttributeValues: secretUpdate.ExpressionAttributeValues,
+			TableName: itemUpdate.TableName, Key: itemUpdate.Key, UpdateExpression: itemUpdate.UpdateExpression,
+			ConditionExpression: itemUpdate.ConditionExpression, ExpressionAttributeValues: itemUpdate.ExpressionAttributeValues,
 		})
 		if isConditionFailed(err) {
 			return false, nil
@@ -240,5 +265,5 @@ func (st *Store) MarkSecretUsed(ctx context.Context, clientID, appID, secretID s
 			return true, nil
 		}
 	}
-	return false, fmt.Errorf("mark secret %s used: %w", secretID, err)
+	return false, err
 }

@@ -44,7 +44,9 @@ type applicationItem struct {
 	APIs      []string             `dynamodbav:"APIs"`
 	CreatedAt time.Time            `dynamodbav:"CreatedAt"`
 	Secrets   map[string]time.Time `dynamodbav:"Secrets"`
-	Version   int64                `dynamodbav:"Version"`
+	// Keys is absent from applications that never had a key.
+	Keys    map[string]time.Time `dynamodbav:"Keys,omitempty"`
+	Version int64                `dynamodbav:"Version"`
 }
 
 func newApplicationItem(a portal.Application) applicationItem {
@@ -59,7 +61,7 @@ func newApplicationItem(a portal.Application) applicationItem {
 	return applicationItem{
 		PK: "APP#" + a.ID, SK: "APP", GSI1PK: "APPS", GSI1SK: "APP#" + a.ID, Type: typeApplication,
 		ID: a.ID, Name: a.Name, ClientID: a.ClientID, OrgID: a.Organisation.ID, OrgName: a.Organisation.Name,
-		APIs: apis, CreatedAt: a.CreatedAt, Secrets: secrets, Version: a.Version,
+		APIs: apis, CreatedAt: a.CreatedAt, Secrets: secrets, Keys: a.Keys, Version: a.Version,
 	}
 }
 
@@ -71,7 +73,7 @@ func (i applicationItem) domain() portal.Application {
 	return portal.Application{
 		ID: i.ID, Name: i.Name, ClientID: i.ClientID,
 		Organisation: portal.OrganisationRef{ID: i.OrgID, Name: i.OrgName},
-		APIs:         i.APIs, CreatedAt: i.CreatedAt, Secrets: secrets, Version: i.Version,
+		APIs:         i.APIs, CreatedAt: i.CreatedAt, Secrets: secrets, Keys: i.Keys, Version: i.Version,
 	}
 }
 

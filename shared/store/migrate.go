@@ -47,7 +47,7 @@ func (st *Store) MigrateClients(ctx context.Context) (MigrationReport, error) {
 }
 
 // MigrateClient makes an application's client item hold what authentication
-// needs, copied from the application and its secrets, unless it does already.
+// needs, copied from the application, its secrets and its keys, unless it does already.
 // It reports whether it wrote.
 func (st *Store) MigrateClient(ctx context.Context, appID string) (bool, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -75,6 +75,16 @@ func (st *Store) MigrateClient(ctx context.Context, appID string) (bool, error) 
 			"Type": s(typeClient), "AppID": s(app.ID), "OrgID": s(app.Organisation.ID), "APIs": stringList(app.APIs),
 			"AppVersion": num(app.Version), "Layout": num(clientLayout),
 		}
+		keys, err := st.keysOf(ctx, app)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range keys {
+			want[clientKeyAttr(k.ID)] = clientKeyValue(k)
+			if k.LastUsedAt != nil {
+				want[clientKeyUsedAttr(k.ID)] = s(usedAt(*k.LastUsedAt))
+			}
+		}
 		for _, sec := range secrets {
 			want[clientSecretAttr(sec.ID)] = clientSecretValue(sec)
 			if sec.LastUsedAt != nil {
@@ -83,7 +93,7 @@ func (st *Store) MigrateClient(ctx context.Context, appID string) (bool, error) 
 		}
 		var stale []string
 		for name := range res.Item {
-			if _, keep := want[name]; !keep && (strings.HasPrefix(name, clientSecretPrefix) || strings.HasPrefix(name, clientUsedPrefix)) {
+			if _, keep := want[name]; !keep && isClientEntry(name) {
 				stale = append(stale, name)
 			}
 		}
@@ -107,6 +117,17 @@ func (st *Store) MigrateClient(ctx context.Context, appID string) (bool, error) 
 		// The application changed since it was read: read again.
 	}
 	return false, fmt.Errorf("migrate client of %s: the application kept changing", appID)
+}
+
+// isClientEntry reports whether a client item's attribute is a secret's or
+// a key's entry or use time.
+func isClientEntry(name string) bool {
+	for _, p := range []string{clientSecretPrefix, clientUsedPrefix, clientKeyPrefix, clientKeyUsedPrefix} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // holds reports whether item has every attribute of want with that value.

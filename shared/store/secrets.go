@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,25 +105,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 // clientSecretAdded is the change of app's client item that adds sec and
 // drops the expired secrets.
 func (st *Store) clientSecretAdded(app portal.Application, sec portal.Secret, expired []string) *types.Update {
-	names := map[string]string{"#new": clientSecretAttr(sec.ID)}
-	update := "SET #new = :entry, AppVersion = :version"
-	if len(expired) > 0 {
-		var remove []string
-		for i, id := range expired {
-			n := strconv.Itoa(i)
-			names["#s"+n], names["#u"+n] = clientSecretAttr(id), clientUsedAttr(id)
-			remove = append(remove, "#s"+n, "#u"+n)
-		}
-		update += " REMOVE " + strings.Join(remove, ", ")
-	}
-	return &types.Update{
-		TableName: aws.String(st.table), Key: clientKey(app.ClientID),
-		UpdateExpression: aws.String(update), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: names,
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":entry": clientSecretValue(sec), ":version": num(app.Version + 1),
-		},
-	}
+	return st.clientEntryAdded(app, clientSecretAttr(sec.ID), clientSecretValue(sec), expired, clientSecretAttr, clientUsedAttr)
 }
 
 // RemoveSecret deletes a secret, from its client item too, and records its
