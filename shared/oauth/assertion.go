@@ -165,7 +165,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *TokenRequest, n
 	if method == AuthFederated {
 		id, err := s.federation.Authenticate(ctx, client, a, now)
 		if err != nil {
-			if errors.Is(err, ErrFederationUnavailable) {
+			if errors.Is(err, ErrFederationUnavailable) || errors.Is(err, errAssertion) {
 				return client, used{}, err
 			}
 			return client, used{}, fmt.Errorf("%w: %w", errAssertion, err)
