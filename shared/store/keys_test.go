@@ -49,7 +49,7 @@ func TestKeysAcrossTheClientMigration(t *testing.T) {
 	app := r.putOldLayout(t, []string{"search-match"}, oldSecret{newID(t, ids.Secret), t0.Add(48 * time.Hour), nil})
 	k1, k2 := newKey(t, app.ID, t0.Add(48*time.Hour)), newKey(t, app.ID, t0.Add(24*time.Hour))
 	for _, k := range []portal.Key{k1, k2} {
-		if err := r.st.AddKey(ctx, k, 5, t0, event(t, app.ID, audit.KeyCreated)); err != nil {
+		if err := r.st.AddKey(ctx, k, 5, t0, event(t, app.ID, audit.KeyCreated), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestKeysAcrossTheClientMigration(t *testing.T) {
 		t.Fatalf("second run = %+v, %v", report, err)
 	}
 	// Removing a key takes it from the client item too.
-	if err := r.st.RemoveKey(ctx, app.ID, k1.ID, event(t, app.ID, audit.KeyDeleted)); err != nil {
+	if err := r.st.RemoveKey(ctx, app.ID, k1.ID, event(t, app.ID, audit.KeyDeleted), nil); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := r.st.Client(ctx, app.ClientID); err != nil || !slices.Equal(keyIDs(c), []string{k2.ID}) {
