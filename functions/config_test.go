@@ -37,6 +37,9 @@ func TestEveryFunctionRefusesToStartWithoutItsConfiguration(t *testing.T) {
 		"portal":                      {"OIDC_CLIENT_ID", "PORTAL_URL"},
 		"secret-scanning":             {"TABLE_NAME", "PEPPER_SECRET_ID", "SENDER_EMAIL", "AWS_REGION"},
 		"token":                       {"TABLE_NAME", "ISSUER", "SIGNING_SECRET_ID", "AWS_REGION"},
+		"create-key":                  {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
+		"delete-key":                  {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
+		"list-keys":                   {"TABLE_NAME", "AWS_REGION"},
 	}
 	tmpl, root, err := template.LoadRepo()
 	if err != nil {
