@@ -300,11 +300,11 @@ func TestDynamoDBRequestsPerPrivateKeyJWT(t *testing.T) {
 	f.key(app, ed, 30)
 	var r reads
 	r.watch(f)
-	f.calls.reset()
+	f.calls.Reset()
 	call := func(jti string) map[string]int {
 		t.Helper()
 		tokenOf(t, f.call(assertionRequest("", assertion(t, ed, jose.EdDSA, "", claimsFor(app.ClientID, f.clock.Now(), jti)), "")))
-		return f.calls.reset()
+		return f.calls.Reset()
 	}
 	if got, want := call("first"), map[string]int{"GetItem": 1, "PutItem": 1, "TransactWriteItems": 1}; !maps.Equal(got, want) {
 		t.Fatalf("first use: requests %v, want %v", got, want)

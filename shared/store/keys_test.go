@@ -60,7 +60,7 @@ func TestKeysAcrossTheClientMigration(t *testing.T) {
 	if err != nil || !slices.Equal(keyIDs(c), sortedIDs(k1.ID, k2.ID)) {
 		t.Fatalf("before the migration: %v, %v", keyIDs(c), err)
 	}
-	if n := r.calls.reset(); n["GetItem"] != 2 || n["BatchGetItem"] != 2 {
+	if n := r.calls.Reset(); n["GetItem"] != 2 || n["BatchGetItem"] != 2 {
 		t.Fatalf("requests before the migration %v", n)
 	}
 
@@ -69,7 +69,7 @@ func TestKeysAcrossTheClientMigration(t *testing.T) {
 		t.Fatalf("MigrateClients = %+v, %v", report, err)
 	}
 	c, err = r.counted.Client(ctx, app.ClientID)
-	if n := r.calls.reset(); n["GetItem"] != 1 || len(n) != 1 {
+	if n := r.calls.Reset(); n["GetItem"] != 1 || len(n) != 1 {
 		t.Fatalf("requests after the migration %v", n)
 	}
 	if err != nil || !slices.Equal(keyIDs(c), sortedIDs(k1.ID, k2.ID)) || len(c.Secrets) != 1 {
