@@ -108,13 +108,14 @@ func ParseAssertion(raw string) (*Assertion, error) {
 	return a, nil
 }
 
-// Federation authenticates a client with an assertion that an identity
-// provider issued (its iss is not the client id), against the client's
-// federated credentials. It returns the id of the credential that matched;
-// any error means the client is not authenticated (invalid_client), unless
-// it wraps ErrFederationUnavailable.
+// Federation authenticates a client with an assertion (token, the JWT as
+// sent) that an identity provider issued (its iss is not the client id),
+// against the client's federated credentials, and records the use. It
+// returns the id of the credential that matched; any error means the client
+// is not authenticated (invalid_client), unless it wraps
+// ErrFederationUnavailable. shared/federation's Authenticator is one.
 type Federation interface {
-	Authenticate(ctx context.Context, client portal.Client, a *Assertion, now time.Time) (credentialID string, err error)
+	Authenticate(ctx context.Context, client portal.Client, token string, now time.Time) (credentialID string, err error)
 }
 
 // ErrFederationUnavailable is a Federation's own failure (an issuer it could
@@ -124,7 +125,7 @@ var ErrFederationUnavailable = errors.New("federation unavailable")
 // noFederation trusts no identity provider.
 type noFederation struct{}
 
-func (noFederation) Authenticate(context.Context, portal.Client, *Assertion, time.Time) (string, error) {
+func (noFederation) Authenticate(context.Context, portal.Client, string, time.Time) (string, error) {
 	return "", refused("no federated credentials")
 }
 
@@ -163,7 +164,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *TokenRequest, n
 		return portal.Client{}, used{}, fmt.Errorf("find client: %w", err)
 	}
 	if method == AuthFederated {
-		id, err := s.federation.Authenticate(ctx, client, a, now)
+		id, err := s.federation.Authenticate(ctx, client, req.Assertion, now)
 		if err != nil {
 			if errors.Is(err, ErrFederationUnavailable) || errors.Is(err, errAssertion) {
 				return client, used{}, err
