@@ -101,15 +101,17 @@ var narrowWriters = map[string]struct {
 	rules  []writeRule
 	others []string
 }{
-	// The internet-facing token endpoint: a secret's LastUsedAt, a client
-	// item's Used# entries (never a Secret# entry, which would let it plant
-	// a credential), its failure counters and lockouts, a lockout's audit
+	// The internet-facing token endpoint: a secret's or key's LastUsedAt, a
+	// client item's Used# and KeyUsed# entries (never a Secret# or Key#
+	// entry, which would let it plant a credential), an accepted
+	// assertion's jti, its failure counters and lockouts, a lockout's audit
 	// event, and a signing key of its own making.
 	"TokenFunction": {rules: []writeRule{
 		{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "LastUsedAt"}, nil},
-		{"dynamodb:UpdateItem", []string{"CLIENT#*"}, []string{"PK", "SK", "Used#*"}, nil},
+		{"dynamodb:UpdateItem", []string{"CLIENT#*"}, []string{"PK", "SK", "Used#*", "KeyUsed#*"}, nil},
 		{"dynamodb:UpdateItem", []string{"THROTTLE#*"}, []string{"PK", "SK", "Failures", "TTL", "LockedUntil"}, []string{"NONE", "UPDATED_NEW"}},
 		{"dynamodb:PutItem", []string{"AUDIT#*"}, []string{"PK", "SK", "Type", "TTL", "ID", "At", "Actor", "Action", "AppID", "SecretID", "SecretName", "Hint", "SourceIP", "UserAgent", "RequestID", "Details"}, nil},
+		{"dynamodb:PutItem", []string{"JTI#*"}, []string{"PK", "SK", "Type", "TTL"}, nil},
 	}, others: []string{"secretsmanager:PutSecretValue"}},
 	// The sweep: its reminder claims, and a secret's record of the
 	// thresholds done.
