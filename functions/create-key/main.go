@@ -31,7 +31,7 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender), st, m.PortalURL, m.Fallback)
+	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender, m.SenderName), st, m.PortalURL, m.Fallback)
 	// Keys are public: no pepper is involved.
 	svc := portal.NewService(st, nil, env.Portal, time.Now, rand.Reader, portal.WithNotifier(notices))
 	api := httpapi.API{Service: svc, Identity: env.Identity}
