@@ -31,6 +31,7 @@ type Notifier struct {
 var (
 	_ portal.Notifier          = (*Notifier)(nil)
 	_ portal.FederatedNotifier = (*Notifier)(nil)
+	_ portal.KeyNotifier       = (*Notifier)(nil)
 )
 
 // NewNotifier builds a notifier; portalURL is the portal's public URL, and
@@ -41,7 +42,7 @@ func NewNotifier(m *Mailer, d Designations, portalURL, fallback string) *Notifie
 
 // notice is what a security notice shows.
 type notice struct {
-	Kind        string // "client secret" or "federated credential"
+	Kind        string // "client secret", "key" or "federated credential"
 	Verb        string // "created" or "deleted"
 	Application string
 	Link        string
@@ -135,6 +136,20 @@ func (n *Notifier) FederatedCredentialChanged(ctx context.Context, app portal.Ap
 		Kind: "federated credential", Verb: verb,
 		Credential: [][2]string{{"Credential", fc.Name}, {"Issuer", fc.Issuer}, {"Subject", fc.Subject}, {"Audience", fc.Audience}},
 	})
+}
+
+// KeyChanged sends the notice of ev (key.created or key.deleted) to each
+// credential manager of app, one message each.
+func (n *Notifier) KeyChanged(ctx context.Context, app portal.Application, k portal.Key, ev audit.Event) error {
+	verb := map[string]string{audit.KeyCreated: "created", audit.KeyDeleted: "deleted"}[ev.Action]
+	if verb == "" {
+		return fmt.Errorf("security notice: unexpected action %q", ev.Action)
+	}
+	rows := [][2]string{{"Key", k.Name}, {"Thumbprint", k.Thumbprint}}
+	if verb == "created" {
+		rows = append(rows, [2]string{"Expires", DateTime(k.ExpiresAt)})
+	}
+	return n.send(ctx, app, ev, "Key", notice{Kind: "key", Verb: verb, Credential: rows})
 }
 
 // send completes data with the application and the event, and mails it to

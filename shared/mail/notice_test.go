@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -216,6 +217,43 @@ func TestFederatedCredentialNotices(t *testing.T) {
 	}
 	got = f.mail()
 	if len(got["alice@acme.test"]) != 2 || got["alice@acme.test"][1].Subject != "Federated credential deleted on Acme Deploy" {
+		t.Fatalf("deleted: notices %v", keysOf(got))
+	}
+}
+
+func TestKeyNotices(t *testing.T) {
+	f := newNoticeFixture(t)
+	ctx := context.Background()
+	acme := f.app("Acme Keys", []string{"alice@acme.test"}, []string{"victor@acme.test"})
+	alice := portal.Caller{Email: "alice@acme.test", Issuer: "https://issuer.test/", Subject: "alice"}
+	days := 30
+	pk, _ := json.Marshal(map[string]string{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+	created, err := f.svc.CreateKey(ctx, alice, acme.ID, portal.CreateKeyInput{Name: "CI <key>", PublicKey: pk, LifetimeDays: &days}, portal.Request{SourceIP: "203.0.113.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.mail()
+	if len(got) != 1 || len(got["alice@acme.test"]) != 1 {
+		t.Fatalf("created: notices to %v", keysOf(got))
+	}
+	m := got["alice@acme.test"][0]
+	if m.Subject != "Key created on Acme Keys" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	// RFC 8037 appendix A.3's thumbprint of this key.
+	for _, want := range []string{"A key of Acme Keys was created.", "CI <key>", "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "2026-12-26 09:15 UTC", "alice@acme.test", "203.0.113.9"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("created notice lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if !strings.Contains(m.HTML, "CI &lt;key&gt;") {
+		t.Errorf("HTML part does not escape the name:\n%s", m.HTML)
+	}
+	if err := f.svc.DeleteKey(ctx, alice, acme.ID, created.ID, false, portal.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	got = f.mail()
+	if len(got["alice@acme.test"]) != 2 || got["alice@acme.test"][1].Subject != "Key deleted on Acme Keys" {
 		t.Fatalf("deleted: notices %v", keysOf(got))
 	}
 }
