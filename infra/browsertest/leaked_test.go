@@ -1,7 +1,6 @@
 package browsertest_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,23 +24,7 @@ import (
 // follows its credential manager to the application page: the secret's row
 // is badged leaked, and the audit log tells who found it where.
 func TestLeakedSecret(t *testing.T) {
-	logs := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack log lines about failures, then its last lines:\n%s", logs.summary(100, 40))
-		}
-	})
-	stack, err := localstack.Start(context.Background(), localstack.Options{
-		Addr: "127.0.0.1:0", Seed: true, Logs: logs, Params: map[string]string{"LeakAction": "notify"},
-	})
-	if err != nil {
-		t.Fatalf("start the local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Stop(); err != nil {
-			t.Errorf("stop the local stack: %v", err)
-		}
-	})
+	stack := startStack(t, map[string]string{"LeakAction": "notify"})
 	leaked := secretNamed(t, stack, "Production key")
 	const where = "https://github.com/acme/search/blob/main/.env"
 	reportLeak(t, stack, leaked.Value, where)

@@ -16,21 +16,7 @@ import (
 // TestPortal runs the UI's main journeys in Chromium against the local
 // stack, seeded with the demo data, as `make dev` serves it.
 func TestPortal(t *testing.T) {
-	logs := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack log lines about failures, then its last lines:\n%s", logs.summary(100, 40))
-		}
-	})
-	stack, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: logs})
-	if err != nil {
-		t.Fatalf("start the local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Stop(); err != nil {
-			t.Errorf("stop the local stack: %v", err)
-		}
-	})
+	stack := startStack(t, nil)
 	acmeSearch := applicationID(t, stack, "alice@acme.example", "Acme Search")
 	link := reminderLink(t, stack, acmeSearch)
 	t.Logf("reminder link: %s", link)
@@ -52,6 +38,28 @@ func TestPortal(t *testing.T) {
 	t.Run("admin", func(t *testing.T) {
 		admin(t, newTab(t, b, stack.URL), "bob@acme.example")
 	})
+}
+
+// startStack starts the local stack, seeded with the demo data, with the
+// template parameters params overrides; its logs are shown if the test fails.
+func startStack(t *testing.T, params map[string]string) *localstack.Stack {
+	t.Helper()
+	logs := &logBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack log lines about failures, then its last lines:\n%s", logs.summary(100, 40))
+		}
+	})
+	stack, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: logs, Params: params})
+	if err != nil {
+		t.Fatalf("start the local stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := stack.Stop(); err != nil {
+			t.Errorf("stop the local stack: %v", err)
+		}
+	})
+	return stack
 }
 
 // applicationID finds an application the user sees, through the API.
