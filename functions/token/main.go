@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"credportal/shared/config"
+	"credportal/shared/federation"
 	"credportal/shared/keys"
 	"credportal/shared/oauth"
 	"credportal/shared/store"
@@ -23,8 +24,9 @@ import (
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, err := config.LoadTokens(os.Getenv)
+	fed, fedErr := config.LoadFederation(os.Getenv)
 	cfg, awsErr := config.AWS(context.Background())
-	if err := errors.Join(err, awsErr); err != nil {
+	if err := errors.Join(err, fedErr, awsErr); err != nil {
 		slog.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
@@ -33,6 +35,9 @@ func main() {
 	peppers := keys.NewPeppers(sm, env.PepperSecretID, time.Now)
 	// The token endpoint creates the signing key when the secret holds none.
 	signing := keys.NewSigningKeys(sm, env.SigningSecretID, time.Now, rand.Reader).GenerateWith(sm)
-	server := oauth.NewServer(st, peppers, signing, env.OAuth(), time.Now, rand.Reader)
+	// Tokens of trusted issuers authenticate through federated credentials;
+	// the issuers' keys are fetched and cached by the function.
+	federated := federation.NewAuthenticator(federation.NewVerifier(fed.Trusted, federation.NewHTTPClient(), time.Now), st)
+	server := oauth.NewServer(st, peppers, signing, env.OAuth(), time.Now, rand.Reader, oauth.WithFederation(federated))
 	lambda.Start(server.TokenHandler())
 }

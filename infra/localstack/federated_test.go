@@ -51,6 +51,24 @@ func TestLoopbackIssuer(t *testing.T) {
 		t.Fatalf("Acme Search's federated credentials: %d %s", r.status, r.body)
 	}
 
+	// The token endpoint takes it as the demo credential's client assertion.
+	var clientID string
+	for _, sec := range stack.Seeded.Secrets {
+		if sec.Application == "Acme Search" {
+			clientID = sec.ClientID
+		}
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {got.Token}}
+	r = call(t, http.MethodPost, "/oauth2/token", "", "application/x-www-form-urlencoded", form.Encode())
+	var issued struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.json(t, &issued)
+	if r.status != http.StatusOK || issued.AccessToken == "" {
+		t.Fatalf("token with the local issuer's token: %d %s", r.status, r.body)
+	}
+
 	trusted, err := federation.Trusted{}.WithLoopback(issuer)
 	if err != nil {
 		t.Fatal(err)

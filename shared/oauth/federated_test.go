@@ -1,0 +1,137 @@
+package oauth_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"credportal/infra/oidcissuer"
+	"credportal/shared/federation"
+	"credportal/shared/oauth"
+	"credportal/shared/portal"
+)
+
+// TestFederatedCredentials: a token of a trusted issuer for a credential's
+// subject and audience gets the application an access token, with client_id
+// given; everything else is invalid_client, counted by the throttling rule.
+func TestFederatedCredentials(t *testing.T) {
+	f := newFixture(t, oauth.ThrottlePolicy{Failures: 20, Window: 5 * time.Minute, Lockout: 15 * time.Minute})
+	f.clock.Set(time.Now().UTC().Truncate(time.Second))
+	serve := func() (*oidcissuer.Issuer, *httptest.Server) {
+		var iss *oidcissuer.Issuer
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { iss.Handler().ServeHTTP(w, r) }))
+		t.Cleanup(srv.Close)
+		var err error
+		if iss, err = oidcissuer.New(srv.URL, f.clock.Now); err != nil {
+			t.Fatal(err)
+		}
+		return iss, srv
+	}
+	trustedIss, _ := serve()
+	untrustedIss, _ := serve()
+	trusted, err := federation.Trusted{}.WithLoopback(trustedIss.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := federation.NewAuthenticator(federation.NewVerifier(trusted, federation.NewHTTPClient(), f.clock.Now), f.st)
+	cfg := oauth.DefaultConfig(issuer + "/")
+	cfg.Throttle = oauth.ThrottlePolicy{Failures: 20, Window: 5 * time.Minute, Lockout: 15 * time.Minute}
+	f.token = oauth.NewServer(f.st, f.peppers, f.signing, cfg, f.clock.Now, rand.Reader, oauth.WithFederation(auth)).TokenHandler()
+
+	fed := portal.NewFederatedService(f.service, f.st, portal.Federation{
+		TrustedIssuers: []string{trustedIss.URL(), untrustedIss.URL()}, DefaultAudience: issuer, Limit: 20,
+	}, nil)
+	app := f.app("Deploy", "search-match")
+	other := f.app("Other", "search-match")
+	const subject = "repo:acme/deploy:ref:refs/heads/main"
+	for _, a := range []portal.Application{app, other} {
+		sub := subject
+		if a.ID == other.ID {
+			sub = "repo:acme/other:ref:refs/heads/main"
+		}
+		if _, err := fed.CreateFederatedCredential(context.Background(), admin, a.ID, portal.CreateFederatedInput{Name: "CI", Issuer: trustedIss.URL(), Subject: sub}, portal.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A credential naming an issuer the token function does not trust.
+	if _, err := fed.CreateFederatedCredential(context.Background(), admin, app.ID, portal.CreateFederatedInput{Name: "Stray", Issuer: untrustedIss.URL(), Subject: subject}, portal.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	tok := func(iss *oidcissuer.Issuer, sub, aud string) string {
+		s, err := iss.Token(sub, aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := f.clock.Now()
+	unknownKey, err := oidcissuer.Sign(stranger, "unknown", jwt.Claims{Issuer: trustedIss.URL(), Subject: subject, Audience: jwt.Audience{issuer},
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := trustedIss.SignClaims(jwt.Claims{Issuer: trustedIss.URL(), Subject: subject, Audience: jwt.Audience{issuer},
+		IssuedAt: jwt.NewNumericDate(now.Add(-time.Hour)), Expiry: jwt.NewNumericDate(now.Add(-2 * time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		clientID string
+		token    string
+		status   int
+	}{
+		{"the credential's token", app.ClientID, tok(trustedIss, subject, issuer), http.StatusOK},
+		{"untrusted issuer", app.ClientID, tok(untrustedIss, subject, issuer), http.StatusUnauthorized},
+		{"wrong subject", app.ClientID, tok(trustedIss, "repo:acme/deploy:ref:refs/heads/dev", issuer), http.StatusUnauthorized},
+		{"wrong audience", app.ClientID, tok(trustedIss, subject, "https://elsewhere.example"), http.StatusUnauthorized},
+		{"signed by an unknown key", app.ClientID, unknownKey, http.StatusUnauthorized},
+		{"expired", app.ClientID, expired, http.StatusUnauthorized},
+		{"another application's credential", other.ClientID, tok(trustedIss, subject, issuer), http.StatusUnauthorized},
+		{"no client_id", "", tok(trustedIss, subject, issuer), http.StatusUnauthorized},
+		{"unknown client_id", newClientID(t), tok(trustedIss, subject, issuer), http.StatusUnauthorized},
+	}
+	failures := 0
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := f.call(assertionRequest(tt.clientID, tt.token, ""))
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, resp.Body)
+			}
+			if tt.status == http.StatusUnauthorized {
+				if tt.clientID == app.ClientID {
+					failures++ // counted for (source address, app's client id)
+				}
+				if !strings.Contains(resp.Body, `"error":"invalid_client"`) {
+					t.Errorf("body %s", resp.Body)
+				}
+			}
+		})
+	}
+	list, err := f.st.ListFederatedCredentials(context.Background(), app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fc := range list {
+		if fc.Issuer == trustedIss.URL() && (fc.LastUsedAt == nil || !fc.LastUsedAt.Equal(now)) {
+			t.Errorf("lastUsedAt %v, want %v", fc.LastUsedAt, now)
+		}
+	}
+	// The failures were counted: the pair is locked out at the limit.
+	for range cfg.Throttle.Failures - failures {
+		f.call(assertionRequest(app.ClientID, tok(trustedIss, "nope", issuer), ""))
+	}
+	if resp := f.call(assertionRequest(app.ClientID, tok(trustedIss, "nope", issuer), "")); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("after %d failures: status %d, want 429", cfg.Throttle.Failures, resp.StatusCode)
+	}
+}
