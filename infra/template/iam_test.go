@@ -102,13 +102,13 @@ var narrowWriters = map[string]struct {
 	others []string
 }{
 	// The internet-facing token endpoint: a secret's or key's LastUsedAt, a
-	// client item's Used# and KeyUsed# entries (never a Secret# or Key#
+	// client item's Used#, KeyUsed# and FederatedUsed# entries (never a Secret# or Key#
 	// entry, which would let it plant a credential), an accepted
 	// assertion's jti, its failure counters and lockouts, a lockout's audit
 	// event, and a signing key of its own making.
 	"TokenFunction": {rules: []writeRule{
 		{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "LastUsedAt"}, nil},
-		{"dynamodb:UpdateItem", []string{"CLIENT#*"}, []string{"PK", "SK", "Used#*", "KeyUsed#*"}, nil},
+		{"dynamodb:UpdateItem", []string{"CLIENT#*"}, []string{"PK", "SK", "Used#*", "KeyUsed#*", "FederatedUsed#*"}, nil},
 		{"dynamodb:UpdateItem", []string{"THROTTLE#*"}, []string{"PK", "SK", "Failures", "TTL", "LockedUntil"}, []string{"NONE", "UPDATED_NEW"}},
 		{"dynamodb:PutItem", []string{"AUDIT#*"}, []string{"PK", "SK", "Type", "TTL", "ID", "At", "Actor", "Action", "AppID", "SecretID", "SecretName", "Hint", "SourceIP", "UserAgent", "RequestID", "Details"}, nil},
 		{"dynamodb:PutItem", []string{"JTI#*"}, []string{"PK", "SK", "Type", "TTL"}, nil},
