@@ -147,12 +147,9 @@ func validClaim(v string) bool {
 
 // CreateFederatedCredential adds a federated credential to the application.
 func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Caller, appID string, in CreateFederatedInput, r Request) (FederatedCredentialView, error) {
-	app, g, err := s.access(ctx, c, appID)
+	app, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return FederatedCredentialView{}, err
-	}
-	if !g.role.MayManage() {
-		return FederatedCredentialView{}, ErrManagersOnly
 	}
 	if !ValidName(in.Name) {
 		return FederatedCredentialView{}, ErrInvalidName
@@ -183,14 +180,8 @@ func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Call
 	if err != nil {
 		return FederatedCredentialView{}, err
 	}
-	if err := s.store.AddFederatedCredential(ctx, fc, s.policy.Limit, ev, g.designation); err != nil {
-		if errors.Is(err, ErrGrantChanged) {
-			return FederatedCredentialView{}, s.changedUnder(ctx, c, appID)
-		}
-		if errors.Is(err, ErrFederatedLimit) {
-			return FederatedCredentialView{}, ErrFederatedLimit
-		}
-		return FederatedCredentialView{}, fmt.Errorf("add federated credential to %s: %w", appID, err)
+	if err := s.stored(ctx, c, appID, s.store.AddFederatedCredential(ctx, fc, s.policy.Limit, ev, g.designation), ErrFederatedLimit, ErrFederatedLimit, "add federated credential to "+appID); err != nil {
+		return FederatedCredentialView{}, err
 	}
 	s.notifyFederated(ctx, app, fc, ev)
 	return federatedView(fc), nil
@@ -198,12 +189,9 @@ func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Call
 
 // DeleteFederatedCredential deletes a federated credential at once.
 func (s *FederatedService) DeleteFederatedCredential(ctx context.Context, c Caller, appID, credentialID string, r Request) error {
-	app, g, err := s.access(ctx, c, appID)
+	app, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return err
-	}
-	if !g.role.MayManage() {
-		return ErrManagersOnly
 	}
 	if !ids.Valid(ids.FederatedCredential, credentialID) {
 		return ErrFederatedNotFound
@@ -219,14 +207,8 @@ func (s *FederatedService) DeleteFederatedCredential(ctx context.Context, c Call
 	if err != nil {
 		return err
 	}
-	if err := s.store.RemoveFederatedCredential(ctx, appID, credentialID, ev, g.designation); err != nil {
-		if errors.Is(err, ErrGrantChanged) {
-			return s.changedUnder(ctx, c, appID)
-		}
-		if errors.Is(err, ErrNotFound) {
-			return ErrFederatedNotFound
-		}
-		return fmt.Errorf("remove federated credential %s: %w", credentialID, err)
+	if err := s.stored(ctx, c, appID, s.store.RemoveFederatedCredential(ctx, appID, credentialID, ev, g.designation), ErrNotFound, ErrFederatedNotFound, "remove federated credential "+credentialID); err != nil {
+		return err
 	}
 	s.notifyFederated(ctx, app, fc, ev)
 	return nil

@@ -125,12 +125,9 @@ func (s *Service) keyExpiry(in CreateKeyInput, pk publickey.Key, now time.Time) 
 
 // CreateKey registers a public key on the application.
 func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in CreateKeyInput, r Request) (KeyView, error) {
-	app, g, err := s.access(ctx, c, appID)
+	app, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return KeyView{}, err
-	}
-	if !g.role.MayManage() {
-		return KeyView{}, ErrManagersOnly
 	}
 	if !ValidName(in.Name) {
 		return KeyView{}, ErrInvalidName
@@ -156,14 +153,8 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in Crea
 	if err != nil {
 		return KeyView{}, err
 	}
-	if err := s.store.AddKey(ctx, k, s.cfg.KeyLimit, now, ev, g.designation); err != nil {
-		if errors.Is(err, ErrGrantChanged) {
-			return KeyView{}, s.changedUnder(ctx, c, appID)
-		}
-		if errors.Is(err, ErrKeyLimit) {
-			return KeyView{}, ErrKeyLimit
-		}
-		return KeyView{}, fmt.Errorf("add key to %s: %w", appID, err)
+	if err := s.stored(ctx, c, appID, s.store.AddKey(ctx, k, s.cfg.KeyLimit, now, ev, g.designation), ErrKeyLimit, ErrKeyLimit, "add key to "+appID); err != nil {
+		return KeyView{}, err
 	}
 	s.notifyKey(ctx, app, k, ev)
 	return s.keyView(k), nil
@@ -172,12 +163,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in Crea
 // DeleteKey deletes a key at once. A key used within RecentUse is deleted
 // only with confirm.
 func (s *Service) DeleteKey(ctx context.Context, c Caller, appID, keyID string, confirm bool, r Request) error {
-	app, g, err := s.access(ctx, c, appID)
+	app, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return err
-	}
-	if !g.role.MayManage() {
-		return ErrManagersOnly
 	}
 	if !ids.Valid(ids.Key, keyID) {
 		return ErrKeyNotFound
@@ -196,14 +184,8 @@ func (s *Service) DeleteKey(ctx context.Context, c Caller, appID, keyID string, 
 	if err != nil {
 		return err
 	}
-	if err := s.store.RemoveKey(ctx, appID, keyID, ev, g.designation); err != nil {
-		if errors.Is(err, ErrGrantChanged) {
-			return s.changedUnder(ctx, c, appID)
-		}
-		if errors.Is(err, ErrNotFound) {
-			return ErrKeyNotFound
-		}
-		return fmt.Errorf("remove key %s: %w", keyID, err)
+	if err := s.stored(ctx, c, appID, s.store.RemoveKey(ctx, appID, keyID, ev, g.designation), ErrNotFound, ErrKeyNotFound, "remove key "+keyID); err != nil {
+		return err
 	}
 	s.notifyKey(ctx, app, k, ev)
 	return nil

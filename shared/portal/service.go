@@ -359,6 +359,35 @@ func (s *Service) changedUnder(ctx context.Context, c Caller, appID string) erro
 	return ErrConcurrentUpdate
 }
 
+// manage resolves the caller's access to an application for a change of
+// its credentials: only a credential manager (or an admin) may make one.
+func (s *Service) manage(ctx context.Context, c Caller, appID string) (Application, grant, error) {
+	app, g, err := s.access(ctx, c, appID)
+	if err != nil {
+		return Application{}, grant{}, err
+	}
+	if !g.role.MayManage() {
+		return Application{}, grant{}, ErrManagersOnly
+	}
+	return app, g, nil
+}
+
+// stored is the caller's error for err, the result of a credential change
+// the store made under the caller's designation: nil stays nil, a changed
+// designation is told as changedUnder tells it, the store's error from
+// becomes to, and anything else is wrapped in what.
+func (s *Service) stored(ctx context.Context, c Caller, appID string, err, from, to error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrGrantChanged):
+		return s.changedUnder(ctx, c, appID)
+	case errors.Is(err, from):
+		return to
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // getApplication reads an application; a malformed id is not found, unread.
 func getApplication(ctx context.Context, st interface {
 	GetApplication(ctx context.Context, id string) (Application, error)
@@ -494,12 +523,9 @@ func (s *Service) expiry(in CreateSecretInput, now time.Time) (time.Time, error)
 // CreateSecret makes a new secret for the application. The value is returned
 // here once and never kept.
 func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in CreateSecretInput, r Request) (CreatedSecret, error) {
-	app, g, err := s.access(ctx, c, appID)
+	app, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return CreatedSecret{}, err
-	}
-	if !g.role.MayManage() {
-		return CreatedSecret{}, ErrManagersOnly
 	}
 	if !ValidName(in.Name) {
 		return CreatedSecret{}, ErrInvalidName
@@ -533,14 +559,8 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	if err := s.store.AddSecret(ctx, sec, s.cfg.Policy.ActiveLimit, now, ev, g.designation); err != nil {
-		if errors.Is(err, ErrGrantChanged) {
-			return CreatedSecret{}, s.changedUnder(ctx, c, appID)
-		}
-		if errors.Is(err, ErrSecretLimit) {
-			return CreatedSecret{}, ErrSecretLimit
-		}
-		return CreatedSecret{}, fmt.Errorf("add secret to %s: %w", appID, err)
+	if err := s.stored(ctx, c, appID, s.store.AddSecret(ctx, sec, s.cfg.Policy.ActiveLimit, now, ev, g.designation), ErrSecretLimit, ErrSecretLimit, "add secret to "+appID); err != nil {
+		return CreatedSecret{}, err
 	}
 	s.notify(ctx, app, sec, ev)
 	return CreatedSecret{SecretView: s.view(sec), Value: value}, nil
@@ -558,12 +578,9 @@ const LastUsedPrecision = 5 * time.Minute
 // DeleteSecret deletes a secret at once. A secret used within RecentUse is
 // deleted only with confirm.
 func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID string, confirm bool, r Request) error {
-	app, g, err := s.access(ctx, c, appID)
+	app, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return err
-	}
-	if !g.role.MayManage() {
-		return ErrManagersOnly
 	}
 	if !ids.Valid(ids.Secret, secretID) {
 		return ErrSecretNotFound
@@ -583,14 +600,8 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	if err != nil {
 		return err
 	}
-	if err := s.store.RemoveSecret(ctx, appID, secretID, ev, g.designation); err != nil {
-		if errors.Is(err, ErrGrantChanged) {
-			return s.changedUnder(ctx, c, appID)
-		}
-		if errors.Is(err, ErrNotFound) {
-			return ErrSecretNotFound
-		}
-		return fmt.Errorf("remove secret %s: %w", secretID, err)
+	if err := s.stored(ctx, c, appID, s.store.RemoveSecret(ctx, appID, secretID, ev, g.designation), ErrNotFound, ErrSecretNotFound, "remove secret "+secretID); err != nil {
+		return err
 	}
 	s.notify(ctx, app, sec, ev)
 	return nil

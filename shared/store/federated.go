@@ -180,40 +180,23 @@ func (st *Store) AddFederatedCredential(ctx context.Context, fc portal.Federated
 // RemoveFederatedCredential deletes a federated credential, from its client
 // item too, and records ev, atomically.
 func (st *Store) RemoveFederatedCredential(ctx context.Context, appID, credentialID string, ev audit.Event, by *portal.Designation) error {
-	eventPut, err := st.eventPut(ev)
-	if err != nil {
-		return err
-	}
-	app, err := st.getApplication(ctx, appID, true) // for its client id
-	if err != nil {
-		return err
-	}
-	reasons, err := st.transactUnder(ctx, by,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(st.table), Key: federatedKey(appID, credentialID), ConditionExpression: aws.String("attribute_exists(PK)")}},
-		types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(st.table), Key: appKey(appID),
-			UpdateExpression:          aws.String("ADD FederatedCount :minus"),
-			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)},
-		}},
-		types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
-			UpdateExpression:         aws.String("REMOVE #entry, #used"),
-			ConditionExpression:      aws.String("attribute_exists(PK)"),
-			ExpressionAttributeNames: map[string]string{"#entry": clientFederatedPrefix + credentialID, "#used": clientFederatedUsedPrefix + credentialID},
-		}},
-		eventPut,
-	)
-	if errors.Is(err, portal.ErrGrantChanged) {
-		return err
-	}
-	if failedAt(reasons, 0) {
-		return notFound("federated credential", credentialID)
-	}
-	if err != nil {
-		return fmt.Errorf("remove federated credential %s: %w", credentialID, err)
-	}
-	return nil
+	return st.removeCredential(ctx, appID, "federated credential", credentialID, ev, by, func(app portal.Application) []types.TransactWriteItem {
+		return []types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: aws.String(st.table), Key: federatedKey(appID, credentialID), ConditionExpression: aws.String("attribute_exists(PK)")}},
+			{Update: &types.Update{
+				TableName: aws.String(st.table), Key: appKey(appID),
+				UpdateExpression:          aws.String("ADD FederatedCount :minus"),
+				ConditionExpression:       aws.String("attribute_exists(PK)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)},
+			}},
+			{Update: &types.Update{
+				TableName: aws.String(st.table), Key: clientKey(app.ClientID),
+				UpdateExpression:         aws.String("REMOVE #entry, #used"),
+				ConditionExpression:      aws.String("attribute_exists(PK)"),
+				ExpressionAttributeNames: map[string]string{"#entry": clientFederatedPrefix + credentialID, "#used": clientFederatedUsedPrefix + credentialID},
+			}},
+		}
+	})
 }
 
 // MarkFederatedUsed sets a federated credential's LastUsedAt to at, in its

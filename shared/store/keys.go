@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -160,54 +159,18 @@ func (st *Store) AddKey(ctx context.Context, k portal.Key, limit int, now time.T
 	if err != nil {
 		return err
 	}
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
+	return st.addVersioned(ctx, versionedAdd{
+		appID: k.ApplicationID, id: k.ID, expiresAt: k.ExpiresAt,
+		set: "Keys", entries: func(a portal.Application) map[string]time.Time { return a.Keys },
+		active: portal.Application.ActiveKeys, limit: limit, limitErr: portal.ErrKeyLimit, what: "key",
+		items: func(app portal.Application, expired []string) []types.TransactWriteItem {
+			return []types.TransactWriteItem{
+				{Put: &types.Put{TableName: aws.String(st.table), Item: keyAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+				{Update: st.clientEntryAdded(app, clientKeyAttr(k.ID), clientKeyValue(k), expired, clientKeyAttr, clientKeyUsedAttr)},
+				eventPut,
 			}
-		}
-		app, err := st.getApplication(ctx, k.ApplicationID, true)
-		if err != nil {
-			return err
-		}
-		if app.ActiveKeys(now) >= limit {
-			return portal.ErrKeyLimit
-		}
-		kept := map[string]time.Time{k.ID: k.ExpiresAt}
-		var expired []string
-		for id, exp := range app.Keys {
-			if exp.After(now) {
-				kept[id] = exp
-			} else {
-				expired = append(expired, id)
-			}
-		}
-		appUpdate, err := versionedSet(st.table, app, "Keys", kept)
-		if err != nil {
-			return err
-		}
-		items := []types.TransactWriteItem{
-			{Update: appUpdate},
-			{Put: &types.Put{TableName: aws.String(st.table), Item: keyAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Update: st.clientEntryAdded(app, clientKeyAttr(k.ID), clientKeyValue(k), expired, clientKeyAttr, clientKeyUsedAttr)},
-			eventPut,
-		}
-		if by != nil {
-			items = append(items, st.grantCheck(*by))
-		}
-		_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if err == nil {
-			return nil
-		}
-		reasons, canceled := canceledReasons(err)
-		if !canceled {
-			return fmt.Errorf("add key: %w", err)
-		}
-		if by != nil && failedAt(reasons, len(items)-1) {
-			return portal.ErrGrantChanged
-		}
-	}
-	return portal.ErrBusy
+		},
+	}, now, by)
 }
 
 // versionedSet sets the application's id → expiry set attr to kept and
@@ -255,61 +218,9 @@ func (st *Store) clientEntryAdded(app portal.Application, attr string, entry typ
 // RemoveKey deletes a key, from its client item too, and records its audit
 // event, atomically.
 func (st *Store) RemoveKey(ctx context.Context, appID, keyID string, ev audit.Event, by *portal.Designation) error {
-	err := st.removeEntry(ctx, appID, keyKey(appID, keyID), "Keys", keyID, clientKeyAttr(keyID), clientKeyUsedAttr(keyID), ev, by)
-	if errors.Is(err, portal.ErrGrantChanged) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("remove key %s: %w", keyID, err)
-	}
-	return nil
-}
-
-// removeEntry deletes the item at itemKey, its id from the application's set
-// attr and its entry and use time from the client item, and records ev,
-// atomically. A missing item is not found.
-func (st *Store) removeEntry(ctx context.Context, appID string, itemKey map[string]types.AttributeValue, set, id, entryAttr, usedAttr string, ev audit.Event, by *portal.Designation) error {
-	eventPut, err := st.eventPut(ev)
-	if err != nil {
-		return err
-	}
-	app, err := st.getApplication(ctx, appID, true) // for its client id
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey, ConditionExpression: aws.String("attribute_exists(PK)")}},
-		{Update: &types.Update{
-			TableName: aws.String(st.table), Key: appKey(appID),
-			UpdateExpression:         aws.String("REMOVE #set.#id SET Version = Version + :one"),
-			ConditionExpression:      aws.String("attribute_exists(PK)"),
-			ExpressionAttributeNames: map[string]string{"#set": set, "#id": id},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one": num(1),
-			},
-		}},
-		{Update: &types.Update{
-			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
-			UpdateExpression:         aws.String("REMOVE #entry, #used SET AppVersion = if_not_exists(AppVersion, :zero) + :one"),
-			ConditionExpression:      aws.String("attribute_exists(PK)"),
-			ExpressionAttributeNames: map[string]string{"#entry": entryAttr, "#used": usedAttr},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":zero": num(0), ":one": num(1),
-			},
-		}},
-		eventPut,
-	}
-	if by != nil {
-		items = append(items, st.grantCheck(*by))
-	}
-	reasons, err := st.transact(ctx, items...)
-	if by != nil && failedAt(reasons, len(items)-1) {
-		return portal.ErrGrantChanged
-	}
-	if failedAt(reasons, 0) {
-		return portal.ErrNotFound
-	}
-	return err
+	return st.removeCredential(ctx, appID, "key", keyID, ev, by, func(app portal.Application) []types.TransactWriteItem {
+		return st.entryRemoval(app, keyKey(appID, keyID), "Keys", keyID, clientKeyAttr(keyID), clientKeyUsedAttr(keyID))
+	})
 }
 
 // MarkKeyUsed sets a key's LastUsedAt to at, in the key's item and its

@@ -39,49 +39,71 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 	if err != nil {
 		return err
 	}
+	return st.addVersioned(ctx, versionedAdd{
+		appID: sec.ApplicationID, id: sec.ID, expiresAt: sec.ExpiresAt,
+		set: "Secrets", entries: func(a portal.Application) map[string]time.Time { return a.Secrets },
+		active: portal.Application.ActiveSecrets, limit: limit, limitErr: portal.ErrSecretLimit, what: "secret",
+		items: func(app portal.Application, expired []string) []types.TransactWriteItem {
+			return []types.TransactWriteItem{
+				{Put: &types.Put{TableName: aws.String(st.table), Item: secretAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+				{Update: st.clientSecretAdded(app, sec, expired)},
+				hashPut,
+				eventPut,
+			}
+		},
+	}, now, by)
+}
+
+// A versionedAdd is the addition of one credential to an application's
+// id → expiry set: what differs between a secret and a key.
+type versionedAdd struct {
+	appID, id string
+	expiresAt time.Time
+	set       string                                        // the application's attribute
+	entries   func(portal.Application) map[string]time.Time // its value, as read
+	active    func(portal.Application, time.Time) int       // how many count against limit
+	limit     int
+	limitErr  error
+	what      string // for error messages
+	// items are the transaction's writes after the application's update:
+	// the credential's item, its client item entry (dropping expired), etc.
+	items func(app portal.Application, expired []string) []types.TransactWriteItem
+}
+
+// addVersioned adds a.id to the application's set unless it already holds
+// a.limit credentials active at now. The application's record holds the set
+// and a version; the write is conditional on the version read, so
+// concurrent adds cannot both take the last place. Expired entries leave the
+// set here, and the client item: they no longer count, nor authenticate.
+// by (nil for an admin) is checked in the same transaction.
+func (st *Store) addVersioned(ctx context.Context, a versionedAdd, now time.Time, by *portal.Designation) error {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
 				return err
 			}
 		}
-		app, err := st.getApplication(ctx, sec.ApplicationID, true)
+		app, err := st.getApplication(ctx, a.appID, true)
 		if err != nil {
 			return err
 		}
-		if app.ActiveSecrets(now) >= limit {
-			return portal.ErrSecretLimit
+		if a.active(app, now) >= a.limit {
+			return a.limitErr
 		}
-		// Expired entries leave the set here, and the client item: they no
-		// longer count, nor authenticate.
-		kept := map[string]time.Time{sec.ID: sec.ExpiresAt}
+		kept := map[string]time.Time{a.id: a.expiresAt}
 		var expired []string
-		for id, exp := range app.Secrets {
+		for id, exp := range a.entries(app) {
 			if exp.After(now) {
 				kept[id] = exp
 			} else {
 				expired = append(expired, id)
 			}
 		}
-		update, err := expression.NewBuilder().
-			WithUpdate(expression.Set(expression.Name("Secrets"), expression.Value(kept)).
-				Set(expression.Name("Version"), expression.Value(app.Version+1))).
-			WithCondition(expression.Name("Version").Equal(expression.Value(app.Version))).
-			Build()
+		appUpdate, err := versionedSet(st.table, app, a.set, kept)
 		if err != nil {
 			return err
 		}
-		items := []types.TransactWriteItem{
-			{Update: &types.Update{
-				TableName: aws.String(st.table), Key: appKey(sec.ApplicationID),
-				UpdateExpression: update.Update(), ConditionExpression: update.Condition(),
-				ExpressionAttributeNames: update.Names(), ExpressionAttributeValues: update.Values(),
-			}},
-			{Put: &types.Put{TableName: aws.String(st.table), Item: secretAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Update: st.clientSecretAdded(app, sec, expired)},
-			hashPut,
-			eventPut,
-		}
+		items := append([]types.TransactWriteItem{{Update: appUpdate}}, a.items(app, expired)...)
 		if by != nil {
 			items = append(items, st.grantCheck(*by))
 		}
@@ -91,7 +113,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 		}
 		reasons, canceled := canceledReasons(err)
 		if !canceled {
-			return fmt.Errorf("add secret: %w", err)
+			return fmt.Errorf("add %s: %w", a.what, err)
 		}
 		if by != nil && failedAt(reasons, len(items)-1) {
 			return portal.ErrGrantChanged
@@ -113,6 +135,16 @@ func (st *Store) clientSecretAdded(app portal.Application, sec portal.Secret, ex
 // the designation the deletion is made under (nil for an admin), checked in
 // the same transaction.
 func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event, by *portal.Designation) error {
+	return st.removeCredential(ctx, appID, "secret", secretID, ev, by, func(app portal.Application) []types.TransactWriteItem {
+		return st.secretRemoval(app, secretID)
+	})
+}
+
+// removeCredential deletes one credential of an application with the
+// transaction items removal gives for the application read (the first
+// conditional on the credential being there), and records ev, atomically,
+// under by (nil for an admin). A missing credential is not found.
+func (st *Store) removeCredential(ctx context.Context, appID, kind, id string, ev audit.Event, by *portal.Designation, removal func(app portal.Application) []types.TransactWriteItem) error {
 	eventPut, err := st.eventPut(ev)
 	if err != nil {
 		return err
@@ -121,15 +153,15 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 	if err != nil {
 		return err
 	}
-	reasons, err := st.transactUnder(ctx, by, append(st.secretRemoval(app, secretID), eventPut)...)
+	reasons, err := st.transactUnder(ctx, by, append(removal(app), eventPut)...)
 	if errors.Is(err, portal.ErrGrantChanged) {
 		return err
 	}
 	if failedAt(reasons, 0) {
-		return notFound("secret", secretID)
+		return notFound(kind, id)
 	}
 	if err != nil {
-		return fmt.Errorf("remove secret %s: %w", secretID, err)
+		return fmt.Errorf("remove %s %s: %w", kind, id, err)
 	}
 	return nil
 }
@@ -137,22 +169,29 @@ func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev au
 // secretRemoval is the transaction items that delete a secret of app, from
 // its client item too; the first is conditional on the secret being there.
 func (st *Store) secretRemoval(app portal.Application, secretID string) []types.TransactWriteItem {
+	return st.entryRemoval(app, secretKey(app.ID, secretID), "Secrets", secretID, clientSecretAttr(secretID), clientUsedAttr(secretID))
+}
+
+// entryRemoval is the transaction items that delete the item at itemKey,
+// its id from app's set attr and its entry and use time from the client
+// item; the first is conditional on the item being there.
+func (st *Store) entryRemoval(app portal.Application, itemKey map[string]types.AttributeValue, set, id, entryAttr, usedAttr string) []types.TransactWriteItem {
 	return []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(st.table), Key: secretKey(app.ID, secretID), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey, ConditionExpression: aws.String("attribute_exists(PK)")}},
 		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: appKey(app.ID),
-			UpdateExpression:         aws.String("REMOVE Secrets.#id SET Version = Version + :one"),
+			UpdateExpression:         aws.String("REMOVE #set.#id SET Version = Version + :one"),
 			ConditionExpression:      aws.String("attribute_exists(PK)"),
-			ExpressionAttributeNames: map[string]string{"#id": secretID},
+			ExpressionAttributeNames: map[string]string{"#set": set, "#id": id},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one": &types.AttributeValueMemberN{Value: "1"},
+				":one": num(1),
 			},
 		}},
 		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
-			UpdateExpression:         aws.String("REMOVE #secret, #used SET AppVersion = if_not_exists(AppVersion, :zero) + :one"),
+			UpdateExpression:         aws.String("REMOVE #entry, #used SET AppVersion = if_not_exists(AppVersion, :zero) + :one"),
 			ConditionExpression:      aws.String("attribute_exists(PK)"),
-			ExpressionAttributeNames: map[string]string{"#secret": clientSecretAttr(secretID), "#used": clientUsedAttr(secretID)},
+			ExpressionAttributeNames: map[string]string{"#entry": entryAttr, "#used": usedAttr},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":zero": num(0), ":one": num(1),
 			},
