@@ -35,6 +35,9 @@ func TestPortal(t *testing.T) {
 	t.Run("federated credentials", func(t *testing.T) {
 		federated(t, newTab(t, b, stack.URL), acmeSearch)
 	})
+	t.Run("keys and certificates", func(t *testing.T) {
+		keys(t, newTab(t, b, stack.URL), acmeSearch)
+	})
 	t.Run("admin", func(t *testing.T) {
 		admin(t, newTab(t, b, stack.URL), "bob@acme.example")
 	})

@@ -8,6 +8,7 @@ import {
 } from './dom.js';
 import { auditSection } from './audit.js';
 import { federatedSection } from './federated.js';
+import { keysSection } from './keys.js';
 
 const enc = api.enc;
 
@@ -156,11 +157,13 @@ export async function applicationPage(ctx, id) {
   ctx.render(title('Application'), loading('Loading the application…'));
   let app;
   let secrets;
+  let keys;
   let federated;
   try {
-    [app, secrets, federated] = await Promise.all([
+    [app, secrets, keys, federated] = await Promise.all([
       api.get('/v1/applications/' + enc(id)),
       api.listAll('/v1/applications/' + enc(id) + '/secrets'),
+      api.listAll('/v1/applications/' + enc(id) + '/keys'),
       api.listAll('/v1/applications/' + enc(id) + '/federated-credentials'),
     ]);
   } catch (err) {
@@ -194,6 +197,7 @@ export async function applicationPage(ctx, id) {
       clientID(app.clientId),
       manage ? null : h('p', { class: 'hint', text: 'As a viewer you can see this application and its secrets, but not create or delete them.' })),
     secretsSection(ctx, app, secrets, manage, reload),
+    keysSection(ctx, app, keys, manage, reload),
     federatedSection(ctx, app, federated, manage, reload),
     designationsSection(app),
     audit);
