@@ -279,3 +279,63 @@ export async function busy(btn, text, fn) {
     btn.textContent = old;
   }
 }
+
+const RECENT = 24 * 3600 * 1000;
+
+/** recentlyUsed says whether lastUsedAt falls in the last 24 hours. */
+export function recentlyUsed(lastUsedAt, now = Date.now()) {
+  return !!lastUsedAt && now - Date.parse(lastUsedAt) < RECENT;
+}
+
+/**
+ * confirmedDelete asks confirm(strong) and then runs del(strong) on btn.
+ * Something used in the last 24 hours needs the stronger confirmation, and
+ * del is told so (it then sends confirm=true); a 409 recently_used (used
+ * meanwhile) asks for it too. It resolves true once deleted; a failure is
+ * shown in a dialog titled "The <what> was not deleted".
+ */
+export async function confirmedDelete(btn, what, lastUsedAt, confirm, del) {
+  let strong = recentlyUsed(lastUsedAt);
+  for (;;) {
+    if (!await confirm(strong)) return false;
+    try {
+      await busy(btn, 'Deleting…', () => del(strong));
+    } catch (err) {
+      if (err.status === 409 && err.code === 'recently_used' && !strong) {
+        strong = true;
+        continue;
+      }
+      await openDialog('The ' + what + ' was not deleted', (close) => h('div', {},
+        errorBox(err),
+        h('div', { class: 'dialog-actions' }, h('button', { type: 'button', text: 'Close', autofocus: true, onclick: () => close() }))));
+      return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * deleteDialog asks whether to delete: body, then for something in use
+ * (inUse: { lastUsedAt, warning, ack }) an alert and a checkbox that must be
+ * ticked before the red confirm button works. Resolves true to delete.
+ */
+export function deleteDialog(title, confirmText, body, inUse) {
+  return openDialog(title, (close) => {
+    const confirmBtn = h('button', { type: 'button', class: 'danger', id: 'confirm-delete', text: confirmText });
+    confirmBtn.addEventListener('click', () => close(true));
+    const parts = [body];
+    if (inUse) {
+      parts.push(h('div', { class: 'notice alert', role: 'alert' },
+        h('strong', { text: 'Used ' + (inUse.lastUsedAt ? ago(inUse.lastUsedAt) : 'in the last 24 hours') + '. ' }),
+        inUse.warning));
+      const ack = h('input', { type: 'checkbox', id: 'ack-recent' });
+      confirmBtn.disabled = true;
+      ack.addEventListener('change', () => { confirmBtn.disabled = !ack.checked; });
+      parts.push(h('div', { class: 'check' }, ack, h('label', { for: 'ack-recent', text: inUse.ack })));
+    }
+    return h('div', {}, parts,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'secondary', id: 'cancel-delete', text: 'Cancel', autofocus: true, onclick: () => close(false) }),
+        confirmBtn));
+  });
+}

@@ -1,11 +1,12 @@
 // The "Keys and certificates" section of an application's page: the public
 // keys whose private halves sign the application's client assertions
 // (private_key_jwt). The portal only ever holds the public half.
-import { h, mount, timeEl, ago, plural, expiryBadge, emailText, errorBox, openDialog, toast, field, fieldError, busy } from './dom.js';
+import {
+  h, mount, timeEl, ago, plural, expiryBadge, emailText, errorBox, toast, field, fieldError, busy, confirmedDelete, deleteDialog,
+} from './dom.js';
 import * as api from './api.js';
 
 const enc = encodeURIComponent;
-const RECENT = 24 * 3600 * 1000;
 const TYPES = { certificate: 'Certificate', public_key: 'Public key' };
 
 /** keysSection lists the keys; managers get a form and deletes. */
@@ -84,55 +85,20 @@ function createForm(ctx, app, reload) {
   return form;
 }
 
-/**
- * deleteKey confirms and deletes. A key used in the last 24 hours needs a
- * stronger confirmation, and only then is confirm=true sent; a 409
- * recently_used (the key was used meanwhile) asks for it too.
- */
+/** deleteKey confirms (more strongly for a key in use) and deletes. */
 async function deleteKey(btn, app, k, reload) {
-  let strong = !!k.lastUsedAt && Date.now() - Date.parse(k.lastUsedAt) < RECENT;
-  for (;;) {
-    const ok = await confirmDelete(app, k, strong);
-    if (!ok) return;
-    try {
-      await busy(btn, 'Deleting…', () => api.call('DELETE',
-        '/v1/applications/' + enc(app.id) + '/keys/' + enc(k.id) + (strong ? '?confirm=true' : '')));
-    } catch (err) {
-      if (err.status === 409 && err.code === 'recently_used' && !strong) {
-        strong = true;
-        continue;
-      }
-      await openDialog('The key was not deleted', (close) => h('div', {},
-        errorBox(err),
-        h('div', { class: 'dialog-actions' }, h('button', { type: 'button', text: 'Close', autofocus: true, onclick: () => close() }))));
-      return;
-    }
-    toast('Key "' + k.name + '" deleted from ' + app.name + '.');
-    await reload();
-    return;
-  }
-}
-
-function confirmDelete(app, k, strong) {
-  return openDialog(strong ? 'This key is in use' : 'Delete this key?', (close) => {
-    const confirmBtn = h('button', { type: 'button', class: 'danger', id: 'confirm-delete', text: strong ? 'Delete anyway' : 'Delete key' });
-    confirmBtn.addEventListener('click', () => close(true));
-    const body = [
+  const deleted = await confirmedDelete(btn, 'key', k.lastUsedAt, (strong) => deleteDialog(
+    strong ? 'This key is in use' : 'Delete this key?', strong ? 'Delete anyway' : 'Delete key',
+    [
       h('p', {}, 'Key ', h('strong', { text: k.name }), ' of ', h('strong', { text: app.name }), ', thumbprint ', h('code', { class: 'thumbprint', text: k.thumbprint }), '.'),
       h('p', { text: 'Deleting takes effect at once: the next assertion signed with this key fails. This cannot be undone.' }),
-    ];
-    if (strong) {
-      body.push(h('div', { class: 'notice alert', role: 'alert' },
-        h('strong', { text: 'Used ' + (k.lastUsedAt ? ago(k.lastUsedAt) : 'in the last 24 hours') + '. ' }),
-        'Something is still signing with this key. Make sure every workload has moved to a newer key, or it stops working now.'));
-      const ack = h('input', { type: 'checkbox', id: 'ack-recent' });
-      confirmBtn.disabled = true;
-      ack.addEventListener('change', () => { confirmBtn.disabled = !ack.checked; });
-      body.push(h('div', { class: 'check' }, ack, h('label', { for: 'ack-recent', text: 'I understand that workloads still using this key stop working' })));
-    }
-    return h('div', {}, body,
-      h('div', { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'secondary', id: 'cancel-delete', text: 'Cancel', autofocus: true, onclick: () => close(false) }),
-        confirmBtn));
-  });
+    ],
+    strong && {
+      lastUsedAt: k.lastUsedAt,
+      warning: 'Something is still signing with this key. Make sure every workload has moved to a newer key, or it stops working now.',
+      ack: 'I understand that workloads still using this key stop working',
+    }), (strong) => api.call('DELETE', '/v1/applications/' + enc(app.id) + '/keys/' + enc(k.id) + (strong ? '?confirm=true' : '')));
+  if (!deleted) return;
+  toast('Key "' + k.name + '" deleted from ' + app.name + '.');
+  await reload();
 }

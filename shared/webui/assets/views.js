@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import {
   h, mount, fmtDate, timeEl, ago, plural, expiryBadge, urgency, inDays, badgeClass, roleLabel, copyButton,
-  errorBox, loading, openDialog, toast, field, fieldError, busy, emailText,
+  errorBox, loading, toast, field, fieldError, busy, emailText, confirmedDelete, deleteDialog,
 } from './dom.js';
 import { auditSection } from './audit.js';
 import { federatedSection } from './federated.js';
@@ -235,64 +235,22 @@ function secretsSection(ctx, app, secrets, manage, reload) {
   return section;
 }
 
-const RECENT = 24 * 3600 * 1000;
-
-function recentlyUsed(s) {
-  return !!s.lastUsedAt && Date.now() - Date.parse(s.lastUsedAt) < RECENT;
-}
-
-/**
- * deleteSecret confirms and deletes. A secret used in the last 24 hours needs
- * a stronger confirmation, and only then is confirm=true sent; a 409
- * recently_used (the secret was used meanwhile) asks for it too.
- */
+/** deleteSecret confirms (more strongly for a secret in use) and deletes. */
 async function deleteSecret(btn, app, s, reload) {
-  let strong = recentlyUsed(s);
-  for (;;) {
-    const ok = await confirmDelete(app, s, strong);
-    if (!ok) return;
-    try {
-      await busy(btn, 'Deleting…', () => api.call('DELETE',
-        '/v1/applications/' + enc(app.id) + '/secrets/' + enc(s.id) + (strong ? '?confirm=true' : '')));
-    } catch (err) {
-      if (err.status === 409 && err.code === 'recently_used' && !strong) {
-        strong = true;
-        continue;
-      }
-      await openDialog('The secret was not deleted', (close) => h('div', {},
-        errorBox(err),
-        h('div', { class: 'dialog-actions' }, h('button', { type: 'button', text: 'Close', autofocus: true, onclick: () => close() }))));
-      return;
-    }
-    toast('Secret "' + s.name + '" (' + s.hint + '…) deleted from ' + app.name + '.');
-    await reload();
-    return;
-  }
-}
-
-function confirmDelete(app, s, strong) {
-  return openDialog(strong ? 'This secret is in use' : 'Delete this secret?', (close) => {
-    const confirmBtn = h('button', { type: 'button', class: 'danger', id: 'confirm-delete', text: strong ? 'Delete anyway' : 'Delete secret' });
-    confirmBtn.addEventListener('click', () => close(true));
-    const body = [
+  const deleted = await confirmedDelete(btn, 'secret', s.lastUsedAt, (strong) => deleteDialog(
+    strong ? 'This secret is in use' : 'Delete this secret?', strong ? 'Delete anyway' : 'Delete secret',
+    [
       h('p', {}, 'Secret ', h('strong', { text: s.name }), ' (', h('code', { text: s.hint + '…' }), ') of ', h('strong', { text: app.name }), '.'),
       h('p', { text: 'Deleting takes effect at once: the next token request with this secret fails. This cannot be undone.' }),
-    ];
-    let ack = null;
-    if (strong) {
-      body.push(h('div', { class: 'notice alert', role: 'alert' },
-        h('strong', { text: 'Used ' + (s.lastUsedAt ? ago(s.lastUsedAt) : 'in the last 24 hours') + '. ' }),
-        'Something is still using this secret. Make sure every API client has moved to a newer secret, or it stops working now.'));
-      ack = h('input', { type: 'checkbox', id: 'ack-recent' });
-      confirmBtn.disabled = true;
-      ack.addEventListener('change', () => { confirmBtn.disabled = !ack.checked; });
-      body.push(h('div', { class: 'check' }, ack, h('label', { for: 'ack-recent', text: 'I understand that clients still using this secret stop working' })));
-    }
-    return h('div', {}, body,
-      h('div', { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'secondary', id: 'cancel-delete', text: 'Cancel', autofocus: true, onclick: () => close(false) }),
-        confirmBtn));
-  });
+    ],
+    strong && {
+      lastUsedAt: s.lastUsedAt,
+      warning: 'Something is still using this secret. Make sure every API client has moved to a newer secret, or it stops working now.',
+      ack: 'I understand that clients still using this secret stop working',
+    }), (strong) => api.call('DELETE', '/v1/applications/' + enc(app.id) + '/secrets/' + enc(s.id) + (strong ? '?confirm=true' : '')));
+  if (!deleted) return;
+  toast('Secret "' + s.name + '" (' + s.hint + '…) deleted from ' + app.name + '.');
+  await reload();
 }
 
 function designationsSection(app) {
