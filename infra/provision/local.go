@@ -116,6 +116,9 @@ func Resources(ctx context.Context, cfg aws.Config, t *template.Template, l temp
 				if err == nil {
 					_, err = store.New(db, l.Refs[id]).MigrateSecretHashes(ctx)
 				}
+				if err == nil {
+					_, err = store.New(db, l.Refs[id]).MigrateKeyExpiry(ctx)
+				}
 			} else {
 				err = GeneratedSecret(ctx, sm, l.Refs[id])
 			}

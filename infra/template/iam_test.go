@@ -113,10 +113,10 @@ var narrowWriters = map[string]struct {
 		{"dynamodb:PutItem", []string{"AUDIT#*"}, []string{"PK", "SK", "Type", "TTL", "ID", "At", "Actor", "Action", "AppID", "SecretID", "SecretName", "Hint", "SourceIP", "UserAgent", "RequestID", "Details"}, nil},
 		{"dynamodb:PutItem", []string{"JTI#*"}, []string{"PK", "SK", "Type", "TTL"}, nil},
 	}, others: []string{"secretsmanager:PutSecretValue"}},
-	// The sweep: its reminder claims, and a secret's record of the
+	// The sweep: its reminder claims, and a secret's or key's record of the
 	// thresholds done.
 	"ExpirySweepFunction": {rules: []writeRule{
-		{"dynamodb:PutItem", []string{"REMINDER#*"}, []string{"PK", "SK", "Type", "Status", "Token", "ClaimedAt", "LeaseUntil", "AppID", "SecretID", "Threshold", "Recipient", "TTL"}, nil},
+		{"dynamodb:PutItem", []string{"REMINDER#*"}, []string{"PK", "SK", "Type", "Status", "Token", "ClaimedAt", "LeaseUntil", "AppID", "SecretID", "KeyID", "Threshold", "Recipient", "TTL"}, nil},
 		{"dynamodb:UpdateItem", []string{"REMINDER#*"}, []string{"PK", "SK", "Status", "Token", "SentAt", "MessageID", "Reason", "LeaseUntil"}, nil},
 		{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "Reminded", "RemindedTo"}, nil},
 	}, others: []string{"ses:SendEmail"}},

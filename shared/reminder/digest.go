@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"credportal/shared/mail"
-	"credportal/shared/portal"
+	"credportal/shared/publickey"
 )
 
 // digestView is what a digest shows.
 type digestView struct {
-	Count        int
 	Applications []appView
 }
 
@@ -21,17 +20,72 @@ type appView struct {
 	Name         string
 	Organisation string
 	Link         string
-	Secrets      []secretView
+	Credentials  []credentialView
 }
 
-// secretView is one reminder: the secret, when it expires in words, what
-// happens then, and what to do.
-type secretView struct {
-	Name    string
-	Hint    string
-	Expires string // "expires tomorrow, 1 December 2026 at 21:46 UTC"
-	Effect  string // "From then on, token requests with it fail."
-	Advice  string // what to do, naming the newer secret if there is one
+// credentialView is one reminder: the secret or key, when it expires in
+// words, what happens then, and what to do.
+type credentialView struct {
+	Name string
+	// Noun is what the credential is: "client secret", "key" or "certificate".
+	Noun string
+	// Hint is a secret's first characters; Thumbprint a key's, shortened.
+	Hint       string
+	Thumbprint string
+	Expires    string // "expires tomorrow, 1 December 2026 at 21:46 UTC"
+	Effect     string // "From then on, token requests with it fail."
+	Advice     string // what to do, naming the newer credential if there is one
+}
+
+// Nouns of the credentials a digest names.
+const (
+	nounSecret      = "client secret"
+	nounKey         = "key"
+	nounCertificate = "certificate"
+)
+
+// noun says what a credential is.
+func noun(c Credential) string {
+	switch {
+	case c.Kind != KindKey:
+		return nounSecret
+	case c.KeyType == publickey.TypeCertificate:
+		return nounCertificate
+	}
+	return nounKey
+}
+
+// count says how many credentials of each kind: "2 client secrets and 1
+// key", in the order secrets, keys, certificates.
+func count(nouns []string) string {
+	var parts []string
+	for _, n := range []string{nounSecret, nounKey, nounCertificate} {
+		k := 0
+		for _, m := range nouns {
+			if m == n {
+				k++
+			}
+		}
+		switch {
+		case k == 1:
+			parts = append(parts, "1 "+n)
+		case k > 1:
+			parts = append(parts, fmt.Sprintf("%d %ss", k, n))
+		}
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// shortThumbprint is the start of a key's thumbprint, as a digest shows it
+// (lists in the portal show it whole).
+func shortThumbprint(t string) string {
+	if len(t) > 8 {
+		t = t[:8]
+	}
+	return t
 }
 
 // Digests are written without text/template or html/template: a template
@@ -39,12 +93,24 @@ type secretView struct {
 // type it links (for reflection), megabytes in a function that links the
 // SDK's clients. Every value in the HTML part is escaped.
 
+// nouns lists what each of the digest's credentials is.
+func (v digestView) nouns() []string {
+	var out []string
+	for _, a := range v.Applications {
+		for _, c := range a.Credentials {
+			out = append(out, c.Noun)
+		}
+	}
+	return out
+}
+
 // lead is the digest's first sentence.
 func (v digestView) lead() string {
-	if v.Count == 1 {
-		return "A client secret you manage is close to expiry."
+	nouns := v.nouns()
+	if len(nouns) == 1 {
+		return fmt.Sprintf("A %s you manage is close to expiry.", nouns[0])
 	}
-	return fmt.Sprintf("%d client secrets you manage are close to expiry.", v.Count)
+	return count(nouns) + " you manage are close to expiry."
 }
 
 const digestReason = "You receive this because you are a credential manager of these applications."
@@ -55,8 +121,12 @@ func (v digestView) text() string {
 	fmt.Fprintf(&b, "%s\n", v.lead())
 	for _, a := range v.Applications {
 		fmt.Fprintf(&b, "\n%s (%s)\n", a.Name, a.Organisation)
-		for _, s := range a.Secrets {
-			fmt.Fprintf(&b, "  - %s (%s…) %s. %s\n    %s\n", s.Name, s.Hint, s.Expires, s.Effect, s.Advice)
+		for _, c := range a.Credentials {
+			if c.Noun == nounSecret {
+				fmt.Fprintf(&b, "  - %s (%s…) %s. %s\n    %s\n", c.Name, c.Hint, c.Expires, c.Effect, c.Advice)
+			} else {
+				fmt.Fprintf(&b, "  - %s (%s, thumbprint %s…) %s. %s\n    %s\n", c.Name, c.Noun, c.Thumbprint, c.Expires, c.Effect, c.Advice)
+			}
 		}
 		fmt.Fprintf(&b, "  %s\n", a.Link)
 	}
@@ -72,8 +142,12 @@ func (v digestView) html() string {
 	fmt.Fprintf(&b, "<p>%s</p>\n", e(v.lead()))
 	for _, a := range v.Applications {
 		fmt.Fprintf(&b, "<h2 style=\"font-size:1.1em\">%s <small>(%s)</small></h2>\n<ul>\n", e(a.Name), e(a.Organisation))
-		for _, s := range a.Secrets {
-			fmt.Fprintf(&b, "<li><p><strong>%s</strong> (<code>%s…</code>) %s. %s</p><p>%s</p></li>\n", e(s.Name), e(s.Hint), e(s.Expires), e(s.Effect), e(s.Advice))
+		for _, c := range a.Credentials {
+			if c.Noun == nounSecret {
+				fmt.Fprintf(&b, "<li><p><strong>%s</strong> (<code>%s…</code>) %s. %s</p><p>%s</p></li>\n", e(c.Name), e(c.Hint), e(c.Expires), e(c.Effect), e(c.Advice))
+			} else {
+				fmt.Fprintf(&b, "<li><p><strong>%s</strong> (%s, thumbprint <code>%s…</code>) %s. %s</p><p>%s</p></li>\n", e(c.Name), e(c.Noun), e(c.Thumbprint), e(c.Expires), e(c.Effect), e(c.Advice))
+			}
 		}
 		fmt.Fprintf(&b, "</ul>\n<p><a href=\"%s\">Open %s in the portal</a></p>\n", e(a.Link), e(a.Name))
 	}
@@ -95,7 +169,7 @@ func when(now, expiresAt time.Time, left int) string {
 	}
 }
 
-// expiry says once, in words, when a secret expires or expired: "expires in
+// expiry says once, in words, when a credential expires or expired: "expires in
 // 5 days, on 1 December 2026 at 09:30 UTC", "expires tomorrow, 2 December
 // 2026 at 21:46 UTC", "expires today, 26 November 2026 at 20:00 UTC",
 // "expired today, …", "expired yesterday, …".
@@ -117,17 +191,24 @@ func expiry(now, expiresAt time.Time, left int) string {
 	}
 }
 
-// effect says what expiry does to the systems still using the secret.
-func effect(now, expiresAt time.Time) string {
-	if !now.Before(expiresAt) {
-		return "Token requests with it now fail."
+// effect says what expiry does to the systems still using the credential.
+func effect(now time.Time, c Credential) string {
+	with := "with it"
+	if c.Kind == KindKey {
+		with = "signed with it"
 	}
-	return "From then on, token requests with it fail."
+	if !now.Before(c.ExpiresAt) {
+		return "Token requests " + with + " now fail."
+	}
+	return "From then on, token requests " + with + " fail."
 }
 
-// advice says what to do: delete it if a newer secret is in use; switch to
-// the newer one if there is one; otherwise create one.
-func advice(newer *portal.Secret) string {
+// advice says what to do: delete it if a newer credential of its kind is in
+// use; switch to the newer one if there is one; otherwise create one.
+func advice(c Credential, newer *Credential) string {
+	if c.Kind == KindKey {
+		return keyAdvice(c, newer)
+	}
 	switch {
 	case newer == nil:
 		return "Create a new secret, switch your systems to it, then delete this one."
@@ -137,6 +218,21 @@ func advice(newer *portal.Secret) string {
 	default:
 		return fmt.Sprintf("Switch your systems to the newer secret \"%s\" (%s…), valid until %s, then delete this one.",
 			newer.Name, newer.Hint, spelled(newer.ExpiresAt))
+	}
+}
+
+// keyAdvice is advice for a key: the client signs its assertions with the
+// private key, so it is the client that switches.
+func keyAdvice(c Credential, newer *Credential) string {
+	switch {
+	case newer == nil:
+		return fmt.Sprintf("Add a new %s, switch your client to it, then delete this one.", noun(c))
+	case newer.LastUsedAt != nil:
+		return fmt.Sprintf("A newer %s, \"%s\" (thumbprint %s…), was last used %s: this one looks replaced and can be deleted.",
+			noun(*newer), newer.Name, shortThumbprint(newer.Thumbprint), spelled(*newer.LastUsedAt))
+	default:
+		return fmt.Sprintf("Switch your client to the newer %s \"%s\" (thumbprint %s…), valid until %s, then delete this one.",
+			noun(*newer), newer.Name, shortThumbprint(newer.Thumbprint), spelled(newer.ExpiresAt))
 	}
 }
 
@@ -157,26 +253,28 @@ func (s *Sweep) digest(rcpt string, now time.Time, token string, items []item) (
 		if a.app.ID != b.app.ID {
 			return a.app.ID < b.app.ID
 		}
-		return a.secret.ExpiresAt.Before(b.secret.ExpiresAt)
+		return a.cred.ExpiresAt.Before(b.cred.ExpiresAt)
 	})
-	view := digestView{Count: len(sorted)}
+	var view digestView
 	for _, it := range sorted {
 		if n := len(view.Applications); n == 0 || view.Applications[n-1].Link != mail.ApplicationURL(s.cfg.PortalURL, it.app.ID) {
 			view.Applications = append(view.Applications, appView{
 				Name: it.app.Name, Organisation: it.app.Organisation.Name, Link: mail.ApplicationURL(s.cfg.PortalURL, it.app.ID),
 			})
 		}
-		sv := secretView{
-			Name: it.secret.Name, Hint: it.secret.Hint,
-			Expires: expiry(now, it.secret.ExpiresAt, it.daysLeft), Effect: effect(now, it.secret.ExpiresAt), Advice: advice(it.newer),
+		c := it.cred
+		cv := credentialView{
+			Name: c.Name, Noun: noun(c), Hint: c.Hint, Thumbprint: shortThumbprint(c.Thumbprint),
+			Expires: expiry(now, c.ExpiresAt, it.daysLeft), Effect: effect(now, c), Advice: advice(c, it.newer),
 		}
 		a := &view.Applications[len(view.Applications)-1]
-		a.Secrets = append(a.Secrets, sv)
+		a.Credentials = append(a.Credentials, cv)
 	}
-	subject := fmt.Sprintf("%d client secrets close to expiry", len(sorted))
+	subject := count(view.nouns()) + " close to expiry"
 	if len(sorted) == 1 {
 		it := sorted[0]
-		subject = fmt.Sprintf("Client secret %q of %s %s", it.secret.Name, it.app.Name, when(now, it.secret.ExpiresAt, it.daysLeft))
+		n := noun(it.cred)
+		subject = fmt.Sprintf("%s%s %q of %s %s", strings.ToUpper(n[:1]), n[1:], it.cred.Name, it.app.Name, when(now, it.cred.ExpiresAt, it.daysLeft))
 	}
 	return mail.Message{
 		To: []string{rcpt}, Subject: subject, Date: now, Text: view.text(), HTML: view.html(),

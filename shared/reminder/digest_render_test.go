@@ -9,16 +9,16 @@ import (
 // users (application, organisation and secret names; hints): the HTML part
 // escapes each, the text part shows them as they are.
 func TestDigestRendering(t *testing.T) {
-	v := digestView{Count: 2, Applications: []appView{{
+	v := digestView{Applications: []appView{{
 		Name: `Acme <script>alert(1)</script>`, Organisation: `Acme & "Sons"`,
 		Link: `https://portal.example/applications/app_1?a=1&b="2"`,
-		Secrets: []secretView{
+		Credentials: []credentialView{
 			{
-				Name: "Key <b>bold</b>", Hint: "<x9", Expires: "expires in 5 days, on 1 December 2026 at 09:30 UTC",
+				Name: "Key <b>bold</b>", Noun: nounSecret, Hint: "<x9", Expires: "expires in 5 days, on 1 December 2026 at 09:30 UTC",
 				Effect: "From then on, token requests with it fail.", Advice: "Create a new secret, switch your systems to it, then delete this one.",
 			},
 			{
-				Name: "Old 'one'", Hint: `"x9`, Expires: "expires today, 26 November 2026 at 20:00 UTC",
+				Name: "Old 'one'", Noun: nounSecret, Hint: `"x9`, Expires: "expires today, 26 November 2026 at 20:00 UTC",
 				Effect: "From then on, token requests with it fail.", Advice: `A newer secret, "<img src=x onerror=alert(1)>" (&x9…), was last used 26 November 2026 at 05:00 UTC: this one looks replaced and can be deleted.`,
 			},
 		},
@@ -58,7 +58,9 @@ You receive this because you are a credential manager of these applications.
 	if txt := v.text(); txt != wantText {
 		t.Errorf("text part\n got %s\nwant %s", txt, wantText)
 	}
-	one := digestView{Count: 1, Applications: v.Applications[:1]}
+	first := v.Applications[0]
+	first.Credentials = first.Credentials[:1]
+	one := digestView{Applications: []appView{first}}
 	if !strings.HasPrefix(one.text(), "A client secret you manage is close to expiry.\n") || !strings.Contains(one.html(), "<p>A client secret you manage is close to expiry.</p>") {
 		t.Errorf("a digest of one secret:\n%s\n%s", one.text(), one.html())
 	}

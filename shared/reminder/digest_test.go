@@ -54,12 +54,7 @@ func TestDigestEscapesStoredNames(t *testing.T) {
 func TestDigestText(t *testing.T) {
 	f := newFixture(t)
 	org := storetest.CreateOrganisation(t, f.st, portal.Organisation{Name: "Acme " + emulatortest.UniqueName(""), CreatedAt: day0})
-	app := func(name string) portal.Application {
-		return storetest.CreateApp(t, f.st, storetest.App{
-			Application:  portal.Application{Name: name, Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, CreatedAt: day0},
-			Designations: storetest.Designations([]string{"alice@acme.test"}, nil),
-		})
-	}
+	app := func(name string) portal.Application { return f.orgApp(org, name, "alice@acme.test") }
 	search, billing, sync, legacy := app("Acme Search"), app("Acme Billing"), app("Acme Data Sync"), app("Acme Legacy")
 	f.secret(search, "Production key", time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC))
 	f.secret(billing, "Nightly", time.Date(2026, 11, 27, 21, 46, 0, 0, time.UTC))

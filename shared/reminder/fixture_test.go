@@ -2,7 +2,9 @@ package reminder_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -168,6 +170,22 @@ func (f *fixture) run() (reminder.Result, error) {
 	return f.sweep(f.config()).Run(context.Background())
 }
 
+// runAtOnce runs n sweeps at the same time at the fixture's now.
+func (f *fixture) runAtOnce(n int) {
+	f.t.Helper()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.run(); err != nil {
+				f.t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func (f *fixture) mustRun() reminder.Result {
 	f.t.Helper()
 	res, err := f.run()
@@ -199,6 +217,15 @@ func (f *fixture) app(org, name string, managers, viewers []string) portal.Appli
 	})
 }
 
+// orgApp creates an application of org with the given credential managers.
+func (f *fixture) orgApp(org portal.Organisation, name string, managers ...string) portal.Application {
+	f.t.Helper()
+	return storetest.CreateApp(f.t, f.st, storetest.App{
+		Application:  portal.Application{Name: name, Organisation: portal.OrganisationRef{ID: org.ID, Name: org.Name}, CreatedAt: day0},
+		Designations: storetest.Designations(managers, nil),
+	})
+}
+
 // secret adds a secret to app with a 90-day lifetime, so every threshold is
 // due in its time; one that would have been created after the fixture's now
 // is created at now.
@@ -217,6 +244,46 @@ func (f *fixture) secretCreated(app portal.Application, name string, createdAt, 
 	return storetest.AddSecret(f.t, f.st, portal.Secret{
 		ApplicationID: app.ID, Name: name, Hint: strings.ToLower(name[:1]) + "x9", CreatedAt: createdAt, ExpiresAt: expiresAt,
 	})
+}
+
+// publicKey adds a key of type typ (publickey.TypePublicKey or
+// TypeCertificate) to app with a 90-day lifetime, as secret does; thumbprint
+// is shown as given ("" makes one up).
+func (f *fixture) publicKey(app portal.Application, name, typ, thumbprint string, expiresAt time.Time) portal.Key {
+	f.t.Helper()
+	created := expiresAt.AddDate(0, 0, -90)
+	if now := f.clock(); created.After(now) {
+		created = now
+	}
+	return f.publicKeyCreated(app, name, typ, thumbprint, created, expiresAt)
+}
+
+// publicKeyCreated adds a key to app, created at createdAt.
+func (f *fixture) publicKeyCreated(app portal.Application, name, typ, thumbprint string, createdAt, expiresAt time.Time) portal.Key {
+	f.t.Helper()
+	k := portal.Key{ApplicationID: app.ID, Name: name, Type: typ, Thumbprint: thumbprint, CreatedAt: createdAt, ExpiresAt: expiresAt}
+	if thumbprint != "" {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if k.DER, err = x509.MarshalPKIXPublicKey(pub); err != nil {
+			f.t.Fatal(err)
+		}
+		k.Algorithms = []string{"EdDSA"}
+	}
+	k = storetest.AddKey(f.t, f.st, k)
+	if k.Type != typ {
+		f.t.Fatalf("key of type %q, want %q", k.Type, typ)
+	}
+	return k
+}
+
+func (f *fixture) removeKey(k portal.Key) {
+	f.t.Helper()
+	if err := f.st.RemoveKey(context.Background(), k.ApplicationID, k.ID, f.event(k.ApplicationID, audit.KeyDeleted), nil); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 func (f *fixture) remove(s portal.Secret) {
@@ -258,7 +325,8 @@ func to(t testing.TB, m emulator.Mail) string {
 	return ""
 }
 
-// sent counts, from the mail sent, each reminder "recipient secretId@threshold".
+// sent counts, from the mail sent, each reminder "recipient secretId@threshold"
+// or "recipient key:keyId@threshold".
 func (f *fixture) sent() map[string]int {
 	f.t.Helper()
 	out := map[string]int{}
@@ -273,6 +341,11 @@ func (f *fixture) sent() map[string]int {
 
 func key(rcpt string, s portal.Secret, threshold int) string {
 	return fmt.Sprintf("%s %s@%d", rcpt, s.ID, threshold)
+}
+
+// keyReminder is a key's reminder as sent counts it.
+func keyReminder(rcpt string, k portal.Key, threshold int) string {
+	return fmt.Sprintf("%s key:%s@%d", rcpt, k.ID, threshold)
 }
 
 // exactlyOnce checks that the reminders sent are want, each once.

@@ -1,22 +1,27 @@
-// Package reminder is the scheduled expiry sweep: it finds the client secrets
-// whose expiry crossed a reminder threshold, and emails each recipient one
-// digest, exactly once per (secret, threshold, recipient).
+// Package reminder is the scheduled expiry sweep: it finds the credentials
+// that expire — client secrets and registered keys (private_key_jwt public
+// keys and certificates, whose expiry is at most the certificate's notAfter)
+// — whose expiry crossed a reminder threshold, and emails each recipient one
+// digest covering both kinds, exactly once per (credential, threshold,
+// recipient).
 //
-// Schedule. A secret's days left are counted in whole UTC calendar days: the
-// UTC date of its expiry minus the UTC date of the sweep's now (so a secret
-// expiring at 23:00 today has 0 days left at 07:00, one expiring at 01:00
-// tomorrow has 1). A threshold T is crossed once days left ≤ T; a run sends
-// only the most urgent (smallest) threshold crossed, so a secret that crossed
-// several since the last run gets one reminder. T is due only if the secret
-// had more than T days left when it was created (counted the same way from
-// its creation): no reminder for a threshold crossed before it existed. The sweep reads the ByExpiry
-// index one day partition at a time, from yesterday (a day's grace for a run
-// that failed on the expiry day) to today + the largest threshold: it reads
-// the secrets in that window and nothing else.
+// Schedule. A credential's days left are counted in whole UTC calendar days:
+// the UTC date of its expiry minus the UTC date of the sweep's now (so a
+// secret expiring at 23:00 today has 0 days left at 07:00, one expiring at
+// 01:00 tomorrow has 1). A threshold T is crossed once days left ≤ T; a run
+// sends only the most urgent (smallest) threshold crossed, so a credential
+// that crossed several since the last run gets one reminder. T is due only if
+// the credential had more than T days left when it was created (counted the
+// same way from its creation): no reminder for a threshold crossed before it
+// existed. The sweep reads the ByExpiry index one day partition at a time,
+// from yesterday (a day's grace for a run that failed on the expiry day) to
+// today + the largest threshold: it reads the secrets and keys in that window
+// and nothing else.
 //
 // Exactly once. Just before a digest is sent (once the send rate allows it),
-// each of its (secret, threshold, recipient) reminders is claimed with a
-// conditional write of REMINDER#<secretId> / <threshold>#<recipient>
+// each of its (credential, threshold, recipient) reminders is claimed with a
+// conditional write of REMINDER#<secretId> / <threshold>#<recipient> (for a
+// key, REMINDER#KEY#<keyId> / <threshold>#<recipient>)
 // carrying a random token and a 45-second lease; after SES accepts the digest the claims
 // are marked sent. A claim that already reads sent, or is leased by another
 // run, is skipped, so concurrent and repeated runs send nothing twice. If SES
@@ -28,10 +33,10 @@
 // accepted a digest and before it recorded sent (retried several times), a
 // later run sends that digest again. That window is one DynamoDB write long;
 // the sweep prefers a rare duplicate to a lost reminder, and each message
-// carries the X-Portal-Reminders header naming its (secret@threshold) keys so
-// a duplicate can be recognised. Once every recipient of a secret's threshold
-// has it, the secret records the threshold (Reminded), so later runs skip it
-// without claiming again.
+// carries the X-Portal-Reminders header naming its keys (secretId@threshold,
+// key:keyId@threshold) so a duplicate can be recognised. Once every recipient
+// of a credential's threshold has it, the credential records the threshold
+// (Reminded), so later runs skip it without claiming again.
 package reminder
 
 import (
@@ -46,27 +51,83 @@ import (
 	"credportal/shared/portal"
 )
 
-// Expiring is a secret as the date-keyed index holds it.
+// Kind is the sort of credential a reminder is about.
+type Kind string
+
+// Kinds of credential that expire.
+const (
+	// KindSecret is a client secret (portal.Secret).
+	KindSecret Kind = "secret"
+	// KindKey is a registered public key or certificate (portal.Key).
+	KindKey Kind = "key"
+)
+
+// Credential is what the sweep needs of an expiring secret or key.
+type Credential struct {
+	Kind          Kind
+	ID            string
+	ApplicationID string
+	Name          string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	LastUsedAt    *time.Time
+	// Hint is a secret's; Leaked says the secret was reported leaked.
+	Hint   string
+	Leaked bool
+	// KeyType (publickey.TypeCertificate or TypePublicKey) and Thumbprint
+	// (RFC 7638) are a key's.
+	KeyType    string
+	Thumbprint string
+}
+
+// SecretCredential is the sweep's view of a client secret.
+func SecretCredential(s portal.Secret) Credential {
+	return Credential{
+		Kind: KindSecret, ID: s.ID, ApplicationID: s.ApplicationID, Name: s.Name,
+		CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, LastUsedAt: s.LastUsedAt,
+		Hint: s.Hint, Leaked: s.LeakedAt != nil,
+	}
+}
+
+// KeyCredential is the sweep's view of a registered key.
+func KeyCredential(k portal.Key) Credential {
+	return Credential{
+		Kind: KindKey, ID: k.ID, ApplicationID: k.ApplicationID, Name: k.Name,
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt,
+		KeyType: k.Type, Thumbprint: k.Thumbprint,
+	}
+}
+
+// Expiring is a credential as the date-keyed index holds it.
 type Expiring struct {
-	portal.Secret
+	Credential
 	// Reminded is the most urgent threshold whose reminders have all been
 	// sent, or nil before the first; RemindedTo names who they went to.
 	Reminded   *int
 	RemindedTo string
 }
 
-// Claim names one reminder: a secret, a threshold and a recipient.
+// Claim names one reminder: a credential, a threshold and a recipient.
 type Claim struct {
 	ApplicationID string
-	SecretID      string
+	Kind          Kind
+	CredentialID  string
 	Threshold     int
 	Recipient     string
-	// ExpiresAt is the secret's expiry; the claim record is kept well past it.
+	// ExpiresAt is the credential's expiry; the claim record is kept well
+	// past it.
 	ExpiresAt time.Time
 }
 
-// Key is the claim's idempotency key as messages name it.
-func (c Claim) Key() string { return c.SecretID + "@" + strconv.Itoa(c.Threshold) }
+// Key is the claim's idempotency key as messages name it: secretId@threshold
+// for a secret, key:keyId@threshold for a key.
+func (c Claim) Key() string {
+	k := c.CredentialID + "@" + strconv.Itoa(c.Threshold)
+	if c.Kind == KindKey {
+		return "key:" + k
+	}
+	return k
+}
 
 // ClaimResult is the outcome of trying to claim a reminder.
 type ClaimResult int
@@ -83,15 +144,18 @@ const (
 
 // Store is the persistence the sweep needs.
 type Store interface {
-	// ExpiringOn lists the secrets whose expiry falls on the UTC date of day.
+	// ExpiringOn lists the secrets and keys whose expiry falls on the UTC
+	// date of day.
 	ExpiringOn(ctx context.Context, day time.Time) ([]Expiring, error)
 	GetApplications(ctx context.Context, ids []string) ([]portal.Application, error)
 	ListDesignations(ctx context.Context, applicationID string) ([]portal.Designation, error)
 	// GetSecrets reads the given secrets of an application, skipping missing ones.
 	GetSecrets(ctx context.Context, applicationID string, ids []string) ([]portal.Secret, error)
-	// MarkReminded records on a secret that threshold is done for everyone.
-	// recipients identifies who it went to (RecipientSet).
-	MarkReminded(ctx context.Context, applicationID, secretID string, threshold int, recipients string) error
+	// GetKeys reads the given keys of an application, skipping missing ones.
+	GetKeys(ctx context.Context, applicationID string, ids []string) ([]portal.Key, error)
+	// MarkReminded records on a secret or key that threshold is done for
+	// everyone. recipients identifies who it went to (RecipientSet).
+	MarkReminded(ctx context.Context, kind Kind, applicationID, id string, threshold int, recipients string) error
 	// ClaimReminder takes c for token until now+lease, unless it was sent or
 	// another token's lease has not yet run out.
 	ClaimReminder(ctx context.Context, c Claim, token string, now time.Time, lease time.Duration) (ClaimResult, error)
@@ -173,11 +237,11 @@ func date(t time.Time) time.Time {
 }
 
 // Due returns the most urgent threshold crossed with left days to go, of a
-// secret that had atCreation days left when it was created (both counted by
-// DaysLeft): the smallest T with left ≤ T < atCreation. A threshold the secret
-// was already past when it was created is never due: a secret created with a
-// 30-day lifetime gets no 30-day reminder, one created with 20 days left gets
-// the 14-day one first. ok is false when none is due.
+// credential that had atCreation days left when it was created (both counted
+// by DaysLeft): the smallest T with left ≤ T < atCreation. A threshold the
+// credential was already past when it was created is never due: a secret
+// created with a 30-day lifetime gets no 30-day reminder, one created with 20
+// days left gets the 14-day one first. ok is false when none is due.
 func Due(thresholds []int, left, atCreation int) (threshold int, ok bool) {
 	for _, t := range thresholds {
 		if left <= t && t < atCreation && (!ok || t < threshold) {

@@ -48,10 +48,11 @@ func New(st Store, sender Sender, cfg Config, now func() time.Time, random io.Re
 
 // Result counts what a run did.
 type Result struct {
-	// Examined is the number of secrets read from the index.
+	// Examined is the number of credentials (secrets and keys) read from
+	// the index.
 	Examined int `json:"examined"`
-	// Due is the number of (secret, threshold, recipient) reminders found due
-	// and not yet known to be done.
+	// Due is the number of (credential, threshold, recipient) reminders
+	// found due and not yet known to be done.
 	Due int `json:"due"`
 	// Sent is the number of digest emails SES accepted.
 	Sent int `json:"sent"`
@@ -76,22 +77,30 @@ type Result struct {
 type item struct {
 	claim    Claim
 	app      portal.Application
-	secret   portal.Secret
+	cred     Credential
 	daysLeft int
-	newer    *portal.Secret // the newer active secret to use instead, if any
+	newer    *Credential // the newer active credential of its kind to use instead, if any
 }
 
-// secretKey identifies a (secret, threshold) pair.
-type secretKey struct {
-	appID, secretID string
-	threshold       int
+// credentialRef names a credential of an application.
+type credentialRef struct {
+	kind      Kind
+	appID, id string
+}
+
+func refOf(c Credential) credentialRef { return credentialRef{c.Kind, c.ApplicationID, c.ID} }
+
+// thresholdKey identifies a (credential, threshold) pair.
+type thresholdKey struct {
+	credentialRef
+	threshold int
 }
 
 // Run sweeps once. It returns an error when some reminder failed (so the
 // invocation is retried and alarmed on); reminders left for lack of time are
 // not an error.
 func (s *Sweep) Run(ctx context.Context) (Result, error) {
-	r := &run{Sweep: s, now: s.now().UTC(), unmarked: map[secretKey]bool{}, recipientSets: map[string]string{}}
+	r := &run{Sweep: s, now: s.now().UTC(), unmarked: map[thresholdKey]bool{}, recipientSets: map[string]string{}}
 	due := r.findDue(ctx)
 	byRecipient := r.recipients(ctx, due)
 
@@ -131,21 +140,21 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 }
 
 // run is the state of one sweep: its time, its counts and failures, and
-// what it learns of each application and due (secret, threshold).
+// what it learns of each application and due (credential, threshold).
 type run struct {
 	*Sweep
 	now  time.Time
 	res  Result
 	errs []error
-	// unmarked holds the (secret, threshold) pairs this run must not record
-	// as reminded: some recipient still lacks the reminder, or it was
+	// unmarked holds the (credential, threshold) pairs this run must not
+	// record as reminded: some recipient still lacks the reminder, or it was
 	// recorded before.
-	unmarked map[secretKey]bool
+	unmarked map[thresholdKey]bool
 	// recipientSets holds each application's RecipientSet.
 	recipientSets map[string]string
 }
 
-// leaveUnmarked keeps the items' (secret, threshold) pairs from being
+// leaveUnmarked keeps the items' (credential, threshold) pairs from being
 // recorded as reminded by this run.
 func (r *run) leaveUnmarked(items []item) {
 	for _, it := range items {
@@ -153,63 +162,65 @@ func (r *run) leaveUnmarked(items []item) {
 	}
 }
 
-// markReminded records on each secret the threshold that every recipient
-// now has, with who they are, so later runs skip it without claiming again,
-// unless the recipients have changed.
-func (r *run) markReminded(ctx context.Context, due []dueSecret) {
-	marked := map[secretKey]bool{}
+// markReminded records on each credential the threshold that every
+// recipient now has, with who they are, so later runs skip it without
+// claiming again, unless the recipients have changed.
+func (r *run) markReminded(ctx context.Context, due []dueCredential) {
+	marked := map[thresholdKey]bool{}
 	for _, d := range due {
-		k := secretKey{d.ApplicationID, d.ID, d.threshold}
+		k := d.key()
 		if r.unmarked[k] || marked[k] {
 			continue
 		}
 		marked[k] = true
-		if err := r.store.MarkReminded(ctx, k.appID, k.secretID, k.threshold, r.recipientSets[k.appID]); err != nil && !errors.Is(err, portal.ErrNotFound) {
-			r.log.WarnContext(ctx, "could not record a finished reminder", "secretId", k.secretID, "threshold", k.threshold, "error", err.Error())
+		if err := r.store.MarkReminded(ctx, k.kind, k.appID, k.id, k.threshold, r.recipientSets[k.appID]); err != nil && !errors.Is(err, portal.ErrNotFound) {
+			r.log.WarnContext(ctx, "could not record a finished reminder", "kind", string(k.kind), "id", k.id, "threshold", k.threshold, "error", err.Error())
 		}
 	}
 }
 
-// dueSecret is a secret with the threshold it is due for.
-type dueSecret struct {
+// dueCredential is a credential with the threshold it is due for.
+type dueCredential struct {
 	Expiring
 	threshold int
 	daysLeft  int
 }
 
-// findDue reads the window's day partitions and keeps the secrets with a
-// threshold crossed and not yet done.
-func (r *run) findDue(ctx context.Context) []dueSecret {
-	var due []dueSecret
+func (d dueCredential) key() thresholdKey { return thresholdKey{refOf(d.Credential), d.threshold} }
+
+// findDue reads the window's day partitions and keeps the credentials with
+// a threshold crossed and not yet done.
+func (r *run) findDue(ctx context.Context) []dueCredential {
+	var due []dueCredential
 	window := slices.Max(r.cfg.Thresholds)
 	for d := -1; d <= window; d++ {
 		day := r.now.AddDate(0, 0, d)
-		secs, err := r.store.ExpiringOn(ctx, day)
+		creds, err := r.store.ExpiringOn(ctx, day)
 		if err != nil {
-			r.log.ErrorContext(ctx, "could not read expiring secrets", "day", day.Format(time.DateOnly), "error", err.Error())
+			r.log.ErrorContext(ctx, "could not read expiring credentials", "day", day.Format(time.DateOnly), "error", err.Error())
 			r.errs = append(r.errs, err)
 			r.res.Failed++
 			continue
 		}
-		r.res.Examined += len(secs)
-		for _, sec := range secs {
-			left := DaysLeft(r.now, sec.ExpiresAt)
-			t, ok := Due(r.cfg.Thresholds, left, DaysLeft(sec.CreatedAt, sec.ExpiresAt))
+		r.res.Examined += len(creds)
+		for _, c := range creds {
+			left := DaysLeft(r.now, c.ExpiresAt)
+			t, ok := Due(r.cfg.Thresholds, left, DaysLeft(c.CreatedAt, c.ExpiresAt))
 			if !ok {
 				continue
 			}
-			due = append(due, dueSecret{Expiring: sec, threshold: t, daysLeft: left})
+			due = append(due, dueCredential{Expiring: c, threshold: t, daysLeft: left})
 		}
 	}
 	return due
 }
 
-// recipients resolves who gets each due secret: the application's credential
-// managers, else the fallback address. It notes each application's
-// RecipientSet.
-func (r *run) recipients(ctx context.Context, due []dueSecret) map[string][]item {
+// recipients resolves who gets each due credential: the application's
+// credential managers, else the fallback address. It notes each
+// application's RecipientSet.
+func (r *run) recipients(ctx context.Context, due []dueCredential) map[string][]item {
 	byRecipient := map[string][]item{}
-	byApp := map[string][]dueSecret{}
+	byApp := map[string][]dueCredential{}
 	var appIDs []string
 	for _, d := range due {
 		if _, seen := byApp[d.ApplicationID]; !seen {
@@ -226,48 +237,48 @@ func (r *run) recipients(ctx context.Context, due []dueSecret) map[string][]item
 		return byRecipient
 	}
 	for _, app := range apps {
-		secs := byApp[app.ID]
+		creds := byApp[app.ID]
 		ds, err := r.store.ListDesignations(ctx, app.ID)
 		if err != nil {
-			r.failDue(secs, fmt.Errorf("read designations of %s: %w", app.ID, err))
+			r.failDue(creds, fmt.Errorf("read designations of %s: %w", app.ID, err))
 			continue
 		}
 		to := mail.Recipients(ds, r.cfg.Fallback)
 		if len(to) == 0 {
 			r.log.WarnContext(ctx, "no one to remind: the application has no credential manager and no fallback address is set", "applicationId", app.ID)
-			r.res.Skipped += len(secs)
-			r.leaveDueUnmarked(secs)
+			r.res.Skipped += len(creds)
+			r.leaveDueUnmarked(creds)
 			continue
 		}
 		set := RecipientSet(to)
 		r.recipientSets[app.ID] = set
 		// A threshold recorded as done for these very recipients needs no
 		// claims; a recipient added since still gets it.
-		secs = slices.DeleteFunc(secs, func(d dueSecret) bool {
+		creds = slices.DeleteFunc(creds, func(d dueCredential) bool {
 			recorded := d.Reminded != nil && *d.Reminded <= d.threshold && d.RemindedTo == set
 			if recorded {
 				// Nothing to claim, send or record again.
 				r.res.Skipped += len(to)
-				r.leaveDueUnmarked([]dueSecret{d})
+				r.leaveDueUnmarked([]dueCredential{d})
 			}
 			return recorded
 		})
-		if len(secs) == 0 {
+		if len(creds) == 0 {
 			continue
 		}
-		newer, err := r.replacements(ctx, r.now, app, secs)
+		newer, err := r.replacements(ctx, r.now, app, creds)
 		if err != nil {
 			// The note is a courtesy: send the reminders without it.
-			r.log.WarnContext(ctx, "could not check for replacement secrets", "applicationId", app.ID, "error", err.Error())
+			r.log.WarnContext(ctx, "could not check for replacement credentials", "applicationId", app.ID, "error", err.Error())
 		}
-		for _, d := range secs {
+		for _, d := range creds {
 			for _, rcpt := range to {
 				r.res.Due++
 				byRecipient[rcpt] = append(byRecipient[rcpt], item{
 					claim: Claim{
-						ApplicationID: app.ID, SecretID: d.ID, Threshold: d.threshold, Recipient: rcpt, ExpiresAt: d.ExpiresAt,
+						ApplicationID: app.ID, Kind: d.Kind, CredentialID: d.ID, Threshold: d.threshold, Recipient: rcpt, ExpiresAt: d.ExpiresAt,
 					},
-					app: app, secret: d.Secret, daysLeft: d.daysLeft, newer: newer[d.ID],
+					app: app, cred: d.Credential, daysLeft: d.daysLeft, newer: newer[refOf(d.Credential)],
 				})
 			}
 		}
@@ -275,68 +286,96 @@ func (r *run) recipients(ctx context.Context, due []dueSecret) map[string][]item
 	return byRecipient
 }
 
-// failDue counts due secrets whose recipients could not be read as failed,
-// to be tried by a later run.
-func (r *run) failDue(secs []dueSecret, err error) {
+// failDue counts due credentials whose recipients could not be read as
+// failed, to be tried by a later run.
+func (r *run) failDue(due []dueCredential, err error) {
 	r.errs = append(r.errs, err)
-	r.res.Failed += len(secs)
-	r.leaveDueUnmarked(secs)
+	r.res.Failed += len(due)
+	r.leaveDueUnmarked(due)
 }
 
-// leaveDueUnmarked keeps the secrets' thresholds from being recorded as
+// leaveDueUnmarked keeps the credentials' thresholds from being recorded as
 // reminded by this run.
-func (r *run) leaveDueUnmarked(secs []dueSecret) {
-	for _, d := range secs {
-		r.unmarked[secretKey{d.ApplicationID, d.ID, d.threshold}] = true
+func (r *run) leaveDueUnmarked(due []dueCredential) {
+	for _, d := range due {
+		r.unmarked[d.key()] = true
 	}
 }
 
-// replacements finds, for each due secret, the newer secret of the same
-// application its systems should be on: one that is active, not reported
-// leaked, created after it and expiring after it. Of those, the one used
-// most recently (the due one then looks replaced), else the one expiring
-// last (the digest names it as the one to switch to). Only such candidates
-// are read, from the set of secret ids and expiries the application record
-// keeps.
-func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Application, secs []dueSecret) (map[string]*portal.Secret, error) {
-	out := map[string]*portal.Secret{}
-	var candidates []string
-	for id, exp := range app.Secrets {
-		if !exp.After(now) {
-			continue
+// replacements finds, for each due credential, the newer credential of the
+// same kind and application its systems should be on: one that is active,
+// not reported leaked, created after it and expiring after it. Of those, the
+// one used most recently (the due one then looks replaced), else the one
+// expiring last (the digest names it as the one to switch to). Only such
+// candidates are read, from the sets of secret and key ids and expiries the
+// application record keeps.
+func (s *Sweep) replacements(ctx context.Context, now time.Time, app portal.Application, due []dueCredential) (map[credentialRef]*Credential, error) {
+	out := map[credentialRef]*Credential{}
+	var errs []error
+	for _, kind := range []Kind{KindSecret, KindKey} {
+		set := app.Secrets
+		if kind == KindKey {
+			set = app.Keys
 		}
-		for _, d := range secs {
-			if id != d.ID && exp.After(d.ExpiresAt) {
-				candidates = append(candidates, id)
-				break
-			}
-		}
-	}
-	if len(candidates) == 0 {
-		return out, nil
-	}
-	sort.Strings(candidates)
-	newer, err := s.store.GetSecrets(ctx, app.ID, candidates)
-	if err != nil {
-		return out, err
-	}
-	for _, d := range secs {
-		for i := range newer {
-			n := newer[i]
-			if n.ID == d.ID || n.LeakedAt != nil || !n.CreatedAt.After(d.CreatedAt) || !n.ExpiresAt.After(d.ExpiresAt) || !n.ExpiresAt.After(now) {
+		var candidates []string
+		for id, exp := range set {
+			if !exp.After(now) {
 				continue
 			}
-			if cur := out[d.ID]; cur == nil || better(n, *cur) {
-				out[d.ID] = &n
+			for _, d := range due {
+				if d.Kind == kind && id != d.ID && exp.After(d.ExpiresAt) {
+					candidates = append(candidates, id)
+					break
+				}
+			}
+		}
+		if len(candidates) == 0 {
+			continue
+		}
+		sort.Strings(candidates)
+		newer, err := s.credentials(ctx, kind, app.ID, candidates)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, d := range due {
+			if d.Kind != kind {
+				continue
+			}
+			for i := range newer {
+				n := newer[i]
+				if n.ID == d.ID || n.Leaked || !n.CreatedAt.After(d.CreatedAt) || !n.ExpiresAt.After(d.ExpiresAt) || !n.ExpiresAt.After(now) {
+					continue
+				}
+				if cur := out[refOf(d.Credential)]; cur == nil || better(n, *cur) {
+					out[refOf(d.Credential)] = &n
+				}
 			}
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
+}
+
+// credentials reads the given secrets or keys of an application.
+func (s *Sweep) credentials(ctx context.Context, kind Kind, appID string, ids []string) ([]Credential, error) {
+	var out []Credential
+	if kind == KindKey {
+		keys, err := s.store.GetKeys(ctx, appID, ids)
+		for _, k := range keys {
+			out = append(out, KeyCredential(k))
+		}
+		return out, err
+	}
+	secrets, err := s.store.GetSecrets(ctx, appID, ids)
+	for _, sec := range secrets {
+		out = append(out, SecretCredential(sec))
+	}
+	return out, err
 }
 
 // better says whether a is a likelier successor than b: used before unused,
 // then used more recently, then expiring later.
-func better(a, b portal.Secret) bool {
+func better(a, b Credential) bool {
 	switch {
 	case (a.LastUsedAt == nil) != (b.LastUsedAt == nil):
 		return a.LastUsedAt != nil
@@ -414,7 +453,7 @@ func (r *run) deliver(ctx context.Context, rcpt string, items []item) outcome {
 		if err := r.markSent(ctx, it.claim, token, id, r.now); err != nil {
 			// SES has it: the claim's lease runs out and a later run sends
 			// it again. The one duplicate the design allows.
-			r.log.ErrorContext(ctx, "reminder sent but not recorded", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "messageId", id, "error", err.Error())
+			r.log.ErrorContext(ctx, "reminder sent but not recorded", "reminder", it.claim.Key(), "messageId", id, "error", err.Error())
 			r.unmarked[keyOf(it.claim)] = true
 			r.errs = append(r.errs, err)
 		}
@@ -430,7 +469,7 @@ func (r *run) claim(ctx context.Context, token string, items []item) []item {
 		got, err := r.store.ClaimReminder(ctx, it.claim, token, r.now, r.cfg.Lease)
 		switch {
 		case err != nil:
-			r.log.ErrorContext(ctx, "could not claim a reminder", "secretId", it.claim.SecretID, "threshold", it.claim.Threshold, "error", err.Error())
+			r.log.ErrorContext(ctx, "could not claim a reminder", "reminder", it.claim.Key(), "error", err.Error())
 			// The claim may have been written though its answer was lost:
 			// release it (only if it is this run's), so the invocation's
 			// retry can send the reminder rather than wait out the lease.
@@ -481,7 +520,7 @@ func (r *run) unsent(ctx context.Context, token string, claimed []item, err erro
 // release gives a claim up at once, even when the invocation is ending.
 func (r *run) release(ctx context.Context, c Claim, token string) {
 	if err := r.store.ReleaseReminder(context.WithoutCancel(ctx), c, token); err != nil {
-		r.log.WarnContext(ctx, "could not release a reminder claim", "secretId", c.SecretID, "error", err.Error())
+		r.log.WarnContext(ctx, "could not release a reminder claim", "reminder", c.Key(), "error", err.Error())
 	}
 }
 
@@ -494,7 +533,7 @@ func (r *run) undeliverable(ctx context.Context, rcpt, token string, claimed []i
 		"recipient", rcpt, "reminders", len(claimed), "error", sendErr.Error())
 	for _, it := range claimed {
 		if err := r.store.MarkReminderUndeliverable(context.WithoutCancel(ctx), it.claim, token, sendErr.Error(), r.now); err != nil {
-			r.log.WarnContext(ctx, "could not record an undeliverable reminder", "secretId", it.claim.SecretID, "error", err.Error())
+			r.log.WarnContext(ctx, "could not record an undeliverable reminder", "reminder", it.claim.Key(), "error", err.Error())
 			r.unmarked[keyOf(it.claim)] = true
 			continue
 		}
@@ -565,7 +604,9 @@ func RecipientSet(to []string) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-func keyOf(c Claim) secretKey { return secretKey{c.ApplicationID, c.SecretID, c.Threshold} }
+func keyOf(c Claim) thresholdKey {
+	return thresholdKey{credentialRef{c.Kind, c.ApplicationID, c.CredentialID}, c.Threshold}
+}
 
 // late reports whether the invocation is too close to its deadline to start
 // another digest. The deadline is wall-clock time, as Lambda sets it.

@@ -3,7 +3,6 @@ package reminder_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -269,17 +268,7 @@ func TestRepeatedAndConcurrentRuns(t *testing.T) {
 		}
 	}
 	for round := 0; round < 2; round++ {
-		var wg sync.WaitGroup
-		for i := 0; i < 2; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := f.run(); err != nil {
-					t.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
+		f.runAtOnce(2)
 	}
 	// The day's moves: the secrets 1 day away yesterday expire today,
 	// threshold 0. The others stay at the threshold they had (0 days → -1:

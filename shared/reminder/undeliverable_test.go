@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"credportal/shared/mail"
+	"credportal/shared/publickey"
 	"credportal/shared/reminder"
 )
 
@@ -64,6 +65,7 @@ func TestUndeliverableRecipient(t *testing.T) {
 			f := newFixture(t)
 			app := f.app("u", "App u", []string{"good@u.test", bad}, nil)
 			s := f.secret(app, "Key U", at(7, 12, 0))
+			k := f.publicKey(app, "Signer U", publickey.TypePublicKey, tpRFC7638, at(7, 12, 0))
 			other := f.app("v", "App v", []string{"ok@v.test"}, nil)
 			s2 := f.secret(other, "Key V", at(7, 12, 0))
 			answers := &sesAnswers{address: bad, answer: c.answer}
@@ -72,17 +74,22 @@ func TestUndeliverableRecipient(t *testing.T) {
 				return reminder.New(f.st, mail.NewMailer(ses, f.sender, ""), f.config(), f.clock, rand.Reader).Run(context.Background())
 			}
 			res, err := sweep()
-			claim := reminder.Claim{ApplicationID: app.ID, SecretID: s.ID, Threshold: 7, Recipient: bad, ExpiresAt: s.ExpiresAt}
+			claim := reminder.Claim{ApplicationID: app.ID, Kind: reminder.KindSecret, CredentialID: s.ID, Threshold: 7, Recipient: bad, ExpiresAt: s.ExpiresAt}
 			status, serr := f.st.ReminderStatus(context.Background(), claim)
 			if serr != nil {
 				t.Fatal(serr)
 			}
+			keyClaim := reminder.Claim{ApplicationID: app.ID, Kind: reminder.KindKey, CredentialID: k.ID, Threshold: 7, Recipient: bad, ExpiresAt: k.ExpiresAt}
+			keyStatus, serr := f.st.ReminderStatus(context.Background(), keyClaim)
+			if serr != nil {
+				t.Fatal(serr)
+			}
 			if c.permanent {
-				if err != nil || res.Undeliverable != 1 || res.Sent != 2 || res.Failed != 0 {
+				if err != nil || res.Undeliverable != 2 || res.Sent != 2 || res.Failed != 0 {
 					t.Fatalf("run with an undeliverable address: %+v, %v", res, err)
 				}
-				if status != "undeliverable" {
-					t.Fatalf("reminder to %s: status %q", bad, status)
+				if status != "undeliverable" || keyStatus != "undeliverable" {
+					t.Fatalf("reminders to %s: status %q, the key's %q", bad, status, keyStatus)
 				}
 				f.setNow(at(1, 7, 0))
 				if res, err := sweep(); err != nil || res.Sent != 0 || res.Undeliverable != 0 {
@@ -91,11 +98,11 @@ func TestUndeliverableRecipient(t *testing.T) {
 				if answers.attempts != 1 {
 					t.Fatalf("%d attempts to the undeliverable address, want 1", answers.attempts)
 				}
-				f.exactlyOnce(key("good@u.test", s, 7), key("ok@v.test", s2, 7))
+				f.exactlyOnce(key("good@u.test", s, 7), keyReminder("good@u.test", k, 7), key("ok@v.test", s2, 7))
 				return
 			}
-			if err == nil || res.Undeliverable != 0 || status == "undeliverable" {
-				t.Fatalf("run with a transient refusal: %+v, %v, status %q", res, err, status)
+			if err == nil || res.Undeliverable != 0 || status == "undeliverable" || keyStatus == "undeliverable" {
+				t.Fatalf("run with a transient refusal: %+v, %v, status %q, the key's %q", res, err, status, keyStatus)
 			}
 			answers.mu.Lock()
 			answers.answer = nil
@@ -104,7 +111,7 @@ func TestUndeliverableRecipient(t *testing.T) {
 			if res, err := sweep(); err != nil || res.Undeliverable != 0 {
 				t.Fatalf("the retry: %+v, %v", res, err)
 			}
-			f.exactlyOnce(key("good@u.test", s, 7), key(bad, s, 7), key("ok@v.test", s2, 7))
+			f.exactlyOnce(key("good@u.test", s, 7), keyReminder("good@u.test", k, 7), key(bad, s, 7), keyReminder(bad, k, 7), key("ok@v.test", s2, 7))
 		})
 	}
 }

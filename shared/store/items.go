@@ -5,6 +5,7 @@ import (
 
 	"credportal/shared/audit"
 	"credportal/shared/portal"
+	"credportal/shared/reminder"
 )
 
 type organisationItem struct {
@@ -140,13 +141,13 @@ type secretItem struct {
 	LeakedAt      *time.Time `dynamodbav:"LeakedAt,omitempty"`
 }
 
-// expiryDay is the ByExpiry partition of a secret expiring at t.
+// expiryDay is the ByExpiry partition of a secret or key expiring at t.
 func expiryDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 func newSecretItem(sec portal.Secret) secretItem {
 	return secretItem{
 		PK: "APP#" + sec.ApplicationID, SK: "SECRET#" + sec.ID,
-		ExpiryDay: expiryDay(sec.ExpiresAt), ExpiryKey: sec.ExpiresAt.UTC().Format(time.RFC3339) + "#" + sec.ApplicationID + "#" + sec.ID,
+		ExpiryDay: expiryDay(sec.ExpiresAt), ExpiryKey: expiryKey(reminder.KindSecret, sec.ApplicationID, sec.ID, sec.ExpiresAt),
 		Type: typeSecret, ID: sec.ID, AppID: sec.ApplicationID, Name: sec.Name, Hint: sec.Hint,
 		Hash: sec.Hash, PepperVersion: sec.PepperVersion, CreatedAt: sec.CreatedAt, CreatedBy: sec.CreatedBy,
 		ExpiresAt: sec.ExpiresAt, LastUsedAt: sec.LastUsedAt, LeakedAt: sec.LeakedAt,

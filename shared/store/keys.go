@@ -15,6 +15,7 @@ import (
 
 	"credportal/shared/audit"
 	"credportal/shared/portal"
+	"credportal/shared/reminder"
 )
 
 // A registered public key is the item APP#<appId> / KEY#<keyId>, listed in
@@ -37,8 +38,13 @@ func keyKey(appID, keyID string) map[string]types.AttributeValue {
 }
 
 type keyItem struct {
-	PK         string     `dynamodbav:"PK"`
-	SK         string     `dynamodbav:"SK"`
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+	// ExpiryDay and ExpiryKey put the key on the ByExpiry index, for the
+	// expiry sweep; keys stored before they were set get them from
+	// MigrateKeyExpiry.
+	ExpiryDay  string     `dynamodbav:"ExpiryDay,omitempty"`
+	ExpiryKey  string     `dynamodbav:"ExpiryKey,omitempty"`
 	Type       string     `dynamodbav:"Type"`
 	ID         string     `dynamodbav:"ID"`
 	AppID      string     `dynamodbav:"AppID"`
@@ -58,6 +64,7 @@ const typeKey = "key"
 func newKeyItem(k portal.Key) keyItem {
 	return keyItem{
 		PK: "APP#" + k.ApplicationID, SK: "KEY#" + k.ID, Type: typeKey, ID: k.ID, AppID: k.ApplicationID, Name: k.Name,
+		ExpiryDay: expiryDay(k.ExpiresAt), ExpiryKey: expiryKey(reminder.KindKey, k.ApplicationID, k.ID, k.ExpiresAt),
 		KeyType: k.Type, Thumbprint: k.Thumbprint, Algorithms: k.Algorithms, DER: k.DER,
 		CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt,
 	}

@@ -200,40 +200,33 @@ type HashIndexReport struct {
 // portal serves requests.
 func (st *Store) MigrateSecretHashes(ctx context.Context) (HashIndexReport, error) {
 	var r HashIndexReport
-	for cursor := ""; ; {
-		p, err := st.ListApplications(ctx, cursor, 100)
+	err := st.eachApplication(ctx, func(a portal.Application) error {
+		r.Applications++
+		secrets, err := all[secretItem](ctx, st, "APP#"+a.ID, "SECRET#")
 		if err != nil {
-			return r, err
+			return fmt.Errorf("secrets of %s: %w", a.ID, err)
 		}
-		for _, a := range p.Items {
-			r.Applications++
-			secrets, err := all[secretItem](ctx, st, "APP#"+a.ID, "SECRET#")
+		for _, it := range secrets {
+			r.Secrets++
+			if len(it.Hash) == 0 {
+				return fmt.Errorf("secret %s of %s holds no hash", it.ID, it.AppID)
+			}
+			av, err := attributevalue.MarshalMap(newSecretHashItem(it.domain()))
 			if err != nil {
-				return r, fmt.Errorf("secrets of %s: %w", a.ID, err)
+				return err
 			}
-			for _, it := range secrets {
-				r.Secrets++
-				if len(it.Hash) == 0 {
-					return r, fmt.Errorf("secret %s of %s holds no hash", it.ID, it.AppID)
-				}
-				av, err := attributevalue.MarshalMap(newSecretHashItem(it.domain()))
-				if err != nil {
-					return r, err
-				}
-				_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
-					TableName: aws.String(st.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)"),
-				})
-				if isConditionFailed(err) {
-					continue
-				}
-				if err != nil {
-					return r, fmt.Errorf("index secret %s: %w", it.ID, err)
-				}
-				r.Indexed++
+			_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: aws.String(st.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)"),
+			})
+			if isConditionFailed(err) {
+				continue
 			}
+			if err != nil {
+				return fmt.Errorf("index secret %s: %w", it.ID, err)
+			}
+			r.Indexed++
 		}
-		if cursor = p.Next; cursor == "" {
-			return r, nil
-		}
-	}
+		return nil
+	})
+	return r, err
 }

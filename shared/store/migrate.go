@@ -9,8 +9,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"credportal/shared/portal"
 )
 
 // MigrationReport counts what MigrateClients did.
@@ -25,23 +28,35 @@ type MigrationReport struct {
 // as it was read, and retried when it changed meanwhile.
 func (st *Store) MigrateClients(ctx context.Context) (MigrationReport, error) {
 	var r MigrationReport
+	err := st.eachApplication(ctx, func(a portal.Application) error {
+		wrote, err := st.MigrateClient(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		r.Applications++
+		if wrote {
+			r.Migrated++
+		}
+		return nil
+	})
+	return r, err
+}
+
+// eachApplication calls fn with every application, a page at a time, until
+// fn fails.
+func (st *Store) eachApplication(ctx context.Context, fn func(portal.Application) error) error {
 	for cursor := ""; ; {
 		p, err := st.ListApplications(ctx, cursor, 100)
 		if err != nil {
-			return r, err
+			return err
 		}
 		for _, a := range p.Items {
-			wrote, err := st.MigrateClient(ctx, a.ID)
-			if err != nil {
-				return r, err
-			}
-			r.Applications++
-			if wrote {
-				r.Migrated++
+			if err := fn(a); err != nil {
+				return err
 			}
 		}
 		if cursor = p.Next; cursor == "" {
-			return r, nil
+			return nil
 		}
 	}
 }
@@ -187,4 +202,72 @@ func clientRewrite(table, clientID string, want map[string]types.AttributeValue,
 		TableName: aws.String(table), Key: clientKey(clientID), UpdateExpression: aws.String(update),
 		ConditionExpression: aws.String("attribute_exists(PK)"), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}
+}
+
+// KeyExpiryReport counts what MigrateKeyExpiry did.
+type KeyExpiryReport struct {
+	Applications int // applications looked at
+	Keys         int // their keys
+	Indexed      int // keys put on the ByExpiry index
+}
+
+// MigrateKeyExpiry puts the keys stored before keys were reminded of their
+// expiry on the ByExpiry index: it sets ExpiryDay and ExpiryKey, derived
+// from the key's own expiry, on each key item that lacks them, reading each
+// application's keys with one query (never a Scan). Idempotent: a key that
+// has them is left as it is, and each write is conditional on the key
+// still existing with the expiry read and still lacking them, so a key
+// deleted meanwhile is not brought back and nothing newer is overwritten.
+// Safe while the portal serves requests.
+func (st *Store) MigrateKeyExpiry(ctx context.Context) (KeyExpiryReport, error) {
+	var r KeyExpiryReport
+	err := st.eachApplication(ctx, func(a portal.Application) error {
+		r.Applications++
+		keys, err := all[keyItem](ctx, st, "APP#"+a.ID, "KEY#")
+		if err != nil {
+			return fmt.Errorf("keys of %s: %w", a.ID, err)
+		}
+		for _, it := range keys {
+			r.Keys++
+			if it.ExpiryDay != "" && it.ExpiryKey != "" {
+				continue
+			}
+			wrote, err := st.indexKeyExpiry(ctx, it)
+			if err != nil {
+				return err
+			}
+			if wrote {
+				r.Indexed++
+			}
+		}
+		return nil
+	})
+	return r, err
+}
+
+// indexKeyExpiry sets a key item's ExpiryDay and ExpiryKey as newKeyItem
+// does, if the key still exists with the expiry read and lacks them. It
+// reports whether it wrote.
+func (st *Store) indexKeyExpiry(ctx context.Context, it keyItem) (bool, error) {
+	want := newKeyItem(it.domain())
+	expires, err := attributevalue.Marshal(it.ExpiresAt)
+	if err != nil {
+		return false, err
+	}
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(st.table), Key: keyKey(it.AppID, it.ID),
+		UpdateExpression: aws.String("SET ExpiryDay = :day, ExpiryKey = :key"),
+		ConditionExpression: aws.String("attribute_exists(PK) AND ExpiresAt = :expires AND " +
+			"(attribute_not_exists(ExpiryDay) OR attribute_not_exists(ExpiryKey))"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":day": s(want.ExpiryDay), ":key": s(want.ExpiryKey), ":expires": expires,
+		},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("index the expiry of key %s: %w", it.ID, err)
+	}
+	return true, nil
 }

@@ -15,13 +15,14 @@ import (
 	"credportal/shared/reminder"
 )
 
-// Reminder claims (one per secret, threshold and recipient):
+// Reminder claims (one per credential, threshold and recipient):
 //
-//	reminder  REMINDER#<secretId> / <threshold>#<recipient>
+//	secret's  REMINDER#<secretId> / <threshold>#<recipient>       (SecretID set)
+//	key's     REMINDER#KEY#<keyId> / <threshold>#<recipient>      (KeyID set)
 //
 // Status is "claimed" while a run holds it (Token, until LeaseUntil, in Unix
-// milliseconds), then "sent". TTL removes it long after the secret has left
-// the sweep's window.
+// milliseconds), then "sent". TTL removes it long after the credential has
+// left the sweep's window.
 
 const (
 	typeReminder    = "reminder"
@@ -30,8 +31,9 @@ const (
 	// reminderUndeliverable: SES refused the recipient for good; the
 	// reminder is never tried again.
 	reminderUndeliverable = "undeliverable"
-	// reminderRetention is how long after a secret's expiry its claims are
-	// kept: far past the day after expiry, the last day the sweep reads it.
+	// reminderRetention is how long after a credential's expiry its claims
+	// are kept: far past the day after expiry, the last day the sweep reads
+	// it.
 	reminderRetention = 30 * 24 * time.Hour
 )
 
@@ -47,14 +49,25 @@ type reminderItem struct {
 	MessageID  string     `dynamodbav:"MessageID,omitempty"`
 	Reason     string     `dynamodbav:"Reason,omitempty"` // SES's refusal, when undeliverable
 	AppID      string     `dynamodbav:"AppID"`
-	SecretID   string     `dynamodbav:"SecretID"`
+	SecretID   string     `dynamodbav:"SecretID,omitempty"`
+	KeyID      string     `dynamodbav:"KeyID,omitempty"`
 	Threshold  int        `dynamodbav:"Threshold"`
 	Recipient  string     `dynamodbav:"Recipient"`
 	TTL        int64      `dynamodbav:"TTL"`
 }
 
+// reminderPK is the partition of a credential's claims.
+func reminderPK(c reminder.Claim) string {
+	if c.Kind == reminder.KindKey {
+		return "REMINDER#KEY#" + c.CredentialID
+	}
+	return "REMINDER#" + c.CredentialID
+}
+
+func reminderSK(c reminder.Claim) string { return strconv.Itoa(c.Threshold) + "#" + c.Recipient }
+
 func reminderKey(c reminder.Claim) map[string]types.AttributeValue {
-	return key("REMINDER#"+c.SecretID, strconv.Itoa(c.Threshold)+"#"+c.Recipient)
+	return key(reminderPK(c), reminderSK(c))
 }
 
 func reminderNumber(v int64) types.AttributeValue {
@@ -66,12 +79,18 @@ func reminderNumber(v int64) types.AttributeValue {
 // run out (the run holding it died): one conditional write, so of two runs
 // taking over the same stale claim only one can win.
 func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token string, now time.Time, lease time.Duration) (reminder.ClaimResult, error) {
-	av, err := attributevalue.MarshalMap(reminderItem{
-		PK: "REMINDER#" + c.SecretID, SK: strconv.Itoa(c.Threshold) + "#" + c.Recipient, Type: typeReminder,
+	it := reminderItem{
+		PK: reminderPK(c), SK: reminderSK(c), Type: typeReminder,
 		Status: reminderClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli(),
-		AppID: c.ApplicationID, SecretID: c.SecretID, Threshold: c.Threshold, Recipient: c.Recipient,
+		AppID: c.ApplicationID, Threshold: c.Threshold, Recipient: c.Recipient,
 		TTL: c.ExpiresAt.Add(reminderRetention).Unix(),
-	})
+	}
+	if c.Kind == reminder.KindKey {
+		it.KeyID = c.CredentialID
+	} else {
+		it.SecretID = c.CredentialID
+	}
+	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return 0, err
 	}

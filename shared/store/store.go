@@ -10,6 +10,8 @@
 //	app name      ORG#<orgId> / APPNAME#<name>    (unique within an organisation)
 //	designation   APP#<id> / DESIG#<email>        USER#<email> / APP#<id>
 //	secret        APP#<id> / SECRET#<id>          ByExpiry: ExpiryDay / ExpiryKey
+//	key           APP#<id> / KEY#<id>             ByExpiry: ExpiryDay / ExpiryKey (see keys.go)
+//	reminder      REMINDER#<secretId> or REMINDER#KEY#<keyId> / <threshold>#<recipient>  (TTL; see reminders.go)
 //	secret hash   HASH#<hex of the secret's Hash> / HASH  (kept after the secret: a tombstone; see leaks.go)
 //	audit event   AUDIT#<appId> / EVENT#<id>
 //	token failures THROTTLE#<clientId> / IP#<source>#WINDOW#<n>  (TTL; see tokens.go)

@@ -1,8 +1,10 @@
 // Command migrate brings the items of the portal's table to the layout this
 // version reads: the client items that hold what the token endpoint needs,
-// and the secret hash index that finds a secret from its value alone. Run it once after `sam deploy` has finished; it is idempotent and
-// safe while the portal serves requests, so running it again, or after every
-// deploy, does no harm. The local stack runs it at start-up.
+// the secret hash index that finds a secret from its value alone, and the
+// keys' entries in the ByExpiry index that the expiry sweep reads. Run it
+// once after `sam deploy` has finished; it is idempotent and safe while the
+// portal serves requests, so running it again, or after every deploy, does
+// no harm. The local stack runs it at start-up.
 //
 //	eval "$(aws configure export-credentials --format env)"
 //	AWS_REGION=eu-west-1 go run ./infra/cmd/migrate -table <TableName>
@@ -42,6 +44,12 @@ func main() {
 	}
 	hashes, err := st.MigrateSecretHashes(ctx)
 	fmt.Printf("secret hash index: %d applications, %d secrets looked at, %d indexed\n", hashes.Applications, hashes.Secrets, hashes.Indexed)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		os.Exit(1)
+	}
+	expiry, err := st.MigrateKeyExpiry(ctx)
+	fmt.Printf("key expiry index: %d applications, %d keys looked at, %d indexed\n", expiry.Applications, expiry.Keys, expiry.Indexed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)
