@@ -7,17 +7,16 @@ import (
 	"log/slog"
 	"time"
 
+	"credportal/shared/oauth"
 	"credportal/shared/portal"
 )
+
+var _ oauth.Federation = (*Authenticator)(nil)
 
 // UsedMarker records a federated credential's use; *store.Store is one.
 type UsedMarker interface {
 	MarkFederatedUsed(ctx context.Context, clientID, appID, credentialID string, at time.Time) (bool, error)
 }
-
-// ErrUnavailable wraps a failure to read an issuer's keys: the token could
-// not be checked, as opposed to a token that was refused.
-var ErrUnavailable = errors.New("issuer unavailable")
 
 // Authenticator authenticates clients at the token endpoint with the tokens
 // of trusted issuers, against the federated credentials of their client
@@ -35,9 +34,10 @@ func NewAuthenticator(v *Verifier, m UsedMarker) *Authenticator {
 // Authenticate returns the id of the client's federated credential that
 // token matches, and records its use (at most once per
 // portal.LastUsedPrecision; a failure to record is logged, never fails the
-// request). An error wrapping ErrUnavailable means the issuer's keys could
-// not be read; any other error means the token does not authenticate the
-// client.
+// request). An error wrapping oauth.ErrFederationUnavailable (and
+// ErrKeysUnavailable, which names the issuer) means the issuer's keys could
+// not be read, so the token could not be checked; any other error means the
+// token does not authenticate the client.
 func (a *Authenticator) Authenticate(ctx context.Context, client portal.Client, token string, now time.Time) (string, error) {
 	creds := make([]Credential, 0, len(client.Federated))
 	for _, fc := range client.Federated {
@@ -48,7 +48,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, client portal.Client, 
 	}
 	cred, err := a.verifier.Verify(ctx, token, creds)
 	if errors.Is(err, ErrKeysUnavailable) {
-		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return "", fmt.Errorf("%w: %w", oauth.ErrFederationUnavailable, err)
 	}
 	if err != nil {
 		return "", err

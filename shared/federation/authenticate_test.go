@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"credportal/shared/oauth"
 	"credportal/shared/portal"
 )
 
@@ -75,7 +76,7 @@ func TestAuthenticate(t *testing.T) {
 	// An issuer that cannot be read is unavailable, not a refusal.
 	iss.srv.Config.Handler = http.NotFoundHandler()
 	down := NewAuthenticator(newTestVerifier(trustedLoopback(t, iss.URL()), c), m)
-	if _, err := down.Authenticate(context.Background(), client, tok("repo:acme/app:ref:refs/heads/main", "https://portal.example"), c.now()); !errors.Is(err, ErrUnavailable) {
+	if _, err := down.Authenticate(context.Background(), client, tok("repo:acme/app:ref:refs/heads/main", "https://portal.example"), c.now()); !errors.Is(err, oauth.ErrFederationUnavailable) || !errors.Is(err, ErrKeysUnavailable) {
 		t.Fatalf("issuer down: %v", err)
 	}
 }

@@ -12,12 +12,16 @@ import (
 	"time"
 
 	"credportal/infra/oidcissuer"
+	"credportal/shared/oauth"
+	"credportal/shared/portal"
 )
 
 // TestHostileIssuers: an issuer that stalls, answers too much, redirects
 // elsewhere or claims to be another issuer makes verification fail with
 // ErrKeysUnavailable, within the fetch timeout, and is not asked again by the
-// next request within RefetchInterval.
+// next request within RefetchInterval. The Authenticator the token endpoint
+// uses says so with oauth.ErrFederationUnavailable (a 503 there, not a
+// refused client), and records no use.
 func TestHostileIssuers(t *testing.T) {
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("the other host was asked for %s", r.URL.Path)
@@ -132,6 +136,17 @@ func TestHostileIssuers(t *testing.T) {
 			if n := requests.Load(); n != asked {
 				t.Errorf("the failing issuer was asked again within the refetch interval (%d requests, then %d)", asked, n)
 			}
+			m := &marks{}
+			client := portal.Client{ID: "cid", ApplicationID: "app", Federated: []portal.FederatedCredential{{ID: "fc", Issuer: self, Subject: "s", Audience: "a"}}}
+			for _, a := range []*Authenticator{NewAuthenticator(v, m), NewAuthenticator(newTestVerifier(trustedLoopback(t, self), c), m)} {
+				_, err := a.Authenticate(ctx, client, tok, c.now())
+				if !errors.Is(err, oauth.ErrFederationUnavailable) || !errors.Is(err, ErrKeysUnavailable) || !strings.Contains(err.Error(), self) {
+					t.Fatalf("Authenticate: error %v, want oauth.ErrFederationUnavailable naming the issuer", err)
+				}
+			}
+			if ctx.Err() != nil || len(m.calls) != 0 {
+				t.Fatalf("outlasted the deadline (%v), or recorded a use: %v", ctx.Err(), m.calls)
+			}
 		})
 	}
 }
@@ -180,6 +195,23 @@ func TestStaleKeysRideOutAnOutage(t *testing.T) {
 	}
 	if n := refused.Load(); n != 1 {
 		t.Errorf("%d refreshes tried during the outage, want 1", n)
+	}
+	// A kid the cached keys lack is refused, as when the issuer is up: the
+	// keys are at hand, the refetch it prompts fails.
+	c.add(RefetchInterval)
+	stranger, err := oidcissuer.New(iss.URL(), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := stranger.Token("s", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), forged, creds); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("an unknown kid during the outage: error %v, want ErrUnknownKey", err)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Errorf("%d refreshes tried during the outage, want 2 (one for the unknown kid)", n)
 	}
 	c.add(KeysStale)
 	if err := verify(); !errors.Is(err, ErrKeysUnavailable) {

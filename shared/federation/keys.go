@@ -131,7 +131,10 @@ func (k *keySource) key(ctx context.Context, issuer, kid string) (jose.JSONWebKe
 		return jose.JSONWebKey{}, ErrUnknownKey
 	}
 	if err := k.refresh(ctx, issuer, now); err != nil {
-		return jose.JSONWebKey{}, err
+		// The issuer's keys are at hand and the token's is not among them:
+		// refused, as it is when no refetch is due.
+		slog.WarnContext(ctx, "issuer keys not refetched for an unknown kid; refused with the cached ones", "issuer", issuer, "error", err.Error())
+		return jose.JSONWebKey{}, ErrUnknownKey
 	}
 	if key, ok := k.entry(issuer).keys[kid]; ok {
 		return key, nil

@@ -113,7 +113,8 @@ func ParseAssertion(raw string) (*Assertion, error) {
 // against the client's federated credentials, and records the use. It
 // returns the id of the credential that matched; any error means the client
 // is not authenticated (invalid_client), unless it wraps
-// ErrFederationUnavailable. shared/federation's Authenticator is one.
+// ErrFederationUnavailable (503 temporarily_unavailable, not counted by the
+// throttling rule). shared/federation's Authenticator is one.
 type Federation interface {
 	Authenticate(ctx context.Context, client portal.Client, token string, now time.Time) (credentialID string, err error)
 }
@@ -165,8 +166,14 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *TokenRequest, n
 	}
 	if method == AuthFederated {
 		id, err := s.federation.Authenticate(ctx, client, req.Assertion, now)
+		if errors.Is(err, ErrFederationUnavailable) {
+			// Neither accepted nor refused: not counted as a failure.
+			slog.ErrorContext(ctx, "token not issued: the issuer's keys could not be read", "issuer", a.Claims.Iss,
+				"clientId", req.ClientID, "applicationId", client.ApplicationID, "error", err.Error())
+			return client, used{}, errFederationUnavailable
+		}
 		if err != nil {
-			if errors.Is(err, ErrFederationUnavailable) || errors.Is(err, errAssertion) {
+			if errors.Is(err, errAssertion) {
 				return client, used{}, err
 			}
 			return client, used{}, fmt.Errorf("%w: %w", errAssertion, err)

@@ -11,21 +11,24 @@ import (
 	"time"
 )
 
-// Error codes of RFC 6749 §5.2, and server_error when the portal itself
-// failed. A throttled failure is invalid_client with status 429.
+// Error codes of RFC 6749 §5.2, server_error when the portal itself failed,
+// and temporarily_unavailable (RFC 6749 §4.1.2.1's word) when a federated
+// credential's issuer could not be reached. A throttled failure is
+// invalid_client with status 429.
 const (
-	CodeInvalidRequest       = "invalid_request"
-	CodeInvalidClient        = "invalid_client"
-	CodeInvalidGrant         = "invalid_grant"
-	CodeUnauthorizedClient   = "unauthorized_client"
-	CodeUnsupportedGrantType = "unsupported_grant_type"
-	CodeInvalidScope         = "invalid_scope"
-	CodeServerError          = "server_error"
+	CodeInvalidRequest         = "invalid_request"
+	CodeInvalidClient          = "invalid_client"
+	CodeInvalidGrant           = "invalid_grant"
+	CodeUnauthorizedClient     = "unauthorized_client"
+	CodeUnsupportedGrantType   = "unsupported_grant_type"
+	CodeInvalidScope           = "invalid_scope"
+	CodeServerError            = "server_error"
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
 // Error is a token endpoint failure as the client sees it: an RFC 6749 §5.2
 // code, a description and the HTTP status. RetryAfter is set on a throttled
-// failure.
+// failure and when an issuer is unavailable.
 type Error struct {
 	Code        string
 	Description string
@@ -49,6 +52,19 @@ var (
 	errAuthScheme   = &Error{Code: CodeInvalidClient, Description: "Only the Basic authentication scheme is supported.", Status: http.StatusUnauthorized}
 	errServer       = &Error{Code: CodeServerError, Description: "The token could not be issued; try again later.", Status: http.StatusInternalServerError}
 )
+
+// FederationRetryAfter is how long a client is told to wait when its
+// identity provider's keys could not be read: shared/federation asks a
+// failing issuer again no sooner (its RefetchInterval).
+const FederationRetryAfter = time.Minute
+
+// errFederationUnavailable answers an assertion of a trusted issuer whose
+// keys could not be read, so it could be neither accepted nor refused. It is
+// no failed authentication: the throttling rule does not count it.
+var errFederationUnavailable = &Error{
+	Code: CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable, RetryAfter: FederationRetryAfter,
+	Description: "The identity provider that issued the client assertion could not be reached to check it; try again after the time Retry-After gives.",
+}
 
 func unsupportedGrantType() *Error {
 	return &Error{Code: CodeUnsupportedGrantType, Description: "Only the client_credentials grant type is supported.", Status: http.StatusBadRequest}

@@ -5,15 +5,18 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"credportal/infra/oidcissuer"
+	"credportal/infra/testlog"
 	"credportal/shared/federation"
 	"credportal/shared/oauth"
 	"credportal/shared/portal"
@@ -133,5 +136,106 @@ func TestFederatedCredentials(t *testing.T) {
 	}
 	if resp := f.call(assertionRequest(app.ClientID, tok(trustedIss, "nope", issuer), "")); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("after %d failures: status %d, want 429", cfg.Throttle.Failures, resp.StatusCode)
+	}
+}
+
+// TestFederatedIssuerUnavailable: when the trusted issuer of a federated
+// credential cannot be read — it answers an error, or too slowly — the token
+// request gets 503 temporarily_unavailable with Retry-After (the slow one
+// once the fetch times out), logged at error level with the issuer, and not counted
+// by the throttling rule; once the issuer answers again (after the refetch
+// interval), the same request gets its token.
+func TestFederatedIssuerUnavailable(t *testing.T) {
+	cases := []struct {
+		name string
+		down http.HandlerFunc
+	}{
+		{"an error status", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) }},
+		{"answers slowly", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			throttle := oauth.ThrottlePolicy{Failures: 3, Window: 5 * time.Minute, Lockout: 15 * time.Minute}
+			f := newFixture(t, throttle)
+			f.clock.Set(time.Now().UTC().Truncate(time.Second))
+			var (
+				iss  *oidcissuer.Issuer
+				down atomic.Bool
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if down.Load() {
+					c.down(w, r)
+					return
+				}
+				iss.Handler().ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			var err error
+			if iss, err = oidcissuer.New(srv.URL, f.clock.Now); err != nil {
+				t.Fatal(err)
+			}
+			trusted, err := federation.Trusted{}.WithLoopback(iss.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth := federation.NewAuthenticator(federation.NewVerifier(trusted, federation.NewHTTPClient(), f.clock.Now), f.st)
+			cfg := oauth.DefaultConfig(issuer + "/")
+			cfg.Throttle = throttle
+			f.token = oauth.NewServer(f.st, f.peppers, f.signing, cfg, f.clock.Now, rand.Reader, oauth.WithFederation(auth)).TokenHandler()
+			fed := portal.NewFederatedService(f.service, f.st, portal.Federation{TrustedIssuers: []string{iss.URL()}, DefaultAudience: issuer, Limit: 20}, nil)
+			app := f.app("Deploy", "search-match")
+			const subject = "repo:acme/deploy:ref:refs/heads/main"
+			if _, err := fed.CreateFederatedCredential(context.Background(), admin, app.ID, portal.CreateFederatedInput{Name: "CI", Issuer: iss.URL(), Subject: subject}, portal.Request{}); err != nil {
+				t.Fatal(err)
+			}
+			tok := func(sub string) string {
+				s, err := iss.Token(sub, issuer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+
+			down.Store(true)
+			logs := testlog.Capture(t)
+			for i := range 2 * throttle.Failures {
+				resp := f.call(assertionRequest(app.ClientID, tok(subject), ""))
+				if resp.StatusCode != http.StatusServiceUnavailable || errorOf(t, resp) != "temporarily_unavailable" {
+					t.Fatalf("request %d: status %d, want 503 temporarily_unavailable: %s", i, resp.StatusCode, resp.Body)
+				}
+				if resp.Headers["Retry-After"] != "60" || resp.Headers["Cache-Control"] != "no-store" || resp.Headers["WWW-Authenticate"] != "" {
+					t.Fatalf("request %d: headers %v", i, resp.Headers)
+				}
+			}
+			var logged bool
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				var entry map[string]any
+				if err := json.Unmarshal([]byte(line), &entry); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if entry["level"] == "ERROR" && entry["issuer"] == iss.URL() && entry["clientId"] == app.ClientID {
+					logged = true
+				}
+			}
+			if !logged {
+				t.Errorf("no error-level log line naming the issuer:\n%s", logs.String())
+			}
+			// None of them was counted: failed authentications up to the limit
+			// are still 401, the one after them 429.
+			for i := range throttle.Failures {
+				if resp := f.call(assertionRequest(app.ClientID, tok("repo:acme/other:ref:refs/heads/main"), "")); resp.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("failure %d after the outage: status %d, want 401: %s", i+1, resp.StatusCode, resp.Body)
+				}
+			}
+			if resp := f.call(assertionRequest(app.ClientID, tok("repo:acme/other:ref:refs/heads/main"), "")); resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("failure %d: status %d, want 429", throttle.Failures+1, resp.StatusCode)
+			}
+
+			down.Store(false)
+			f.clock.Add(federation.RefetchInterval)
+			if resp := f.call(assertionRequest(app.ClientID, tok(subject), "")); resp.StatusCode != http.StatusOK {
+				t.Fatalf("with the issuer back: status %d: %s", resp.StatusCode, resp.Body)
+			}
+		})
 	}
 }
