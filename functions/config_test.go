@@ -22,11 +22,11 @@ import (
 func TestEveryFunctionRefusesToStartWithoutItsConfiguration(t *testing.T) {
 	named := map[string][]string{
 		"admin":                       {"TABLE_NAME", "AWS_REGION", "AWS_ACCESS_KEY_ID"},
-		"create-secret":               {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
-		"delete-secret":               {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
+		"create-secret":               {"TABLE_NAME", "AWS_REGION"},
+		"delete-secret":               {"TABLE_NAME", "AWS_REGION"},
 		"list-federated-credentials":  {"TABLE_NAME", "ISSUER", "AWS_REGION"},
-		"create-federated-credential": {"TABLE_NAME", "ISSUER", "SENDER_EMAIL", "AWS_REGION"},
-		"delete-federated-credential": {"TABLE_NAME", "ISSUER", "SENDER_EMAIL", "AWS_REGION"},
+		"create-federated-credential": {"TABLE_NAME", "ISSUER", "AWS_REGION"},
+		"delete-federated-credential": {"TABLE_NAME", "ISSUER", "AWS_REGION"},
 		"expiry-sweep":                {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
 		"get-application":             {"TABLE_NAME", "AWS_REGION"},
 		"jwks":                        {"ISSUER", "SIGNING_SECRET_ID", "AWS_REGION"},
@@ -35,10 +35,11 @@ func TestEveryFunctionRefusesToStartWithoutItsConfiguration(t *testing.T) {
 		"list-secrets":                {"TABLE_NAME", "AWS_REGION"},
 		"me":                          {"TABLE_NAME", "AWS_REGION"},
 		"portal":                      {"OIDC_CLIENT_ID", "PORTAL_URL"},
+		"send-notices":                {"TABLE_NAME", "SENDER_EMAIL", "PORTAL_URL", "AWS_REGION"},
 		"secret-scanning":             {"TABLE_NAME", "PEPPER_SECRET_ID", "SENDER_EMAIL", "AWS_REGION"},
 		"token":                       {"TABLE_NAME", "ISSUER", "SIGNING_SECRET_ID", "AWS_REGION"},
-		"create-key":                  {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
-		"delete-key":                  {"TABLE_NAME", "SENDER_EMAIL", "AWS_REGION"},
+		"create-key":                  {"TABLE_NAME", "AWS_REGION"},
+		"delete-key":                  {"TABLE_NAME", "AWS_REGION"},
 		"list-keys":                   {"TABLE_NAME", "AWS_REGION"},
 	}
 	tmpl, root, err := template.LoadRepo()

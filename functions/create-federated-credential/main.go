@@ -12,11 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"credportal/shared/config"
 	"credportal/shared/httpapi"
-	"credportal/shared/mail"
 	"credportal/shared/portal"
 	"credportal/shared/store"
 )
@@ -25,16 +23,14 @@ func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, err := config.Load(os.Getenv)
 	fed, fedErr := config.LoadFederation(os.Getenv)
-	m, mailErr := config.LoadMail(os.Getenv)
 	cfg, awsErr := config.AWS(context.Background())
-	if err := errors.Join(err, fedErr, mailErr, awsErr); err != nil {
+	if err := errors.Join(err, fedErr, awsErr); err != nil {
 		slog.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), m.Sender, m.SenderName), st, m.PortalURL, m.Fallback)
 	// Federated credentials hold no secret: no pepper.
-	svc := portal.NewFederatedService(portal.NewService(st, nil, env.Portal, time.Now, rand.Reader), st, fed.Policy, notices)
+	svc := portal.NewFederatedService(portal.NewService(st, nil, env.Portal, time.Now, rand.Reader), st, fed.Policy)
 	api := httpapi.FederatedAPI{Service: svc, Identity: env.Identity}
 	lambda.Start(api.Create())
 }

@@ -29,8 +29,8 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	// A service that only reads needs no pepper and sends no notice.
-	svc := portal.NewFederatedService(portal.NewService(st, nil, env.Portal, time.Now, rand.Reader), st, fed.Policy, nil)
+	// A service that only reads needs no pepper.
+	svc := portal.NewFederatedService(portal.NewService(st, nil, env.Portal, time.Now, rand.Reader), st, fed.Policy)
 	api := httpapi.FederatedAPI{Service: svc, Identity: env.Identity}
 	lambda.Start(api.List())
 }

@@ -77,6 +77,8 @@ type Stack struct {
 	logs        io.Writer
 	stopOnce    sync.Once
 	stopErr     error
+	// The outbox poller (see notices.go), when the template has a sender.
+	noticesStop, noticesDone chan struct{}
 }
 
 // Start starts a local stack from the template.yaml of the repository the
@@ -183,6 +185,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	if s.scanning, err = newScanningSigner(); err != nil {
 		return nil, err
+	}
+	if fn := s.Functions[NoticeFunction]; fn != nil {
+		s.startNotices(fn)
 	}
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -317,6 +322,10 @@ func (s *Stack) Stop() error {
 			}
 			cancel()
 			<-s.serveDone
+		}
+		if s.noticesStop != nil {
+			close(s.noticesStop)
+			<-s.noticesDone
 		}
 		var wg sync.WaitGroup
 		for _, in := range s.Functions {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -164,6 +165,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	admin := portal.NewAdmin(st, cfg.Env.Portal, now, rand.Reader)
 	root := portal.Caller{Email: AdminEmail, Admin: true}
 	res := Result{Applications: map[string]string{}}
+	waiting, err := st.PendingNotices(ctx, 1000)
+	if err != nil {
+		return res, err
+	}
 
 	orgs, err := existingOrganisations(ctx, admin, root)
 	if err != nil {
@@ -203,7 +208,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			}
 		}
 	}
-	return res, nil
+	return res, dropNotices(ctx, st, waiting)
+}
+
+// dropNotices removes from the outbox the security notices seeding left
+// (those not waiting before it): the demo data is history, not news, and
+// starting the local stack mails no one.
+func dropNotices(ctx context.Context, st *store.Store, waiting []string) error {
+	for {
+		ids, err := st.PendingNotices(ctx, 1000)
+		if err != nil {
+			return err
+		}
+		dropped := 0
+		for _, id := range ids {
+			if slices.Contains(waiting, id) {
+				continue
+			}
+			if err := st.NoticeDelivered(ctx, id); err != nil {
+				return err
+			}
+			dropped++
+		}
+		if dropped == 0 {
+			return nil
+		}
+	}
 }
 
 func existingOrganisations(ctx context.Context, admin *portal.Admin, root portal.Caller) (map[string]portal.Organisation, error) {
@@ -359,7 +389,7 @@ func addFederated(ctx context.Context, cfg Config, st *store.Store, now func() t
 	}
 	svc := portal.NewFederatedService(portal.NewService(st, nil, cfg.Env.Portal, now, rand.Reader), st, portal.Federation{
 		TrustedIssuers: []string{cfg.FederatedIssuer}, DefaultAudience: cfg.FederatedAudience, Limit: portal.DefaultFederatedLimit,
-	}, nil)
+	})
 	root := portal.Caller{Email: AdminEmail, Admin: true}
 	for _, f := range a.Federated {
 		if names[f.Name] {

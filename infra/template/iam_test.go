@@ -81,8 +81,8 @@ func (s statement) writes() []string {
 
 // writeRule is a write a function may make: one DynamoDB action, on items
 // whose partition key matches one of leadingKeys, naming only attributes
-// (with the key attributes; a pattern with * matches a family of names),
-// returning at most returnValues (NONE when empty).
+// (with the key attributes; a pattern with * matches a family of names; nil
+// for a deletion), returning at most returnValues (NONE when empty).
 type writeRule struct {
 	action       string
 	leadingKeys  []string
@@ -120,6 +120,13 @@ var narrowWriters = map[string]struct {
 		{"dynamodb:UpdateItem", []string{"REMINDER#*"}, []string{"PK", "SK", "Status", "Token", "SentAt", "MessageID", "Reason", "LeaseUntil"}, nil},
 		{"dynamodb:UpdateItem", []string{"APP#*"}, []string{"PK", "SK", "Reminded", "RemindedTo"}, nil},
 	}, others: []string{"ses:SendEmail"}},
+	// The notice sender: its claims, one per (notice, recipient), and the
+	// removal of a delivered notice from the outbox.
+	"SendNoticesFunction": {rules: []writeRule{
+		{"dynamodb:PutItem", []string{"OUTBOX#*"}, []string{"PK", "SK", "Type", "Status", "Token", "ClaimedAt", "LeaseUntil", "Recipient", "TTL"}, nil},
+		{"dynamodb:UpdateItem", []string{"OUTBOX#*"}, []string{"PK", "SK", "Status", "Token", "SentAt", "MessageID", "Reason", "LeaseUntil"}, nil},
+		{"dynamodb:DeleteItem", []string{"OUTBOX"}, nil, nil},
+	}, others: []string{"ses:SendEmail"}},
 }
 
 func sameSet(a, b []string) bool {
@@ -143,9 +150,12 @@ func (r writeRule) grants(s statement) error {
 		"ForAllValues:StringLike": {"dynamodb:LeadingKeys": r.leadingKeys},
 		"StringEqualsIfExists":    {"dynamodb:ReturnValues": returns},
 	}
-	if slices.ContainsFunc(r.attributes, func(a string) bool { return strings.Contains(a, "*") }) {
+	switch {
+	case r.attributes == nil:
+		// A deletion names no attribute.
+	case slices.ContainsFunc(r.attributes, func(a string) bool { return strings.Contains(a, "*") }):
 		want["ForAllValues:StringLike"]["dynamodb:Attributes"] = r.attributes
-	} else {
+	default:
 		want["ForAllValues:StringEquals"] = map[string][]string{"dynamodb:Attributes": r.attributes}
 	}
 	if len(s.condition) != len(want) {

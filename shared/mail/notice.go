@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"strings"
@@ -18,21 +17,15 @@ type Designations interface {
 }
 
 // Notifier emails an application's credential managers at once when one of
-// its secrets is created or deleted: who did it, which secret, and when. With
-// no credential manager designated, the notice goes to the fallback address
-// (if one is set), so a change is never silent.
+// its secrets is found in public (see leak.go). With no credential manager
+// designated, the notice goes to the fallback address (if one is set), so a
+// leak is never silent.
 type Notifier struct {
 	mailer       *Mailer
 	designations Designations
 	portalURL    string
 	fallback     string
 }
-
-var (
-	_ portal.Notifier          = (*Notifier)(nil)
-	_ portal.FederatedNotifier = (*Notifier)(nil)
-	_ portal.KeyNotifier       = (*Notifier)(nil)
-)
 
 // NewNotifier builds a notifier; portalURL is the portal's public URL, and
 // fallback the address told when an application has no credential manager.
@@ -112,68 +105,48 @@ func (n notice) html() string {
 // DateTime is how emails show an instant.
 func DateTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-// SecretChanged sends the notice of ev (secret.created or secret.deleted) to
-// each credential manager of app, one message each.
-func (n *Notifier) SecretChanged(ctx context.Context, app portal.Application, s portal.Secret, ev audit.Event) error {
-	verb := map[string]string{audit.SecretCreated: "created", audit.SecretDeleted: "deleted"}[ev.Action]
-	if verb == "" {
-		return fmt.Errorf("security notice: unexpected action %q", ev.Action)
+// SecurityNotice is the message telling a credential manager of app about
+// n, a change to one of its credentials: who made it, to which credential,
+// and when. The caller addresses it. Its X-Portal-Event header names the
+// change's event, so a notice sent twice can be recognised.
+func SecurityNotice(portalURL string, app portal.Application, n portal.Notice) (Message, error) {
+	ev := n.Event
+	var (
+		data    notice
+		subject string
+		verbs   map[string]string
+	)
+	switch {
+	case n.Secret != nil:
+		verbs = map[string]string{audit.SecretCreated: "created", audit.SecretDeleted: "deleted"}
+		subject = "Client secret"
+		data = notice{Kind: "client secret", SecretName: n.Secret.Name, Hint: n.Secret.Hint, ExpiresAt: DateTime(n.Secret.ExpiresAt)}
+	case n.Key != nil:
+		verbs = map[string]string{audit.KeyCreated: "created", audit.KeyDeleted: "deleted"}
+		subject = "Key"
+		rows := [][2]string{{"Key", n.Key.Name}, {"Thumbprint", n.Key.Thumbprint}}
+		if ev.Action == audit.KeyCreated {
+			rows = append(rows, [2]string{"Expires", DateTime(n.Key.ExpiresAt)})
+		}
+		data = notice{Kind: "key", Credential: rows}
+	case n.Federated != nil:
+		verbs = map[string]string{audit.FederatedCredentialCreated: "created", audit.FederatedCredentialDeleted: "deleted"}
+		subject = "Federated credential"
+		fc := n.Federated
+		data = notice{Kind: "federated credential", Credential: [][2]string{{"Credential", fc.Name}, {"Issuer", fc.Issuer}, {"Subject", fc.Subject}, {"Audience", fc.Audience}}}
+	default:
+		return Message{}, fmt.Errorf("security notice of event %s: no credential", ev.ID)
 	}
-	return n.send(ctx, app, ev, "Client secret", notice{
-		Kind: "client secret", Verb: verb, SecretName: s.Name, Hint: s.Hint, ExpiresAt: DateTime(s.ExpiresAt),
-	})
-}
-
-// FederatedCredentialChanged sends the notice of ev
-// (federated_credential.created or .deleted) to each credential manager of
-// app, one message each.
-func (n *Notifier) FederatedCredentialChanged(ctx context.Context, app portal.Application, fc portal.FederatedCredential, ev audit.Event) error {
-	verb := map[string]string{audit.FederatedCredentialCreated: "created", audit.FederatedCredentialDeleted: "deleted"}[ev.Action]
-	if verb == "" {
-		return fmt.Errorf("security notice: unexpected action %q", ev.Action)
+	if data.Verb = verbs[ev.Action]; data.Verb == "" {
+		return Message{}, fmt.Errorf("security notice of event %s: unexpected action %q", ev.ID, ev.Action)
 	}
-	return n.send(ctx, app, ev, "Federated credential", notice{
-		Kind: "federated credential", Verb: verb,
-		Credential: [][2]string{{"Credential", fc.Name}, {"Issuer", fc.Issuer}, {"Subject", fc.Subject}, {"Audience", fc.Audience}},
-	})
-}
-
-// KeyChanged sends the notice of ev (key.created or key.deleted) to each
-// credential manager of app, one message each.
-func (n *Notifier) KeyChanged(ctx context.Context, app portal.Application, k portal.Key, ev audit.Event) error {
-	verb := map[string]string{audit.KeyCreated: "created", audit.KeyDeleted: "deleted"}[ev.Action]
-	if verb == "" {
-		return fmt.Errorf("security notice: unexpected action %q", ev.Action)
-	}
-	rows := [][2]string{{"Key", k.Name}, {"Thumbprint", k.Thumbprint}}
-	if verb == "created" {
-		rows = append(rows, [2]string{"Expires", DateTime(k.ExpiresAt)})
-	}
-	return n.send(ctx, app, ev, "Key", notice{Kind: "key", Verb: verb, Credential: rows})
-}
-
-// send completes data with the application and the event, and mails it to
-// each credential manager of app (or the fallback address).
-func (n *Notifier) send(ctx context.Context, app portal.Application, ev audit.Event, subject string, data notice) error {
-	ds, err := n.designations.ListDesignations(ctx, app.ID)
-	if err != nil {
-		return fmt.Errorf("security notice: %w", err)
-	}
-	to := Recipients(ds, n.fallback)
-	data.Application, data.Link = app.Name, ApplicationURL(n.portalURL, app.ID)
+	data.Application, data.Link = app.Name, ApplicationURL(portalURL, app.ID)
 	data.Actor, data.At, data.SourceIP, data.UserAgent = ev.Actor, DateTime(ev.At), ev.SourceIP, ev.UserAgent
-	textPart, htmlPart := data.text(), data.html()
-	var errs []error
-	for _, rcpt := range to {
-		_, err := n.mailer.Send(ctx, Message{
-			To:      []string{rcpt},
-			Subject: fmt.Sprintf("%s %s on %s", subject, data.Verb, app.Name),
-			Date:    ev.At,
-			Text:    textPart,
-			HTML:    htmlPart,
-			Headers: map[string]string{"X-Portal-Event": ev.ID},
-		})
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return Message{
+		Subject: fmt.Sprintf("%s %s on %s", subject, data.Verb, app.Name),
+		Date:    ev.At,
+		Text:    data.text(),
+		HTML:    data.html(),
+		Headers: map[string]string{"X-Portal-Event": ev.ID},
+	}, nil
 }

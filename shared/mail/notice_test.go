@@ -20,6 +20,7 @@ import (
 	"credportal/infra/storetest"
 	"credportal/shared/keys"
 	mailer "credportal/shared/mail"
+	"credportal/shared/outbox"
 	"credportal/shared/portal"
 	"credportal/shared/store"
 )
@@ -33,6 +34,7 @@ type noticeFixture struct {
 	emu      *emulator.Emulator
 	st       *store.Store
 	svc      *portal.Service
+	outbox   *outbox.Outbox
 	sender   string
 	fallback string
 }
@@ -50,9 +52,25 @@ func newNoticeFixture(t *testing.T) *noticeFixture {
 	}
 	f.st = store.New(dynamodb.NewFromConfig(cfg), emulatortest.NewTable(t, emu))
 	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg), emulatortest.NewSecret(t, emu), time.Now)
-	notifier := mailer.NewNotifier(mailer.NewMailer(ses, f.sender, "Registry API Credentials"), f.st, "https://portal.test/", f.fallback)
-	f.svc = portal.NewService(f.st, peppers, portal.DefaultConfig(), func() time.Time { return t0 }, rand.Reader, portal.WithNotifier(notifier))
+	f.svc = portal.NewService(f.st, peppers, portal.DefaultConfig(), func() time.Time { return t0 }, rand.Reader)
+	f.outbox = outbox.New(f.st, mailer.NewMailer(ses, f.sender, "Registry API Credentials"), outbox.Config{PortalURL: "https://portal.test/", Fallback: f.fallback}, time.Now, rand.Reader)
 	return f
+}
+
+// deliver sends the notices the changes so far left in the outbox, as the
+// notice sender does.
+func (f *noticeFixture) deliver() {
+	f.t.Helper()
+	ctx := context.Background()
+	ids, err := f.st.PendingNotices(ctx, 100)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, id := range ids {
+		if err := f.outbox.Deliver(ctx, id); err != nil {
+			f.t.Fatal(err)
+		}
+	}
 }
 
 func (f *noticeFixture) app(name string, managers, viewers []string) portal.Application {
@@ -64,9 +82,11 @@ func (f *noticeFixture) app(name string, managers, viewers []string) portal.Appl
 	})
 }
 
-// mail returns this fixture's messages by recipient.
+// mail delivers the pending notices and returns this fixture's messages by
+// recipient.
 func (f *noticeFixture) mail() map[string][]emulator.Mail {
 	f.t.Helper()
+	f.deliver()
 	all, err := f.emu.SentMail(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
@@ -187,7 +207,7 @@ func TestFederatedCredentialNotices(t *testing.T) {
 	acme := f.app("Acme Deploy", []string{"alice@acme.test"}, []string{"victor@acme.test"})
 	fed := portal.NewFederatedService(f.svc, f.st, portal.Federation{
 		TrustedIssuers: []string{"https://token.actions.githubusercontent.com"}, DefaultAudience: "https://portal.test", Limit: 20,
-	}, mailer.NewNotifier(mailer.NewMailer(sesv2.NewFromConfig(f.emu.Config()), f.sender, ""), f.st, "https://portal.test/", f.fallback))
+	})
 	alice := portal.Caller{Email: "alice@acme.test", Issuer: "https://issuer.test/", Subject: "alice"}
 	created, err := fed.CreateFederatedCredential(ctx, alice, acme.ID, portal.CreateFederatedInput{
 		Name: "Deploy <main>", Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:acme/deploy:ref:refs/heads/main",

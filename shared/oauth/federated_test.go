@@ -51,7 +51,7 @@ func TestFederatedCredentials(t *testing.T) {
 
 	fed := portal.NewFederatedService(f.service, f.st, portal.Federation{
 		TrustedIssuers: []string{trustedIss.URL(), untrustedIss.URL()}, DefaultAudience: issuer, Limit: 20,
-	}, nil)
+	})
 	app := f.app("Deploy", "search-match")
 	other := f.app("Other", "search-match")
 	const subject = "repo:acme/deploy:ref:refs/heads/main"
@@ -182,7 +182,7 @@ func TestFederatedIssuerUnavailable(t *testing.T) {
 			cfg := oauth.DefaultConfig(issuer + "/")
 			cfg.Throttle = throttle
 			f.token = oauth.NewServer(f.st, f.peppers, f.signing, cfg, f.clock.Now, rand.Reader, oauth.WithFederation(auth)).TokenHandler()
-			fed := portal.NewFederatedService(f.service, f.st, portal.Federation{TrustedIssuers: []string{iss.URL()}, DefaultAudience: issuer, Limit: 20}, nil)
+			fed := portal.NewFederatedService(f.service, f.st, portal.Federation{TrustedIssuers: []string{iss.URL()}, DefaultAudience: issuer, Limit: 20})
 			app := f.app("Deploy", "search-match")
 			const subject = "repo:acme/deploy:ref:refs/heads/main"
 			if _, err := fed.CreateFederatedCredential(context.Background(), admin, app.ID, portal.CreateFederatedInput{Name: "CI", Issuer: iss.URL(), Subject: subject}, portal.Request{}); err != nil {

@@ -54,19 +54,14 @@ type Federation struct {
 type FederatedStore interface {
 	ListFederatedCredentials(ctx context.Context, applicationID string) ([]FederatedCredential, error)
 	GetFederatedCredential(ctx context.Context, applicationID, credentialID string) (FederatedCredential, error)
-	// AddFederatedCredential stores fc and ev atomically unless the
+	// AddFederatedCredential stores fc, ev and the change's Notice
+	// atomically unless the
 	// application already holds limit credentials (ErrFederatedLimit), under
 	// the designation by as Store.AddSecret.
 	AddFederatedCredential(ctx context.Context, fc FederatedCredential, limit int, ev audit.Event, by *Designation) error
-	// RemoveFederatedCredential deletes the credential and records ev
-	// atomically, under by as Store.RemoveSecret.
-	RemoveFederatedCredential(ctx context.Context, applicationID, credentialID string, ev audit.Event, by *Designation) error
-}
-
-// FederatedNotifier tells an application's credential managers when one of
-// its federated credentials is created or deleted.
-type FederatedNotifier interface {
-	FederatedCredentialChanged(ctx context.Context, app Application, fc FederatedCredential, ev audit.Event) error
+	// RemoveFederatedCredential deletes fc and records ev and the change's
+	// Notice atomically, under by as Store.RemoveSecret.
+	RemoveFederatedCredential(ctx context.Context, fc FederatedCredential, ev audit.Event, by *Designation) error
 }
 
 // FederatedCredentialView is a federated credential as shown to callers.
@@ -100,15 +95,13 @@ type CreateFederatedInput struct {
 // of the Service it extends.
 type FederatedService struct {
 	*Service
-	store    FederatedStore
-	notifier FederatedNotifier
-	policy   Federation
+	store  FederatedStore
+	policy Federation
 }
 
-// NewFederatedService extends s with federated credentials kept in store,
-// notifying through n (nil: no notices).
-func NewFederatedService(s *Service, store FederatedStore, policy Federation, n FederatedNotifier) *FederatedService {
-	return &FederatedService{Service: s, store: store, notifier: n, policy: policy}
+// NewFederatedService extends s with federated credentials kept in store.
+func NewFederatedService(s *Service, store FederatedStore, policy Federation) *FederatedService {
+	return &FederatedService{Service: s, store: store, policy: policy}
 }
 
 // Policy returns the federation policy.
@@ -147,7 +140,7 @@ func validClaim(v string) bool {
 
 // CreateFederatedCredential adds a federated credential to the application.
 func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Caller, appID string, in CreateFederatedInput, r Request) (FederatedCredentialView, error) {
-	app, g, err := s.manage(ctx, c, appID)
+	_, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return FederatedCredentialView{}, err
 	}
@@ -183,13 +176,12 @@ func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Call
 	if err := s.stored(ctx, c, appID, s.store.AddFederatedCredential(ctx, fc, s.policy.Limit, ev, g.designation), ErrFederatedLimit, ErrFederatedLimit, "add federated credential to "+appID); err != nil {
 		return FederatedCredentialView{}, err
 	}
-	s.notifyFederated(ctx, app, fc, ev)
 	return federatedView(fc), nil
 }
 
 // DeleteFederatedCredential deletes a federated credential at once.
 func (s *FederatedService) DeleteFederatedCredential(ctx context.Context, c Caller, appID, credentialID string, r Request) error {
-	app, g, err := s.manage(ctx, c, appID)
+	_, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return err
 	}
@@ -207,10 +199,9 @@ func (s *FederatedService) DeleteFederatedCredential(ctx context.Context, c Call
 	if err != nil {
 		return err
 	}
-	if err := s.stored(ctx, c, appID, s.store.RemoveFederatedCredential(ctx, appID, credentialID, ev, g.designation), ErrNotFound, ErrFederatedNotFound, "remove federated credential "+credentialID); err != nil {
+	if err := s.stored(ctx, c, appID, s.store.RemoveFederatedCredential(ctx, fc, ev, g.designation), ErrNotFound, ErrFederatedNotFound, "remove federated credential "+credentialID); err != nil {
 		return err
 	}
-	s.notifyFederated(ctx, app, fc, ev)
 	return nil
 }
 
@@ -230,13 +221,4 @@ func (s *FederatedService) federatedEvent(c Caller, action string, fc FederatedC
 			"credentialId": fc.ID, "name": fc.Name, "issuer": fc.Issuer, "subject": fc.Subject, "audience": fc.Audience,
 		},
 	}, nil
-}
-
-func (s *FederatedService) notifyFederated(ctx context.Context, app Application, fc FederatedCredential, ev audit.Event) {
-	if s.notifier == nil {
-		return
-	}
-	if err := s.notifier.FederatedCredentialChanged(ctx, app, fc, ev); err != nil {
-		logError(ctx, "security notice not sent", "applicationId", app.ID, "credentialId", fc.ID, "action", ev.Action, "error", err.Error())
-	}
 }

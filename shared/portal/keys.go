@@ -125,7 +125,7 @@ func (s *Service) keyExpiry(in CreateKeyInput, pk publickey.Key, now time.Time) 
 
 // CreateKey registers a public key on the application.
 func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in CreateKeyInput, r Request) (KeyView, error) {
-	app, g, err := s.manage(ctx, c, appID)
+	_, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return KeyView{}, err
 	}
@@ -156,14 +156,13 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in Crea
 	if err := s.stored(ctx, c, appID, s.store.AddKey(ctx, k, s.cfg.KeyLimit, now, ev, g.designation), ErrKeyLimit, ErrKeyLimit, "add key to "+appID); err != nil {
 		return KeyView{}, err
 	}
-	s.notifyKey(ctx, app, k, ev)
 	return s.keyView(k), nil
 }
 
 // DeleteKey deletes a key at once. A key used within RecentUse is deleted
 // only with confirm.
 func (s *Service) DeleteKey(ctx context.Context, c Caller, appID, keyID string, confirm bool, r Request) error {
-	app, g, err := s.manage(ctx, c, appID)
+	_, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return err
 	}
@@ -184,10 +183,9 @@ func (s *Service) DeleteKey(ctx context.Context, c Caller, appID, keyID string, 
 	if err != nil {
 		return err
 	}
-	if err := s.stored(ctx, c, appID, s.store.RemoveKey(ctx, appID, keyID, ev, g.designation), ErrNotFound, ErrKeyNotFound, "remove key "+keyID); err != nil {
+	if err := s.stored(ctx, c, appID, s.store.RemoveKey(ctx, k, ev, g.designation), ErrNotFound, ErrKeyNotFound, "remove key "+keyID); err != nil {
 		return err
 	}
-	s.notifyKey(ctx, app, k, ev)
 	return nil
 }
 
@@ -200,22 +198,4 @@ func (s *Service) keyEvent(c Caller, action string, k Key, r Request) (audit.Eve
 	ev.SourceIP, ev.UserAgent, ev.RequestID = r.SourceIP, r.UserAgent, r.RequestID
 	ev.Details = map[string]string{"keyId": k.ID, "keyName": k.Name, "thumbprint": k.Thumbprint}
 	return ev, nil
-}
-
-// KeyNotifier tells an application's credential managers when one of its
-// keys is registered or deleted. A Notifier may also be one.
-type KeyNotifier interface {
-	KeyChanged(ctx context.Context, app Application, k Key, ev audit.Event) error
-}
-
-// notifyKey sends a security notice when the notifier can; its failure never
-// undoes the change.
-func (s *Service) notifyKey(ctx context.Context, app Application, k Key, ev audit.Event) {
-	n, ok := s.notifier.(KeyNotifier)
-	if !ok {
-		return
-	}
-	if err := n.KeyChanged(ctx, app, k, ev); err != nil {
-		logError(ctx, "security notice not sent", "applicationId", app.ID, "keyId", k.ID, "action", ev.Action, "error", err.Error())
-	}
 }

@@ -33,23 +33,24 @@ type Store interface {
 	BindDesignation(ctx context.Context, applicationID, email string, b Binding) (Designation, error)
 	GetSecret(ctx context.Context, applicationID, secretID string) (Secret, error)
 	ListSecrets(ctx context.Context, applicationID, cursor string, limit int) (Page[Secret], error)
-	// AddSecret stores s and ev atomically unless the application already
-	// holds limit secrets active at now (ErrSecretLimit). by is the
-	// designation the change is made under (nil for an admin): the same
-	// transaction checks that it still exists with its role and binding, or
-	// nothing is written (ErrGrantChanged).
+	// AddSecret stores s, ev and the change's Notice atomically unless the
+	// application already holds limit secrets active at now
+	// (ErrSecretLimit). by is the designation the change is made under (nil
+	// for an admin): the same transaction checks that it still exists with
+	// its role and binding, or nothing is written (ErrGrantChanged).
 	AddSecret(ctx context.Context, s Secret, limit int, now time.Time, ev audit.Event, by *Designation) error
-	// RemoveSecret deletes the secret and records ev atomically, under by as
-	// AddSecret is.
-	RemoveSecret(ctx context.Context, applicationID, secretID string, ev audit.Event, by *Designation) error
+	// RemoveSecret deletes s and records ev and the change's Notice
+	// atomically, under by as AddSecret is.
+	RemoveSecret(ctx context.Context, s Secret, ev audit.Event, by *Designation) error
 	GetKey(ctx context.Context, applicationID, keyID string) (Key, error)
 	ListKeys(ctx context.Context, applicationID, cursor string, limit int) (Page[Key], error)
-	// AddKey stores k and ev atomically unless the application already
-	// holds limit keys active at now (ErrKeyLimit), under by as AddSecret is.
+	// AddKey stores k, ev and the change's Notice atomically unless the
+	// application already holds limit keys active at now (ErrKeyLimit),
+	// under by as AddSecret is.
 	AddKey(ctx context.Context, k Key, limit int, now time.Time, ev audit.Event, by *Designation) error
-	// RemoveKey deletes the key and records ev atomically, under by as
-	// AddSecret is.
-	RemoveKey(ctx context.Context, applicationID, keyID string, ev audit.Event, by *Designation) error
+	// RemoveKey deletes k and records ev and the change's Notice
+	// atomically, under by as AddSecret is.
+	RemoveKey(ctx context.Context, k Key, ev audit.Event, by *Designation) error
 	ListEvents(ctx context.Context, applicationID, cursor string, limit int) (Page[audit.Event], error)
 }
 
@@ -58,13 +59,6 @@ type Store interface {
 type Peppers interface {
 	Current(ctx context.Context) (secret.Pepper, error)
 	Version(ctx context.Context, version string) (secret.Pepper, error)
-}
-
-// Notifier tells an application's credential managers at once when one of its
-// secrets is created or deleted. A failure is logged by the caller, never
-// undoes the change.
-type Notifier interface {
-	SecretChanged(ctx context.Context, app Application, s Secret, ev audit.Event) error
 }
 
 // Config is the service's policy.
@@ -83,19 +77,15 @@ func DefaultConfig() Config {
 
 // Service performs the operations of signed-in callers.
 type Service struct {
-	store    Store
-	peppers  Peppers
-	notifier Notifier
-	cfg      Config
-	now      func() time.Time
-	random   io.Reader
+	store   Store
+	peppers Peppers
+	cfg     Config
+	now     func() time.Time
+	random  io.Reader
 }
 
 // Option adjusts a Service.
 type Option func(*Service)
-
-// WithNotifier sends security notices through n.
-func WithNotifier(n Notifier) Option { return func(s *Service) { s.notifier = n } }
 
 // NewService builds the service. now and random are injected so expiry maths
 // and generated values can be tested exactly. peppers may be nil in a
@@ -523,7 +513,7 @@ func (s *Service) expiry(in CreateSecretInput, now time.Time) (time.Time, error)
 // CreateSecret makes a new secret for the application. The value is returned
 // here once and never kept.
 func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in CreateSecretInput, r Request) (CreatedSecret, error) {
-	app, g, err := s.manage(ctx, c, appID)
+	_, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
@@ -562,7 +552,6 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in C
 	if err := s.stored(ctx, c, appID, s.store.AddSecret(ctx, sec, s.cfg.Policy.ActiveLimit, now, ev, g.designation), ErrSecretLimit, ErrSecretLimit, "add secret to "+appID); err != nil {
 		return CreatedSecret{}, err
 	}
-	s.notify(ctx, app, sec, ev)
 	return CreatedSecret{SecretView: s.view(sec), Value: value}, nil
 }
 
@@ -578,7 +567,7 @@ const LastUsedPrecision = 5 * time.Minute
 // DeleteSecret deletes a secret at once. A secret used within RecentUse is
 // deleted only with confirm.
 func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID string, confirm bool, r Request) error {
-	app, g, err := s.manage(ctx, c, appID)
+	_, g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return err
 	}
@@ -600,10 +589,9 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID st
 	if err != nil {
 		return err
 	}
-	if err := s.stored(ctx, c, appID, s.store.RemoveSecret(ctx, appID, secretID, ev, g.designation), ErrNotFound, ErrSecretNotFound, "remove secret "+secretID); err != nil {
+	if err := s.stored(ctx, c, appID, s.store.RemoveSecret(ctx, sec, ev, g.designation), ErrNotFound, ErrSecretNotFound, "remove secret "+secretID); err != nil {
 		return err
 	}
-	s.notify(ctx, app, sec, ev)
 	return nil
 }
 
@@ -635,15 +623,4 @@ func secretEvent(at time.Time, random io.Reader, actor, action string, sec Secre
 	ev, err := newEvent(at, random, actor, r, action, sec.ApplicationID)
 	ev.SecretID, ev.SecretName, ev.Hint = sec.ID, sec.Name, sec.Hint
 	return ev, err
-}
-
-// notify sends a security notice; its failure never undoes the change, which
-// is already recorded in the audit trail.
-func (s *Service) notify(ctx context.Context, app Application, sec Secret, ev audit.Event) {
-	if s.notifier == nil {
-		return
-	}
-	if err := s.notifier.SecretChanged(ctx, app, sec, ev); err != nil {
-		logError(ctx, "security notice not sent", "applicationId", app.ID, "secretId", sec.ID, "action", ev.Action, "error", err.Error())
-	}
 }

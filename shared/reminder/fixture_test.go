@@ -281,14 +281,14 @@ func (f *fixture) publicKeyCreated(app portal.Application, name, typ, thumbprint
 
 func (f *fixture) removeKey(k portal.Key) {
 	f.t.Helper()
-	if err := f.st.RemoveKey(context.Background(), k.ApplicationID, k.ID, f.event(k.ApplicationID, audit.KeyDeleted), nil); err != nil {
+	if err := f.st.RemoveKey(context.Background(), k, f.event(k.ApplicationID, audit.KeyDeleted), nil); err != nil {
 		f.t.Fatal(err)
 	}
 }
 
 func (f *fixture) remove(s portal.Secret) {
 	f.t.Helper()
-	if err := f.st.RemoveSecret(context.Background(), s.ApplicationID, s.ID, f.event(s.ApplicationID, audit.SecretDeleted), nil); err != nil {
+	if err := f.st.RemoveSecret(context.Background(), s, f.event(s.ApplicationID, audit.SecretDeleted), nil); err != nil {
 		f.t.Fatal(err)
 	}
 }

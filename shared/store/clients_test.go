@@ -157,7 +157,7 @@ func TestClientIsOneConsistentRead(t *testing.T) {
 	}
 
 	t.Run("a deleted secret leaves it at once", func(t *testing.T) {
-		if err := r.st.RemoveSecret(ctx, app.ID, soon.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+		if err := r.st.RemoveSecret(ctx, soon, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.st.Client(ctx, app.ClientID)
@@ -229,7 +229,7 @@ func TestMarkSecretUsed(t *testing.T) {
 		})
 	}
 	t.Run("a deleted secret is not brought back", func(t *testing.T) {
-		if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+		if err := st.RemoveSecret(ctx, sec, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			t.Fatal(err)
 		}
 		if wrote, err := st.MarkSecretUsed(ctx, app.ClientID, app.ID, sec.ID, t0.Add(time.Hour)); err != nil || wrote {
@@ -314,7 +314,7 @@ func TestMigrationFromTheOldLayout(t *testing.T) {
 		if err := r.st.AddSecret(ctx, fresh, 3, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.st.RemoveSecret(ctx, app.ID, a, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+		if err := r.st.RemoveSecret(ctx, portal.Secret{ApplicationID: app.ID, ID: a}, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.st.Client(ctx, app.ClientID)
@@ -349,7 +349,7 @@ func TestMigrationDuringTraffic(t *testing.T) {
 				errs <- err
 				return
 			}
-			if err := r.st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+			if err := r.st.RemoveSecret(ctx, sec, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 				errs <- err
 				return
 			}
@@ -361,7 +361,7 @@ func TestMigrationDuringTraffic(t *testing.T) {
 		if err := r.st.AddSecret(ctx, sec, 10, t0, event(t, app.ID, audit.SecretCreated), nil); err != nil {
 			errs <- err
 		}
-		if err := r.st.RemoveSecret(ctx, app.ID, olds[0].id, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+		if err := r.st.RemoveSecret(ctx, portal.Secret{ApplicationID: app.ID, ID: olds[0].id}, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 			errs <- err
 		}
 	}()

@@ -35,7 +35,7 @@ func TestEventsKeepTheSecretName(t *testing.T) {
 	}
 	deleted := event(t, app.ID, audit.SecretDeleted)
 	deleted.SecretID, deleted.SecretName, deleted.Hint = sec.ID, sec.Name, sec.Hint
-	if err := st.RemoveSecret(ctx, app.ID, sec.ID, deleted, nil); err != nil {
+	if err := st.RemoveSecret(ctx, sec, deleted, nil); err != nil {
 		t.Fatal(err)
 	}
 	// An event as the earlier layout wrote it: no SecretName.

@@ -130,8 +130,8 @@ func (st *Store) GetFederatedCredential(ctx context.Context, appID, credentialID
 	return it.domain(), nil
 }
 
-// AddFederatedCredential stores fc, its client item entry and ev in one
-// transaction, conditional on the application holding fewer than limit
+// AddFederatedCredential stores fc, its client item entry, ev and the
+// change's security notice in one transaction, conditional on the application holding fewer than limit
 // credentials: concurrent creates cannot both take the last place.
 // by is the designation the change is made under (nil for an admin),
 // checked in the same transaction.
@@ -140,7 +140,7 @@ func (st *Store) AddFederatedCredential(ctx context.Context, fc portal.Federated
 	if err != nil {
 		return err
 	}
-	eventPut, err := st.eventPut(ev)
+	recorded, err := st.changePuts(portal.Notice{Event: ev, Federated: &fc})
 	if err != nil {
 		return err
 	}
@@ -148,23 +148,22 @@ func (st *Store) AddFederatedCredential(ctx context.Context, fc portal.Federated
 	if err != nil {
 		return err
 	}
-	reasons, err := st.transactUnder(ctx, by,
-		types.TransactWriteItem{Update: &types.Update{
+	reasons, err := st.transactUnder(ctx, by, append([]types.TransactWriteItem{
+		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: appKey(fc.ApplicationID),
 			UpdateExpression:          aws.String("ADD FederatedCount :one"),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(FederatedCount) OR FederatedCount < :limit)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit))},
 		}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		types.TransactWriteItem{Update: &types.Update{
+		{Put: &types.Put{TableName: aws.String(st.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(app.ClientID),
 			UpdateExpression:          aws.String("SET #entry = :entry"),
 			ConditionExpression:       aws.String("attribute_exists(PK)"),
 			ExpressionAttributeNames:  map[string]string{"#entry": clientFederatedPrefix + fc.ID},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":entry": clientFederatedValue(fc)},
 		}},
-		eventPut,
-	)
+	}, recorded...)...)
 	if errors.Is(err, portal.ErrGrantChanged) {
 		return err
 	}
@@ -178,9 +177,10 @@ func (st *Store) AddFederatedCredential(ctx context.Context, fc portal.Federated
 }
 
 // RemoveFederatedCredential deletes a federated credential, from its client
-// item too, and records ev, atomically.
-func (st *Store) RemoveFederatedCredential(ctx context.Context, appID, credentialID string, ev audit.Event, by *portal.Designation) error {
-	return st.removeCredential(ctx, appID, "federated credential", credentialID, ev, by, func(app portal.Application) []types.TransactWriteItem {
+// item too, and records ev and the change's security notice, atomically.
+func (st *Store) RemoveFederatedCredential(ctx context.Context, fc portal.FederatedCredential, ev audit.Event, by *portal.Designation) error {
+	appID, credentialID := fc.ApplicationID, fc.ID
+	return st.removeCredential(ctx, appID, "federated credential", credentialID, portal.Notice{Event: ev, Federated: &fc}, by, func(app portal.Application) []types.TransactWriteItem {
 		return []types.TransactWriteItem{
 			{Delete: &types.Delete{TableName: aws.String(st.table), Key: federatedKey(appID, credentialID), ConditionExpression: aws.String("attribute_exists(PK)")}},
 			{Update: &types.Update{

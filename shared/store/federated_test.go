@@ -56,10 +56,10 @@ func TestFederatedLifecycle(t *testing.T) {
 		t.Fatalf("client item's lastUsedAt %+v", c.Federated)
 	}
 
-	if err := st.RemoveFederatedCredential(ctx, app.ID, fc.ID, event(t, app.ID, audit.FederatedCredentialDeleted), nil); err != nil {
+	if err := st.RemoveFederatedCredential(ctx, portal.FederatedCredential{ApplicationID: app.ID, ID: fc.ID}, event(t, app.ID, audit.FederatedCredentialDeleted), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RemoveFederatedCredential(ctx, app.ID, fc.ID, event(t, app.ID, audit.FederatedCredentialDeleted), nil); !errors.Is(err, portal.ErrNotFound) {
+	if err := st.RemoveFederatedCredential(ctx, portal.FederatedCredential{ApplicationID: app.ID, ID: fc.ID}, event(t, app.ID, audit.FederatedCredentialDeleted), nil); !errors.Is(err, portal.ErrNotFound) {
 		t.Fatalf("second remove: %v", err)
 	}
 	if _, err := st.GetFederatedCredential(ctx, app.ID, fc.ID); !errors.Is(err, portal.ErrNotFound) {
@@ -130,7 +130,7 @@ func TestFederatedLimitUnderConcurrency(t *testing.T) {
 	if list, _ := st.ListFederatedCredentials(ctx, app.ID); len(list) != limit {
 		t.Fatalf("%d stored", len(list))
 	}
-	if err := st.RemoveFederatedCredential(ctx, app.ID, added[0], event(t, app.ID, audit.FederatedCredentialDeleted), nil); err != nil {
+	if err := st.RemoveFederatedCredential(ctx, portal.FederatedCredential{ApplicationID: app.ID, ID: added[0]}, event(t, app.ID, audit.FederatedCredentialDeleted), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.AddFederatedCredential(ctx, newFederated(t, app.ID, "after"), limit, event(t, app.ID, audit.FederatedCredentialCreated), nil); err != nil {

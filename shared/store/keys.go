@@ -162,7 +162,7 @@ func (st *Store) AddKey(ctx context.Context, k portal.Key, limit int, now time.T
 	if err != nil {
 		return err
 	}
-	eventPut, err := st.eventPut(ev)
+	recorded, err := st.changePuts(portal.Notice{Event: ev, Key: &k})
 	if err != nil {
 		return err
 	}
@@ -171,11 +171,10 @@ func (st *Store) AddKey(ctx context.Context, k portal.Key, limit int, now time.T
 		set: "Keys", entries: func(a portal.Application) map[string]time.Time { return a.Keys },
 		active: portal.Application.ActiveKeys, limit: limit, limitErr: portal.ErrKeyLimit, what: "key",
 		items: func(app portal.Application, expired []string) []types.TransactWriteItem {
-			return []types.TransactWriteItem{
+			return append([]types.TransactWriteItem{
 				{Put: &types.Put{TableName: aws.String(st.table), Item: keyAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 				{Update: st.clientEntryAdded(app, clientKeyAttr(k.ID), clientKeyValue(k), expired, clientKeyAttr, clientKeyUsedAttr)},
-				eventPut,
-			}
+			}, recorded...)
 		},
 	}, now, by)
 }
@@ -223,10 +222,10 @@ func (st *Store) clientEntryAdded(app portal.Application, attr string, entry typ
 }
 
 // RemoveKey deletes a key, from its client item too, and records its audit
-// event, atomically.
-func (st *Store) RemoveKey(ctx context.Context, appID, keyID string, ev audit.Event, by *portal.Designation) error {
-	return st.removeCredential(ctx, appID, "key", keyID, ev, by, func(app portal.Application) []types.TransactWriteItem {
-		return st.entryRemoval(app, keyKey(appID, keyID), "Keys", keyID, clientKeyAttr(keyID), clientKeyUsedAttr(keyID))
+// event and security notice, atomically.
+func (st *Store) RemoveKey(ctx context.Context, k portal.Key, ev audit.Event, by *portal.Designation) error {
+	return st.removeCredential(ctx, k.ApplicationID, "key", k.ID, portal.Notice{Event: ev, Key: &k}, by, func(app portal.Application) []types.TransactWriteItem {
+		return st.entryRemoval(app, keyKey(k.ApplicationID, k.ID), "Keys", k.ID, clientKeyAttr(k.ID), clientKeyUsedAttr(k.ID))
 	})
 }
 

@@ -88,7 +88,7 @@ func TestKeysAcrossTheClientMigration(t *testing.T) {
 		t.Fatalf("second run = %+v, %v", report, err)
 	}
 	// Removing a key takes it from the client item too.
-	if err := r.st.RemoveKey(ctx, app.ID, k1.ID, event(t, app.ID, audit.KeyDeleted), nil); err != nil {
+	if err := r.st.RemoveKey(ctx, portal.Key{ApplicationID: app.ID, ID: k1.ID}, event(t, app.ID, audit.KeyDeleted), nil); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := r.st.Client(ctx, app.ClientID); err != nil || !slices.Equal(keyIDs(c), []string{k2.ID}) {

@@ -21,8 +21,8 @@ import (
 // maxAttempts bounds the optimistic retries of a write that lost a race.
 const maxAttempts = 12
 
-// AddSecret stores a new secret, its hash index entry and its audit event,
-// unless the application
+// AddSecret stores a new secret, its hash index entry, its audit event and
+// its security notice, unless the application
 // already holds limit secrets active at now. The application's record holds
 // the set of its secrets and a version; the write is conditional on the
 // version read, so concurrent creates cannot both take the last place.
@@ -31,7 +31,7 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 	if err != nil {
 		return err
 	}
-	eventPut, err := st.eventPut(ev)
+	recorded, err := st.changePuts(portal.Notice{Event: ev, Secret: &sec})
 	if err != nil {
 		return err
 	}
@@ -44,12 +44,11 @@ func (st *Store) AddSecret(ctx context.Context, sec portal.Secret, limit int, no
 		set: "Secrets", entries: func(a portal.Application) map[string]time.Time { return a.Secrets },
 		active: portal.Application.ActiveSecrets, limit: limit, limitErr: portal.ErrSecretLimit, what: "secret",
 		items: func(app portal.Application, expired []string) []types.TransactWriteItem {
-			return []types.TransactWriteItem{
+			return append([]types.TransactWriteItem{
 				{Put: &types.Put{TableName: aws.String(st.table), Item: secretAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 				{Update: st.clientSecretAdded(app, sec, expired)},
 				hashPut,
-				eventPut,
-			}
+			}, recorded...)
 		},
 	}, now, by)
 }
@@ -131,21 +130,22 @@ func (st *Store) clientSecretAdded(app portal.Application, sec portal.Secret, ex
 }
 
 // RemoveSecret deletes a secret, from its client item too, and records its
-// audit event, atomically. Its hash index entry stays, a tombstone. by is
-// the designation the deletion is made under (nil for an admin), checked in
-// the same transaction.
-func (st *Store) RemoveSecret(ctx context.Context, appID, secretID string, ev audit.Event, by *portal.Designation) error {
-	return st.removeCredential(ctx, appID, "secret", secretID, ev, by, func(app portal.Application) []types.TransactWriteItem {
-		return st.secretRemoval(app, secretID)
+// audit event and security notice, atomically. Its hash index entry stays, a
+// tombstone. by is the designation the deletion is made under (nil for an
+// admin), checked in the same transaction.
+func (st *Store) RemoveSecret(ctx context.Context, sec portal.Secret, ev audit.Event, by *portal.Designation) error {
+	return st.removeCredential(ctx, sec.ApplicationID, "secret", sec.ID, portal.Notice{Event: ev, Secret: &sec}, by, func(app portal.Application) []types.TransactWriteItem {
+		return st.secretRemoval(app, sec.ID)
 	})
 }
 
 // removeCredential deletes one credential of an application with the
 // transaction items removal gives for the application read (the first
-// conditional on the credential being there), and records ev, atomically,
+// conditional on the credential being there), and records the change's
+// event and notice n, atomically,
 // under by (nil for an admin). A missing credential is not found.
-func (st *Store) removeCredential(ctx context.Context, appID, kind, id string, ev audit.Event, by *portal.Designation, removal func(app portal.Application) []types.TransactWriteItem) error {
-	eventPut, err := st.eventPut(ev)
+func (st *Store) removeCredential(ctx context.Context, appID, kind, id string, n portal.Notice, by *portal.Designation, removal func(app portal.Application) []types.TransactWriteItem) error {
+	recorded, err := st.changePuts(n)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (st *Store) removeCredential(ctx context.Context, appID, kind, id string, e
 	if err != nil {
 		return err
 	}
-	reasons, err := st.transactUnder(ctx, by, append(removal(app), eventPut)...)
+	reasons, err := st.transactUnder(ctx, by, append(removal(app), recorded...)...)
 	if errors.Is(err, portal.ErrGrantChanged) {
 		return err
 	}

@@ -14,6 +14,8 @@
 //	reminder      REMINDER#<secretId> or REMINDER#KEY#<keyId> / <threshold>#<recipient>  (TTL; see reminders.go)
 //	secret hash   HASH#<hex of the secret's Hash> / HASH  (kept after the secret: a tombstone; see leaks.go)
 //	audit event   AUDIT#<appId> / EVENT#<id>
+//	notice        OUTBOX / <eventId>                (a change's security notice, until delivered; see outbox.go)
+//	notice claim  OUTBOX#<eventId> / TO#<recipient> (TTL; see outbox.go)
 //	token failures THROTTLE#<clientId> / IP#<source>#WINDOW#<n>  (TTL; see tokens.go)
 //	token lockout THROTTLE#<clientId> / IP#<source>#LOCK          (TTL; see tokens.go)
 //	unknown ids   THROTTLE#IP#<source> / WINDOW#<n>, LOCK         (TTL; see tokens.go)

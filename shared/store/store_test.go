@@ -86,13 +86,13 @@ func TestSecretLifecycle(t *testing.T) {
 	if err != nil || a.ActiveSecrets(t0) != 1 || a.Version != 1 {
 		t.Fatalf("application after add: %+v, %v", a, err)
 	}
-	if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+	if err := st.RemoveSecret(ctx, portal.Secret{ApplicationID: app.ID, ID: sec.ID}, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.GetSecret(ctx, app.ID, sec.ID); !errors.Is(err, portal.ErrNotFound) {
 		t.Fatalf("GetSecret after remove: %v", err)
 	}
-	if err := st.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); !errors.Is(err, portal.ErrNotFound) {
+	if err := st.RemoveSecret(ctx, portal.Secret{ApplicationID: app.ID, ID: sec.ID}, event(t, app.ID, audit.SecretDeleted), nil); !errors.Is(err, portal.ErrNotFound) {
 		t.Fatalf("second remove: %v", err)
 	}
 	evs, err := st.ListEvents(ctx, app.ID, "", 10)
@@ -260,7 +260,7 @@ func TestWritesRetryATransactionConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	conflicting := store.New(&conflictOnce{DynamoDB: dynamodb.NewFromConfig(emu.Config())}, table)
-	if err := conflicting.RemoveSecret(ctx, app.ID, sec.ID, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
+	if err := conflicting.RemoveSecret(ctx, portal.Secret{ApplicationID: app.ID, ID: sec.ID}, event(t, app.ID, audit.SecretDeleted), nil); err != nil {
 		t.Fatalf("remove after a conflict: %v", err)
 	}
 	if _, err := plain.GetSecret(ctx, app.ID, sec.ID); !errors.Is(err, portal.ErrNotFound) {
