@@ -13,7 +13,7 @@ import (
 )
 
 // A claim is the item a worker writes before it sends something that must
-// go out once (a security notice to one recipient): Status is "claimed"
+// go out once (an expiry reminder, a security notice to one recipient): Status is "claimed"
 // while a worker holds it (Token, until LeaseUntil, in Unix milliseconds),
 // then "sent" or "undeliverable", both final.
 const (

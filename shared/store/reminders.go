@@ -2,14 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"credportal/shared/reminder"
@@ -21,16 +18,12 @@ import (
 //	key's     REMINDER#KEY#<keyId> / <threshold>#<recipient>      (KeyID set)
 //
 // Status is "claimed" while a run holds it (Token, until LeaseUntil, in Unix
-// milliseconds), then "sent". TTL removes it long after the credential has
-// left the sweep's window.
+// milliseconds), then "sent", or "undeliverable" when SES refused the
+// recipient for good (see claims.go). TTL removes it long after the
+// credential has left the sweep's window.
 
 const (
-	typeReminder    = "reminder"
-	reminderClaimed = "claimed"
-	reminderSent    = "sent"
-	// reminderUndeliverable: SES refused the recipient for good; the
-	// reminder is never tried again.
-	reminderUndeliverable = "undeliverable"
+	typeReminder = "reminder"
 	// reminderRetention is how long after a credential's expiry its claims
 	// are kept: far past the day after expiry, the last day the sweep reads
 	// it.
@@ -70,18 +63,13 @@ func reminderKey(c reminder.Claim) map[string]types.AttributeValue {
 	return key(reminderPK(c), reminderSK(c))
 }
 
-func reminderNumber(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
-// ClaimReminder takes c for token until now+lease. It succeeds when no run
-// has claimed c, or when the claim was never marked sent and its lease has
-// run out (the run holding it died): one conditional write, so of two runs
-// taking over the same stale claim only one can win.
+// ClaimReminder takes c for token until now+lease (see takeClaim): it
+// succeeds when no run has claimed c, or when the claim was never finished
+// and its lease has run out (the run holding it died).
 func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token string, now time.Time, lease time.Duration) (reminder.ClaimResult, error) {
 	it := reminderItem{
 		PK: reminderPK(c), SK: reminderSK(c), Type: typeReminder,
-		Status: reminderClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli(),
+		Status: claimClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli(),
 		AppID: c.ApplicationID, Threshold: c.Threshold, Recipient: c.Recipient,
 		TTL: c.ExpiresAt.Add(reminderRetention).Unix(),
 	}
@@ -94,51 +82,19 @@ func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token stri
 	if err != nil {
 		return 0, err
 	}
-	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(st.table), Item: av,
-		ConditionExpression:      aws.String("attribute_not_exists(PK) OR (#status = :claimed AND LeaseUntil < :now)"),
-		ExpressionAttributeNames: map[string]string{"#status": "Status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":claimed": s(reminderClaimed), ":now": reminderNumber(now.UnixMilli()),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		var old reminderItem
-		if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
-			return 0, err
-		}
-		switch {
-		case old.Status == reminderSent || old.Status == reminderUndeliverable:
-			// Undeliverable is as final as sent: never tried again.
-			return reminder.AlreadySent, nil
-		case old.Token == token:
-			// A retried write whose first attempt succeeded: the claim is ours.
-			return reminder.Claimed, nil
-		}
-		return reminder.Held, nil
-	}
+	got, _, err := st.takeClaim(ctx, av, token, now)
 	if err != nil {
 		return 0, fmt.Errorf("claim reminder %s: %w", c.Key(), err)
 	}
-	return reminder.Claimed, nil
+	// Undeliverable is as final as sent: never tried again.
+	return map[claimOutcome]reminder.ClaimResult{claimTaken: reminder.Claimed, claimFinal: reminder.AlreadySent, claimHeld: reminder.Held}[got], nil
 }
 
 // MarkReminderSent records that c went out, while token holds it.
 func (st *Store) MarkReminderSent(ctx context.Context, c reminder.Claim, token, messageID string, now time.Time) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(st.table), Key: reminderKey(c),
-		UpdateExpression:         aws.String("SET #status = :sent, SentAt = :at, MessageID = :id"),
-		ConditionExpression:      aws.String("#token = :token"),
-		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":sent": s(reminderSent), ":at": s(now.UTC().Format(time.RFC3339Nano)), ":id": s(messageID), ":token": s(token),
-		},
+	err := st.finishClaim(ctx, reminderKey(c), token, claimSent, map[string]types.AttributeValue{
+		"SentAt": s(now.UTC().Format(time.RFC3339Nano)), "MessageID": s(messageID),
 	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("mark reminder %s sent: the claim was taken over", c.Key())
-	}
 	if err != nil {
 		return fmt.Errorf("mark reminder %s sent: %w", c.Key(), err)
 	}
@@ -148,18 +104,9 @@ func (st *Store) MarkReminderSent(ctx context.Context, c reminder.Claim, token, 
 // MarkReminderUndeliverable records, while token holds c, that SES refused
 // its recipient for good (reason is SES's answer): c is never tried again.
 func (st *Store) MarkReminderUndeliverable(ctx context.Context, c reminder.Claim, token, reason string, now time.Time) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(st.table), Key: reminderKey(c),
-		UpdateExpression:         aws.String("SET #status = :undeliverable, SentAt = :at, Reason = :reason"),
-		ConditionExpression:      aws.String("#token = :token"),
-		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":undeliverable": s(reminderUndeliverable), ":at": s(now.UTC().Format(time.RFC3339Nano)), ":reason": s(reason), ":token": s(token),
-		},
+	err := st.finishClaim(ctx, reminderKey(c), token, claimUndeliverable, map[string]types.AttributeValue{
+		"SentAt": s(now.UTC().Format(time.RFC3339Nano)), "Reason": s(reason),
 	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("mark reminder %s undeliverable: the claim was taken over", c.Key())
-	}
 	if err != nil {
 		return fmt.Errorf("mark reminder %s undeliverable: %w", c.Key(), err)
 	}
@@ -169,19 +116,7 @@ func (st *Store) MarkReminderUndeliverable(ctx context.Context, c reminder.Claim
 // ReleaseReminder gives c up at once (its lease ends now), while token holds
 // it and it was not sent: the next run claims it again.
 func (st *Store) ReleaseReminder(ctx context.Context, c reminder.Claim, token string) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(st.table), Key: reminderKey(c),
-		UpdateExpression:         aws.String("SET LeaseUntil = :zero"),
-		ConditionExpression:      aws.String("#token = :token AND #status = :claimed"),
-		ExpressionAttributeNames: map[string]string{"#status": "Status", "#token": "Token"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":zero": reminderNumber(0), ":token": s(token), ":claimed": s(reminderClaimed),
-		},
-	})
-	if isConditionFailed(err) {
-		return nil
-	}
-	if err != nil {
+	if err := st.releaseClaim(ctx, reminderKey(c), token); err != nil {
 		return fmt.Errorf("release reminder %s: %w", c.Key(), err)
 	}
 	return nil
