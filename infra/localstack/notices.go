@@ -31,7 +31,7 @@ const noticePoll = 250 * time.Millisecond
 // BatchSize.
 const noticeBatch = 10
 
-// notices delivers the outbox's notices until stop closes.
+// notices delivers the outbox's notices until the stack stops.
 type notices struct {
 	store *store.Store
 	fn    *lambdarun.Instance
@@ -50,17 +50,20 @@ func (s *Stack) startNotices(fn *lambdarun.Instance) {
 		arn:     "arn:aws:dynamodb:" + emulator.Region + ":123456789012:table/" + s.TableName + "/stream/local",
 		retryAt: map[string]time.Time{}, wait: map[string]time.Duration{},
 	}
-	s.noticesStop, s.noticesDone = make(chan struct{}), make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	// Stopping cancels an invocation in flight rather than wait for it.
+	s.stopNotices = func() { cancel(); <-done }
 	go func() {
-		defer close(s.noticesDone)
+		defer close(done)
 		t := time.NewTicker(noticePoll)
 		defer t.Stop()
 		for {
 			select {
-			case <-s.noticesStop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
-				n.poll()
+				n.poll(ctx)
 			}
 		}
 	}()
@@ -68,11 +71,12 @@ func (s *Stack) startNotices(fn *lambdarun.Instance) {
 
 // poll invokes the sender once for the pending notices that are not held
 // back.
-func (n *notices) poll() {
-	ctx := context.Background()
+func (n *notices) poll(ctx context.Context) {
 	ids, err := n.store.PendingNotices(ctx, 100)
 	if err != nil {
-		fmt.Fprintf(n.logs, "could not read the outbox: %v\n", err)
+		if ctx.Err() == nil {
+			fmt.Fprintf(n.logs, "could not read the outbox: %v\n", err)
+		}
 		return
 	}
 	now := time.Now()
@@ -112,6 +116,9 @@ func (n *notices) poll() {
 		}
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping
+		}
 		fmt.Fprintf(n.logs, "the notice sender failed: %v\n", err)
 		for _, r := range batch {
 			n.holdBack(r.Change.SequenceNumber, bySeq, now)

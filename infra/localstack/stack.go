@@ -77,8 +77,9 @@ type Stack struct {
 	logs        io.Writer
 	stopOnce    sync.Once
 	stopErr     error
-	// The outbox poller (see notices.go), when the template has a sender.
-	noticesStop, noticesDone chan struct{}
+	// stopNotices stops the outbox poller (see notices.go), when the
+	// template has a sender.
+	stopNotices func()
 }
 
 // Start starts a local stack from the template.yaml of the repository the
@@ -323,9 +324,8 @@ func (s *Stack) Stop() error {
 			cancel()
 			<-s.serveDone
 		}
-		if s.noticesStop != nil {
-			close(s.noticesStop)
-			<-s.noticesDone
+		if s.stopNotices != nil {
+			s.stopNotices()
 		}
 		var wg sync.WaitGroup
 		for _, in := range s.Functions {
