@@ -23,7 +23,7 @@ var updateDocs = flag.Bool("update-docs", false, "also write the screenshots the
 // docShots are the pages whose screenshots docs/screenshots keeps, in every look.
 var docShots = map[string]bool{
 	"applications": true, "application": true, "secret-created": true, "admin-application": true,
-	"application-federated": true, "application-keys": true,
+	"application-federated": true, "application-keys": true, "admin-bindings": true,
 }
 
 // wcagTags select the axe-core rules of WCAG 2.1 levels A and AA.

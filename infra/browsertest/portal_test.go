@@ -2,7 +2,6 @@ package browsertest_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -41,6 +40,9 @@ func TestPortal(t *testing.T) {
 	t.Run("admin", func(t *testing.T) {
 		admin(t, newTab(t, b, stack.URL), "bob@acme.example")
 	})
+	t.Run("identity bindings", func(t *testing.T) {
+		bindings(t, newTab(t, b, stack.URL), stack)
+	})
 }
 
 // startStack starts the local stack, seeded with the demo data, with the
@@ -72,26 +74,7 @@ func applicationID(t *testing.T, stack *localstack.Stack, email, name string) st
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, stack.URL+"/v1/applications", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var list struct {
-		Items []struct{ ID, Name string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("list applications: status %d, %v", resp.StatusCode, err)
-	}
-	for _, a := range list.Items {
-		if a.Name == name {
-			return a.ID
-		}
-	}
-	t.Fatalf("%s does not see %q: %+v", email, name, list.Items)
-	return ""
+	return visibleApplication(t, stack, token, name)
 }
 
 // reminderLink runs the expiry sweep and returns the link to the

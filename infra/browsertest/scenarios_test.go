@@ -19,6 +19,9 @@ import (
 	"credportal/shared/reminder"
 )
 
+// zoneNamed matches a time as fmtTime shows it, ending with its zone.
+var zoneNamed = regexp.MustCompile(`\d{1,2}:\d{2}(\s?[AP]M)? (UTC|GMT([+-]\d{1,2}(:\d{2})?)?|[A-Z]{3,5})$`)
+
 // appNames lists the application cards of the applications page, sorted.
 func appNames(tb *tab) []string {
 	tb.t.Helper()
@@ -428,8 +431,7 @@ func credentialManager(t *testing.T, tb *tab, stack *localstack.Stack) {
 	}) {
 		t.Errorf("audit log lacks alice's designation:\n%s", strings.Join(sentences, "\n"))
 	}
-	zone := regexp.MustCompile(`\d{1,2}:\d{2}(\s?[AP]M)? (UTC|GMT([+-]\d{1,2}(:\d{2})?)?|[A-Z]{3,5})$`)
-	if at := tb.text("#audit li time"); !zone.MatchString(at) {
+	if at := tb.text("#audit li time"); !zoneNamed.MatchString(at) {
 		t.Errorf("audit time %q does not name its zone", at)
 	}
 	tb.do("filter secrets", chromedp.SetValue(chromedp.CSS("#audit-kind"), "secret."))

@@ -2,7 +2,7 @@
 // designations. Every change shows the warnings the admin API answers with.
 
 import * as api from './api.js';
-import { h, mount, fmtDate, roleLabel, errorBox, loading, openDialog, toast, field, fieldError, busy, emailText } from './dom.js';
+import { h, mount, fmtDate, timeEl, roleLabel, errorBox, loading, openDialog, toast, field, fieldError, busy, emailText } from './dom.js';
 
 const enc = api.enc;
 
@@ -234,6 +234,7 @@ export async function adminApplicationPage(ctx, id, warnings) {
   });
 
   // Designations.
+  const stranded = strandedOn(id, app.designations || []);
   const rows = (app.designations || []).map((d) => {
     const sel = h('select', { 'aria-label': 'Role of ' + d.email, class: 'role' },
       ['credential_manager', 'viewer'].map((r) => h('option', { value: r, selected: r === d.role, text: roleLabel(r) })));
@@ -250,8 +251,9 @@ export async function adminApplicationPage(ctx, id, warnings) {
       if (ok) apply(remove, 'Removing…', d.email + ' no longer has access to ' + app.name + '.', () => api.call('DELETE', '/v1/admin/applications/' + enc(id) + '/designations/' + enc(d.email)));
     });
     return h('tr', { 'data-email': d.email },
-      h('td', { 'data-label': 'Email' }, emailText(d.email)),
+      h('td', { 'data-label': 'Email', class: 'designee' }, emailText(d.email)),
       h('td', { 'data-label': 'Role' }, h('div', { class: 'role-cell' }, sel, change)),
+      h('td', { 'data-label': 'Sign-in', class: 'binding' }, bindingCell(d, (btn) => resetBinding(btn, app, d, reload))),
       h('td', { 'data-label': '' }, remove));
   });
   const email = h('input', { type: 'email', name: 'email', id: 'designate-email', required: true, autocomplete: 'off' });
@@ -280,11 +282,170 @@ export async function adminApplicationPage(ctx, id, warnings) {
     h('section', { class: 'card', 'aria-labelledby': 'des-title' },
       h('h2', { id: 'des-title', text: 'Designations' }),
       h('p', { class: 'hint', text: 'An application should have at least two credential managers, so that reminders reach someone when one is away.' }),
+      h('p', { class: 'hint', id: 'binding-hint', text: 'A designation belongs to the account that first signs in with its email: another account with the same email is refused. Resetting the binding (removing the designation and adding it again) lets the next sign-in claim it.' }),
+      stranded.map((p) => strandedNotice(app, p, reload)),
       rows.length === 0 ? h('p', { class: 'empty', text: 'Nobody is designated yet. Designate a credential manager below.' })
         : h('div', { class: 'table-wrap' }, h('table', { id: 'admin-designations' },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Email' }), h('th', { scope: 'col', text: 'Role' }),
+            h('th', { scope: 'col', text: 'Sign-in' }),
             h('th', { scope: 'col' }, h('span', { class: 'sr-only', text: 'Actions' })))),
           h('tbody', {}, rows))),
       h('h3', { text: 'Designate someone' }),
       addForm));
+}
+
+// --- Identity bindings --------------------------------------------------------
+
+/**
+ * bindingCell tells whom a designation is bound to: "Signed in as <subject>
+ * at <issuer>, since <time>", with a Reset binding button, or "Not used
+ * yet". Subjects and issuers wrap anywhere, so a long one never widens the
+ * page, and are shown whole.
+ */
+function bindingCell(d, onReset) {
+  const b = d.binding;
+  if (!b) return h('span', { class: 'muted unbound', text: 'Not used yet' });
+  const reset = h('button', { type: 'button', class: 'quiet small reset-binding', text: 'Reset binding', 'aria-label': 'Reset binding of ' + d.email });
+  reset.addEventListener('click', () => onReset(reset));
+  return h('div', { class: 'bound' },
+    h('p', {}, 'Signed in as ', h('code', { class: 'subject', text: b.subject }),
+      ' at ', h('code', { class: 'issuer', text: b.issuer }), ', since ', timeEl(b.boundAt)),
+    reset);
+}
+
+// Designations a reset removed but could not add back, per application:
+// [{email, role, message}]. Kept in memory and, where the browser allows,
+// in sessionStorage, so that a reload of the tab keeps telling.
+const STRANDED = 'credportal.stranded';
+const stranded = new Map();
+
+function storedStranded() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STRANDED) || '{}') || {};
+  } catch {
+    return {};
+  }
+}
+
+function strandedList(appID) {
+  if (!stranded.has(appID)) stranded.set(appID, storedStranded()[appID] || []);
+  return stranded.get(appID);
+}
+
+function setStranded(appID, list) {
+  stranded.set(appID, list);
+  try {
+    const all = storedStranded();
+    if (list.length) all[appID] = list;
+    else delete all[appID];
+    sessionStorage.setItem(STRANDED, JSON.stringify(all));
+  } catch {
+    // Kept in memory only.
+  }
+}
+
+/**
+ * strandedOn lists the people a reset left without their designation on the
+ * application; one designated again since (by anyone) is forgotten.
+ */
+function strandedOn(appID, designations) {
+  const have = new Set(designations.map((d) => d.email));
+  const all = strandedList(appID);
+  const list = all.filter((p) => !have.has(p.email));
+  if (list.length !== all.length) setStranded(appID, list);
+  return list;
+}
+
+function forgetStranded(appID, email) {
+  setStranded(appID, strandedList(appID).filter((p) => p.email !== email));
+}
+
+/** readd designates email with role again: the second half of a reset. */
+function readd(appID, email, role) {
+  return api.call('PUT', '/v1/admin/applications/' + enc(appID) + '/designations/' + enc(email), { role });
+}
+
+/**
+ * strandedNotice says that a reset removed someone and could not add them
+ * back, so that they have no access now, and offers to add them back.
+ */
+function strandedNotice(app, p, reload) {
+  const again = h('button', { type: 'button', class: 'readd', text: 'Add ' + p.email + ' back as ' + article(p.role) });
+  const why = h('p', { class: 'why', text: 'The portal answered: ' + p.message });
+  again.addEventListener('click', async () => {
+    let res;
+    try {
+      res = await busy(again, 'Adding back…', () => readd(app.id, p.email, p.role));
+    } catch (err) {
+      if (err.status === 401) return;
+      mount(why, 'Still not added back. The portal answered: ' + err.message);
+      return;
+    }
+    forgetStranded(app.id, p.email);
+    toast(p.email + ' is ' + article(p.role) + ' on ' + app.name + ' again; their next sign-in binds the designation.');
+    await reload(res && Array.isArray(res.warnings) ? res.warnings : undefined);
+  });
+  return h('div', { class: 'notice error stranded', role: 'alert', 'data-email': p.email },
+    h('p', {}, h('strong', { text: p.email + ' was removed from ' + app.name + ' but could not be added back. ' }),
+      'They have no access to it until they are designated again.'),
+    why, again);
+}
+
+/** sameBinding tells whether two bindings are one: same identity, bound at the same time. */
+function sameBinding(a, b) {
+  return !!a && !!b && a.issuer === b.issuer && a.subject === b.subject && a.boundAt === b.boundAt;
+}
+
+/**
+ * resetBinding asks, then removes the designation and adds it again with
+ * the same role, so that the next sign-in with its email binds it. If the
+ * removal worked and the re-adding failed, the person is left without
+ * access: the page says so, with a button to add them back, until they are
+ * designated again. A removal whose outcome is unknown (no answer) is
+ * followed by the re-adding all the same, which is harmless either way.
+ */
+async function resetBinding(btn, app, d, reload) {
+  const ok = await openDialog('Reset the binding of ' + d.email + '?', (close) => h('div', {},
+    h('p', {}, 'This designation belongs to ', h('code', { class: 'subject', text: d.binding.subject }), ' at ', h('code', { text: d.binding.issuer }),
+      '. Resetting removes ' + d.email + ' from ' + app.name + ' and designates them again as ' + article(d.role) +
+      ': the next sign-in with this email, from whichever account, is bound to it.'),
+    h('p', { text: 'Do this when the person\'s account has changed, for example a new account at the identity provider. Both steps are recorded in the audit log.' }),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'secondary', autofocus: true, text: 'Cancel', onclick: () => close(false) }),
+      h('button', { type: 'button', class: 'danger', id: 'confirm-reset', text: 'Reset binding', onclick: () => close(true) }))));
+  if (!ok) return;
+  const path = '/v1/admin/applications/' + enc(app.id) + '/designations/' + enc(d.email);
+  const out = await busy(btn, 'Resetting…', async () => {
+    let unknown = null;
+    try {
+      await api.call('DELETE', path);
+    } catch (err) {
+      if (err.status !== 0) return { failed: 'remove', err };
+      unknown = err;
+    }
+    try {
+      return { res: await readd(app.id, d.email, d.role), unknown };
+    } catch (err) {
+      return { failed: 'add', err };
+    }
+  });
+  if (out.failed === 'add') {
+    const list = strandedList(app.id).filter((p) => p.email !== d.email);
+    list.push({ email: d.email, role: d.role, message: out.err.message });
+    setStranded(app.id, list);
+    if (out.err.status !== 401) await reload();
+    return;
+  }
+  const now = out.res ? (out.res.designations || []).find((x) => x.email === d.email) : null;
+  if (out.failed === 'remove' || (now && sameBinding(now.binding, d.binding))) {
+    const err = out.err || out.unknown;
+    if (err && err.status === 401) return;
+    await openDialog('The binding was not reset', (close) => h('div', {}, err ? errorBox(err) : null,
+      h('p', { text: out.failed ? 'Nothing was changed.' : 'The designation was not removed, so ' + d.email + ' keeps their access and their binding.' }),
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'button', autofocus: true, text: 'Close', onclick: () => close() }))));
+    await reload();
+    return;
+  }
+  toast('The binding of ' + d.email + ' is reset: their next sign-in binds it again.');
+  await reload(Array.isArray(out.res.warnings) ? out.res.warnings : undefined);
 }
