@@ -28,7 +28,6 @@ package outbox
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +117,7 @@ func New(st Store, sender Sender, cfg Config, now func() time.Time, random io.Re
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
 	}
-	o := &Outbox{store: st, sender: sender, cfg: cfg, now: now, random: random, sleep: sleep, log: slog.Default()}
+	o := &Outbox{store: st, sender: sender, cfg: cfg, now: now, random: random, sleep: mail.Sleep, log: slog.Default()}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -188,7 +187,7 @@ func (o *Outbox) Deliver(ctx context.Context, eventID string) error {
 	if len(to) == 0 {
 		o.log.WarnContext(ctx, "security notice has no one to go to: no credential manager and no fallback address", "eventId", eventID, "applicationId", app.ID)
 	}
-	token, err := o.token()
+	token, err := mail.ClaimToken(o.random)
 	if err != nil {
 		return err
 	}
@@ -237,7 +236,7 @@ func (o *Outbox) deliverTo(ctx context.Context, c Claim, token string, msg mail.
 	cancel()
 	switch {
 	case err == nil:
-		if err := o.markSent(ctx, c, token, id); err != nil {
+		if err := mail.RecordSent(ctx, func(ctx context.Context) error { return o.store.MarkNoticeSent(ctx, c, token, id, o.now()) }); err != nil {
 			// Sent, but not recorded: the claim runs out and a retry sends
 			// again. Nothing better is possible; say so.
 			o.log.ErrorContext(ctx, "security notice sent but not recorded; a retry may send it again", "eventId", c.EventID, "recipient", c.Recipient, "messageId", id, "error", err.Error())
@@ -263,44 +262,9 @@ func (o *Outbox) canWaitUntil(ctx context.Context, t time.Time) bool {
 	return !ok || t.Add(o.cfg.Lease/2).Before(dl.Add(o.now().Sub(time.Now())))
 }
 
-// markSent records a sent notice, trying a few times: a failure here is the
-// one way a notice could go out twice.
-func (o *Outbox) markSent(ctx context.Context, c Claim, token, id string) error {
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	for attempt := 0; attempt < 4; attempt++ {
-		if attempt > 0 {
-			_ = sleep(ctx, time.Duration(attempt)*50*time.Millisecond)
-		}
-		if err = o.store.MarkNoticeSent(ctx, c, token, id, o.now()); err == nil {
-			return nil
-		}
-	}
-	return err
-}
-
 // release gives a claim up at once, even when the invocation is ending.
 func (o *Outbox) release(ctx context.Context, c Claim, token string) {
 	if err := o.store.ReleaseNotice(context.WithoutCancel(ctx), c, token); err != nil {
 		o.log.WarnContext(ctx, "could not release a notice claim", "eventId", c.EventID, "recipient", c.Recipient, "error", err.Error())
-	}
-}
-
-func (o *Outbox) token() (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(o.random, b[:]); err != nil {
-		return "", fmt.Errorf("claim token: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

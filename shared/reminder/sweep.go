@@ -419,7 +419,7 @@ func (o outcome) stops() bool { return o == outOfTime || o == sesRefusing }
 // leaves claims that are free again when Lambda retries the invocation about
 // a minute later.
 func (r *run) deliver(ctx context.Context, rcpt string, items []item) outcome {
-	token, err := r.token()
+	token, err := mail.ClaimToken(r.random)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		r.res.Failed += len(items)
@@ -450,7 +450,8 @@ func (r *run) deliver(ctx context.Context, rcpt string, items []item) outcome {
 	r.res.Sent++
 	r.res.Reminders += len(claimed)
 	for _, it := range claimed {
-		if err := r.markSent(ctx, it.claim, token, id, r.now); err != nil {
+		record := func(ctx context.Context) error { return r.store.MarkReminderSent(ctx, it.claim, token, id, r.now) }
+		if err := mail.RecordSent(ctx, record); err != nil {
 			// SES has it: the claim's lease runs out and a later run sends
 			// it again. The one duplicate the design allows.
 			r.log.ErrorContext(ctx, "reminder sent but not recorded", "reminder", it.claim.Key(), "messageId", id, "error", err.Error())
@@ -570,7 +571,7 @@ func (s *Sweep) send(ctx context.Context, msg mail.Message) (string, error) {
 			return id, err
 		}
 		s.log.WarnContext(ctx, "SES throttled; pausing", "pause", wait.String())
-		if err := sleep(bounded, wait); err != nil {
+		if err := mail.Sleep(bounded, wait); err != nil {
 			return "", errOutOfTime
 		}
 		if err := s.limiter.Wait(bounded); err != nil {
@@ -578,22 +579,6 @@ func (s *Sweep) send(ctx context.Context, msg mail.Message) (string, error) {
 		}
 		wait = min(2*wait, 3*time.Second)
 	}
-}
-
-// markSent records a sent reminder, trying a few times: a failure here is the
-// one way a reminder could go out twice.
-func (s *Sweep) markSent(ctx context.Context, c Claim, token, id string, now time.Time) error {
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	for attempt := 0; attempt < 4; attempt++ {
-		if attempt > 0 {
-			_ = sleep(ctx, time.Duration(attempt)*50*time.Millisecond)
-		}
-		if err = s.store.MarkReminderSent(ctx, c, token, id, now); err == nil {
-			return nil
-		}
-	}
-	return err
 }
 
 // RecipientSet identifies a set of recipients, whatever their order.
@@ -630,25 +615,6 @@ func (s *Sweep) workContext(ctx context.Context) (context.Context, context.Cance
 // errOutOfTime means the invocation's time ran out before a digest went out:
 // its reminders wait for the next run.
 var errOutOfTime = errors.New("out of time before the deadline")
-
-func (s *Sweep) token() (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(s.random, b[:]); err != nil {
-		return "", fmt.Errorf("claim token: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // keys lists the idempotency keys of a digest's reminders.
 func keys(items []item) string {

@@ -31,11 +31,20 @@ const (
 	claimHeld                      // another worker's lease is running
 )
 
-// claimState is the part of a claim item every claim has.
-type claimState struct {
-	Status     string `dynamodbav:"Status"`
-	Token      string `dynamodbav:"Token"`
-	LeaseUntil int64  `dynamodbav:"LeaseUntil"`
+// claimFields are the attributes every claim item has.
+type claimFields struct {
+	Status     string     `dynamodbav:"Status"`
+	Token      string     `dynamodbav:"Token"`
+	ClaimedAt  time.Time  `dynamodbav:"ClaimedAt"`
+	LeaseUntil int64      `dynamodbav:"LeaseUntil"`
+	SentAt     *time.Time `dynamodbav:"SentAt,omitempty"`
+	MessageID  string     `dynamodbav:"MessageID,omitempty"`
+	Reason     string     `dynamodbav:"Reason,omitempty"` // SES's refusal, when undeliverable
+}
+
+// newClaim is a claim held by token from now until now+lease.
+func newClaim(token string, now time.Time, lease time.Duration) claimFields {
+	return claimFields{Status: claimClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli()}
 }
 
 // takeClaim writes item (a claim holding Status "claimed", its Token and
@@ -57,7 +66,7 @@ func (st *Store) takeClaim(ctx context.Context, item map[string]types.AttributeV
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		var old claimState
+		var old claimFields
 		if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
 			return 0, time.Time{}, err
 		}

@@ -190,18 +190,12 @@ func (st *Store) NoticeDelivered(ctx context.Context, eventID string) error {
 }
 
 type noticeClaimItem struct {
-	PK         string     `dynamodbav:"PK"`
-	SK         string     `dynamodbav:"SK"`
-	Type       string     `dynamodbav:"Type"`
-	Status     string     `dynamodbav:"Status"`
-	Token      string     `dynamodbav:"Token"`
-	ClaimedAt  time.Time  `dynamodbav:"ClaimedAt"`
-	LeaseUntil int64      `dynamodbav:"LeaseUntil"`
-	SentAt     *time.Time `dynamodbav:"SentAt,omitempty"`
-	MessageID  string     `dynamodbav:"MessageID,omitempty"`
-	Reason     string     `dynamodbav:"Reason,omitempty"`
-	Recipient  string     `dynamodbav:"Recipient"`
-	TTL        int64      `dynamodbav:"TTL"`
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"Type"`
+	claimFields
+	Recipient string `dynamodbav:"Recipient"`
+	TTL       int64  `dynamodbav:"TTL"`
 }
 
 func noticeClaimKey(c outbox.Claim) map[string]types.AttributeValue {
@@ -212,8 +206,7 @@ func noticeClaimKey(c outbox.Claim) map[string]types.AttributeValue {
 // another sender holds it, the end of its lease is returned.
 func (st *Store) ClaimNotice(ctx context.Context, c outbox.Claim, token string, now time.Time, lease time.Duration) (outbox.ClaimResult, time.Time, error) {
 	av, err := attributevalue.MarshalMap(noticeClaimItem{
-		PK: "OUTBOX#" + c.EventID, SK: "TO#" + c.Recipient, Type: typeNoticeClaim,
-		Status: claimClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli(),
+		PK: "OUTBOX#" + c.EventID, SK: "TO#" + c.Recipient, Type: typeNoticeClaim, claimFields: newClaim(token, now, lease),
 		Recipient: c.Recipient, TTL: now.Add(noticeClaimRetention).Unix(),
 	})
 	if err != nil {

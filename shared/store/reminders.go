@@ -31,22 +31,16 @@ const (
 )
 
 type reminderItem struct {
-	PK         string     `dynamodbav:"PK"`
-	SK         string     `dynamodbav:"SK"`
-	Type       string     `dynamodbav:"Type"`
-	Status     string     `dynamodbav:"Status"`
-	Token      string     `dynamodbav:"Token"`
-	ClaimedAt  time.Time  `dynamodbav:"ClaimedAt"`
-	LeaseUntil int64      `dynamodbav:"LeaseUntil"`
-	SentAt     *time.Time `dynamodbav:"SentAt,omitempty"`
-	MessageID  string     `dynamodbav:"MessageID,omitempty"`
-	Reason     string     `dynamodbav:"Reason,omitempty"` // SES's refusal, when undeliverable
-	AppID      string     `dynamodbav:"AppID"`
-	SecretID   string     `dynamodbav:"SecretID,omitempty"`
-	KeyID      string     `dynamodbav:"KeyID,omitempty"`
-	Threshold  int        `dynamodbav:"Threshold"`
-	Recipient  string     `dynamodbav:"Recipient"`
-	TTL        int64      `dynamodbav:"TTL"`
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"Type"`
+	claimFields
+	AppID     string `dynamodbav:"AppID"`
+	SecretID  string `dynamodbav:"SecretID,omitempty"`
+	KeyID     string `dynamodbav:"KeyID,omitempty"`
+	Threshold int    `dynamodbav:"Threshold"`
+	Recipient string `dynamodbav:"Recipient"`
+	TTL       int64  `dynamodbav:"TTL"`
 }
 
 // reminderPK is the partition of a credential's claims.
@@ -68,8 +62,7 @@ func reminderKey(c reminder.Claim) map[string]types.AttributeValue {
 // and its lease has run out (the run holding it died).
 func (st *Store) ClaimReminder(ctx context.Context, c reminder.Claim, token string, now time.Time, lease time.Duration) (reminder.ClaimResult, error) {
 	it := reminderItem{
-		PK: reminderPK(c), SK: reminderSK(c), Type: typeReminder,
-		Status: claimClaimed, Token: token, ClaimedAt: now.UTC(), LeaseUntil: now.Add(lease).UnixMilli(),
+		PK: reminderPK(c), SK: reminderSK(c), Type: typeReminder, claimFields: newClaim(token, now, lease),
 		AppID: c.ApplicationID, Threshold: c.Threshold, Recipient: c.Recipient,
 		TTL: c.ExpiresAt.Add(reminderRetention).Unix(),
 	}
