@@ -17,6 +17,9 @@ type digestView struct {
 }
 
 type appView struct {
+	// Fallback: the application has no credential manager, and the digest
+	// goes to the fallback address for it.
+	Fallback     bool
 	Name         string
 	Organisation string
 	Link         string
@@ -107,13 +110,45 @@ func (v digestView) nouns() []string {
 // lead is the digest's first sentence.
 func (v digestView) lead() string {
 	nouns := v.nouns()
-	if len(nouns) == 1 {
-		return fmt.Sprintf("A %s you manage is close to expiry.", nouns[0])
+	whose := "" // some the recipient manages, some as the fallback address
+	switch v.fallbacks() {
+	case 0:
+		whose = " you manage"
+	case len(v.Applications):
+		if len(nouns) == 1 {
+			return fmt.Sprintf("A %s of an application without a credential manager is close to expiry.", nouns[0])
+		}
+		return count(nouns) + " of applications without a credential manager are close to expiry."
 	}
-	return count(nouns) + " you manage are close to expiry."
+	if len(nouns) == 1 {
+		return fmt.Sprintf("A %s%s is close to expiry.", nouns[0], whose)
+	}
+	return count(nouns) + whose + " are close to expiry."
 }
 
-const digestReason = "You receive this because you are a credential manager of these applications."
+// fallbacks counts the applications the digest goes to the fallback
+// address for.
+func (v digestView) fallbacks() int {
+	n := 0
+	for _, a := range v.Applications {
+		if a.Fallback {
+			n++
+		}
+	}
+	return n
+}
+
+// reason says why the recipient gets the digest: as a credential manager,
+// as the fallback address of applications without one, or both.
+func (v digestView) reason() string {
+	switch v.fallbacks() {
+	case 0:
+		return "You receive this because you are a credential manager of these applications."
+	case len(v.Applications):
+		return "You receive this because these applications have no credential manager and this is the portal's fallback address. Designate credential managers, so that reminders reach the people who can act on them."
+	}
+	return "You receive this as a credential manager, and as the portal's fallback address for the applications that have no credential manager."
+}
 
 // text is the plain-text part.
 func (v digestView) text() string {
@@ -130,7 +165,7 @@ func (v digestView) text() string {
 		}
 		fmt.Fprintf(&b, "  %s\n", a.Link)
 	}
-	fmt.Fprintf(&b, "\n%s\n", digestReason)
+	fmt.Fprintf(&b, "\n%s\n", v.reason())
 	return b.String()
 }
 
@@ -151,7 +186,7 @@ func (v digestView) html() string {
 		}
 		fmt.Fprintf(&b, "</ul>\n<p><a href=\"%s\">Open %s in the portal</a></p>\n", e(a.Link), e(a.Name))
 	}
-	fmt.Fprintf(&b, "<p style=\"color:#555\">%s</p>\n</body></html>\n", e(digestReason))
+	fmt.Fprintf(&b, "<p style=\"color:#555\">%s</p>\n</body></html>\n", e(v.reason()))
 	return b.String()
 }
 
@@ -259,7 +294,7 @@ func (s *Sweep) digest(rcpt string, now time.Time, token string, items []item) (
 	for _, it := range sorted {
 		if n := len(view.Applications); n == 0 || view.Applications[n-1].Link != mail.ApplicationURL(s.cfg.PortalURL, it.app.ID) {
 			view.Applications = append(view.Applications, appView{
-				Name: it.app.Name, Organisation: it.app.Organisation.Name, Link: mail.ApplicationURL(s.cfg.PortalURL, it.app.ID),
+				Fallback: it.fallback, Name: it.app.Name, Organisation: it.app.Organisation.Name, Link: mail.ApplicationURL(s.cfg.PortalURL, it.app.ID),
 			})
 		}
 		c := it.cred

@@ -65,3 +65,34 @@ You receive this because you are a credential manager of these applications.
 		t.Errorf("a digest of one secret:\n%s\n%s", one.text(), one.html())
 	}
 }
+
+// A digest says why it came: to a credential manager, to the fallback
+// address of applications without one, or both at once.
+func TestDigestReason(t *testing.T) {
+	manager, fallback := appView{Name: "Managed"}, appView{Name: "Orphan", Fallback: true}
+	secret := []credentialView{{Noun: nounSecret}}
+	manager.Credentials, fallback.Credentials = secret, secret
+	cases := []struct {
+		apps       []appView
+		lead, want string
+	}{
+		{[]appView{manager}, "A client secret you manage is close to expiry.",
+			"You receive this because you are a credential manager of these applications."},
+		{[]appView{fallback, fallback}, "2 client secrets of applications without a credential manager are close to expiry.",
+			"You receive this because these applications have no credential manager and this is the portal's fallback address. Designate credential managers, so that reminders reach the people who can act on them."},
+		{[]appView{manager, fallback}, "2 client secrets are close to expiry.",
+			"You receive this as a credential manager, and as the portal's fallback address for the applications that have no credential manager."},
+	}
+	for _, c := range cases {
+		v := digestView{Applications: c.apps}
+		if got := v.lead(); got != c.lead {
+			t.Errorf("%v: lead %q, want %q", c.apps, got, c.lead)
+		}
+		if got := v.reason(); got != c.want {
+			t.Errorf("%v: %q, want %q", c.apps, got, c.want)
+		}
+		if !strings.HasSuffix(v.text(), "\n"+c.want+"\n") {
+			t.Errorf("text part does not end with the reason:\n%s", v.text())
+		}
+	}
+}

@@ -80,6 +80,7 @@ type item struct {
 	cred     Credential
 	daysLeft int
 	newer    *Credential // the newer active credential of its kind to use instead, if any
+	fallback bool        // sent to the fallback address: the application has no credential manager
 }
 
 // credentialRef names a credential of an application.
@@ -250,6 +251,7 @@ func (r *run) recipients(ctx context.Context, due []dueCredential) map[string][]
 			r.leaveDueUnmarked(creds)
 			continue
 		}
+		fallback := len(mail.Managers(ds)) == 0
 		set := RecipientSet(to)
 		r.recipientSets[app.ID] = set
 		// A threshold recorded as done for these very recipients needs no
@@ -278,7 +280,7 @@ func (r *run) recipients(ctx context.Context, due []dueCredential) map[string][]
 					claim: Claim{
 						ApplicationID: app.ID, Kind: d.Kind, CredentialID: d.ID, Threshold: d.threshold, Recipient: rcpt, ExpiresAt: d.ExpiresAt,
 					},
-					app: app, cred: d.Credential, daysLeft: d.daysLeft, newer: newer[refOf(d.Credential)],
+					app: app, cred: d.Credential, daysLeft: d.daysLeft, newer: newer[refOf(d.Credential)], fallback: fallback,
 				})
 			}
 		}

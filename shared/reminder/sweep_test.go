@@ -2,6 +2,7 @@ package reminder_test
 
 import (
 	"context"
+	"html"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,16 @@ func TestDigests(t *testing.T) {
 	}
 	if fb := byRcpt[f.fallback]; !strings.Contains(fb.Text, "Orphan key") || !strings.Contains(fb.Text, "expires in 14 days, on 10 December 2026 at 12:00 UTC") {
 		t.Errorf("fallback digest:\n%s", fb.Text)
+	}
+	// The fallback address is not told it manages the applications.
+	const managerReason = "You receive this because you are a credential manager of these applications."
+	const fallbackReason = "You receive this because these applications have no credential manager and this is the portal's fallback address. Designate credential managers, so that reminders reach the people who can act on them."
+	if fb := byRcpt[f.fallback]; strings.Contains(fb.Text, managerReason) || !strings.Contains(fb.Text, fallbackReason) || !strings.Contains(fb.HTML, html.EscapeString(fallbackReason)) ||
+		!strings.HasPrefix(fb.Text, "A client secret of an application without a credential manager is close to expiry.\n") {
+		t.Errorf("fallback digest's reason:\n%s", fb.Text)
+	}
+	if !strings.Contains(alice.Text, managerReason) || strings.Contains(alice.Text, fallbackReason) {
+		t.Errorf("manager digest's reason:\n%s", alice.Text)
 	}
 	if strings.Contains(alice.HTML, "<script") || !strings.Contains(alice.Raw, "multipart/alternative") {
 		t.Errorf("not a multipart/alternative message:\n%s", alice.Raw)
