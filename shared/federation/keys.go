@@ -19,6 +19,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/sync/singleflight"
+
+	"credportal/shared/oauth"
 )
 
 // Bounds of the discovery and JWKS fetches and of their cache.
@@ -38,8 +40,10 @@ const (
 	KeysStale = 24 * time.Hour
 	// RefetchInterval is the least time between two fetches of one issuer's
 	// keys prompted by a kid the cached set lacks: forged kids cannot make
-	// the function hammer an issuer.
-	RefetchInterval = time.Minute
+	// the function hammer an issuer. A failed fetch is not tried again
+	// sooner either, which is what the token endpoint's Retry-After tells
+	// clients (the one value is defined there).
+	RefetchInterval = oauth.FederationRetryAfter
 )
 
 // ErrKeysUnavailable is returned when an issuer's keys cannot be read and
