@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -140,7 +139,7 @@ func validClaim(v string) bool {
 
 // CreateFederatedCredential adds a federated credential to the application.
 func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Caller, appID string, in CreateFederatedInput, r Request) (FederatedCredentialView, error) {
-	_, g, err := s.manage(ctx, c, appID)
+	g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return FederatedCredentialView{}, err
 	}
@@ -181,19 +180,9 @@ func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Call
 
 // DeleteFederatedCredential deletes a federated credential at once.
 func (s *FederatedService) DeleteFederatedCredential(ctx context.Context, c Caller, appID, credentialID string, r Request) error {
-	_, g, err := s.manage(ctx, c, appID)
+	fc, g, err := managed(ctx, s.Service, c, appID, credentialID, ids.FederatedCredential, "federated credential", ErrFederatedNotFound, s.store.GetFederatedCredential)
 	if err != nil {
 		return err
-	}
-	if !ids.Valid(ids.FederatedCredential, credentialID) {
-		return ErrFederatedNotFound
-	}
-	fc, err := s.store.GetFederatedCredential(ctx, appID, credentialID)
-	if errors.Is(err, ErrNotFound) {
-		return ErrFederatedNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("get federated credential %s: %w", credentialID, err)
 	}
 	ev, err := s.federatedEvent(c, audit.FederatedCredentialDeleted, fc, r)
 	if err != nil {

@@ -125,7 +125,7 @@ func (s *Service) keyExpiry(in CreateKeyInput, pk publickey.Key, now time.Time) 
 
 // CreateKey registers a public key on the application.
 func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in CreateKeyInput, r Request) (KeyView, error) {
-	_, g, err := s.manage(ctx, c, appID)
+	g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return KeyView{}, err
 	}
@@ -162,19 +162,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, appID string, in Crea
 // DeleteKey deletes a key at once. A key used within RecentUse is deleted
 // only with confirm.
 func (s *Service) DeleteKey(ctx context.Context, c Caller, appID, keyID string, confirm bool, r Request) error {
-	_, g, err := s.manage(ctx, c, appID)
+	k, g, err := managed(ctx, s, c, appID, keyID, ids.Key, "key", ErrKeyNotFound, s.store.GetKey)
 	if err != nil {
 		return err
-	}
-	if !ids.Valid(ids.Key, keyID) {
-		return ErrKeyNotFound
-	}
-	k, err := s.store.GetKey(ctx, appID, keyID)
-	if errors.Is(err, ErrNotFound) {
-		return ErrKeyNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("get key %s: %w", keyID, err)
 	}
 	if !confirm && k.LastUsedAt != nil && s.now().UTC().Sub(*k.LastUsedAt) < RecentUse+LastUsedPrecision {
 		return ErrKeyRecentlyUsed

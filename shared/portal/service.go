@@ -351,15 +351,37 @@ func (s *Service) changedUnder(ctx context.Context, c Caller, appID string) erro
 
 // manage resolves the caller's access to an application for a change of
 // its credentials: only a credential manager (or an admin) may make one.
-func (s *Service) manage(ctx context.Context, c Caller, appID string) (Application, grant, error) {
-	app, g, err := s.access(ctx, c, appID)
+func (s *Service) manage(ctx context.Context, c Caller, appID string) (grant, error) {
+	_, g, err := s.access(ctx, c, appID)
 	if err != nil {
-		return Application{}, grant{}, err
+		return grant{}, err
 	}
 	if !g.role.MayManage() {
-		return Application{}, grant{}, ErrManagersOnly
+		return grant{}, ErrManagersOnly
 	}
-	return app, g, nil
+	return g, nil
+}
+
+// managed reads, for a change the caller makes, the credential id of an
+// application it manages: a malformed id, or one the application lacks, is
+// notFound. kind is the id's kind (ids.Secret, …), what names it in errors.
+func managed[T any](ctx context.Context, s *Service, c Caller, appID, id, kind, what string, notFound error, get func(ctx context.Context, appID, id string) (T, error)) (T, grant, error) {
+	var none T
+	g, err := s.manage(ctx, c, appID)
+	if err != nil {
+		return none, grant{}, err
+	}
+	if !ids.Valid(kind, id) {
+		return none, grant{}, notFound
+	}
+	v, err := get(ctx, appID, id)
+	if errors.Is(err, ErrNotFound) {
+		return none, grant{}, notFound
+	}
+	if err != nil {
+		return none, grant{}, fmt.Errorf("get %s %s: %w", what, id, err)
+	}
+	return v, g, nil
 }
 
 // stored is the caller's error for err, the result of a credential change
@@ -513,7 +535,7 @@ func (s *Service) expiry(in CreateSecretInput, now time.Time) (time.Time, error)
 // CreateSecret makes a new secret for the application. The value is returned
 // here once and never kept.
 func (s *Service) CreateSecret(ctx context.Context, c Caller, appID string, in CreateSecretInput, r Request) (CreatedSecret, error) {
-	_, g, err := s.manage(ctx, c, appID)
+	g, err := s.manage(ctx, c, appID)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
@@ -567,19 +589,9 @@ const LastUsedPrecision = 5 * time.Minute
 // DeleteSecret deletes a secret at once. A secret used within RecentUse is
 // deleted only with confirm.
 func (s *Service) DeleteSecret(ctx context.Context, c Caller, appID, secretID string, confirm bool, r Request) error {
-	_, g, err := s.manage(ctx, c, appID)
+	sec, g, err := managed(ctx, s, c, appID, secretID, ids.Secret, "secret", ErrSecretNotFound, s.store.GetSecret)
 	if err != nil {
 		return err
-	}
-	if !ids.Valid(ids.Secret, secretID) {
-		return ErrSecretNotFound
-	}
-	sec, err := s.store.GetSecret(ctx, appID, secretID)
-	if errors.Is(err, ErrNotFound) {
-		return ErrSecretNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("get secret %s: %w", secretID, err)
 	}
 	now := s.now().UTC()
 	if !confirm && sec.LastUsedAt != nil && now.Sub(*sec.LastUsedAt) < RecentUse+LastUsedPrecision {
