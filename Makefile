@@ -14,13 +14,15 @@ deps: ## Check and install what the stack and the tests need
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
 	@command -v moto_server >/dev/null || { echo "installing moto (the AWS emulator)"; pip install 'moto[server]>=5,<6'; }
 	@command -v cfn-lint >/dev/null || { echo "installing cfn-lint"; pip install cfn-lint; }
+	@python3 -c 'import samtranslator' 2>/dev/null || { echo "installing the SAM translator"; pip install aws-sam-translator; }
 	@$(GO) mod download
-
 	@command -v jq >/dev/null || $(MAKE) -s apt PKG=jq
+	@command -v npm >/dev/null || $(MAKE) -s apt PKG=npm
+	@# The IAM policy evaluator in front of the emulator (infra/iam).
+	@[ -f infra/iam/node/node_modules/@cloud-copilot/iam-simulate/package.json ] || npm ci --prefix infra/iam/node --no-audit --no-fund
 
 deps-browser: ## Install Chromium and axe-core (npm) for the browser tests when missing
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || $(MAKE) -s apt PKG=chromium
-	@command -v npm >/dev/null || $(MAKE) -s apt PKG=npm
 	@[ -f infra/browsertest/node/node_modules/axe-core/axe.min.js ] || npm ci --prefix infra/browsertest/node --no-audit --no-fund
 
 apt: # install the Debian package $(PKG)

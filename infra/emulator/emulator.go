@@ -30,10 +30,16 @@ import (
 // Region is the region every client of the emulator uses.
 const Region = "us-east-1"
 
-// Emulator is a running moto_server, or one the user pointed at.
+// Emulator is a running moto_server, or one the user pointed at, behind a
+// front that lets an Authorizer refuse what AWS would refuse (moto evaluates
+// no IAM policy).
 type Emulator struct {
+	// URL is the front's address: every client of the emulator uses it.
 	URL string
-	cmd *exec.Cmd
+	// MotoURL is moto_server's own address.
+	MotoURL string
+	cmd     *exec.Cmd
+	front   *front
 	// isolation serialises what moto cannot run concurrently; see
 	// isolatingTransport.
 	isolation sync.RWMutex
@@ -49,8 +55,9 @@ func FreeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// Start runs moto_server on addr ("127.0.0.1:PORT") and waits until it
-// answers. It dies with the calling process.
+// Start runs the emulator at addr ("127.0.0.1:PORT"): its front listens
+// there, moto_server itself on a port the system chooses. It waits until
+// moto answers, and dies with the calling process.
 func Start(ctx context.Context, addr string) (*Emulator, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -64,7 +71,7 @@ func Start(ctx context.Context, addr string) (*Emulator, error) {
 	return start(ctx, host, port)
 }
 
-// StartFree runs moto_server on a port of host that the system chooses, so
+// StartFree runs the emulator on a port of host that the system chooses, so
 // that nothing else can take the port between choosing and binding it, and
 // waits until it answers.
 func StartFree(ctx context.Context, host string) (*Emulator, error) {
@@ -78,7 +85,13 @@ func start(ctx context.Context, host, port string) (*Emulator, error) {
 	if _, err := exec.LookPath("moto_server"); err != nil {
 		return nil, errors.New("moto_server not found on PATH: install it with 'pip install \"moto[server]\"'")
 	}
-	cmd := exec.Command("moto_server", "-H", host, "-p", port)
+	// The front takes the address asked for, now, so that nothing takes it
+	// while moto starts.
+	frontListener, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("emulator address %s:%s: %w", host, port, err)
+	}
+	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", "0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -88,9 +101,16 @@ func start(ctx context.Context, host, port string) (*Emulator, error) {
 		cmd.Stdout = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
+		frontListener.Close()
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	e := &Emulator{cmd: cmd}
+	started := false
+	defer func() {
+		if !started {
+			frontListener.Close()
+		}
+	}()
 	announced := make(chan string, 1)
 	go func() {
 		// Read the announcement, then keep draining so the server never
@@ -117,18 +137,24 @@ func start(ctx context.Context, host, port string) (*Emulator, error) {
 	case url, ok := <-announced:
 		if !ok {
 			e.Stop()
-			return nil, fmt.Errorf("moto_server exited before listening on %s:%s (is the port in use?)", host, port)
+			return nil, errors.New("moto_server exited before listening")
 		}
 		e.URL = url
 	case <-timeout.C:
 		e.Stop()
-		return nil, fmt.Errorf("moto_server did not start listening on %s:%s", host, port)
+		return nil, errors.New("moto_server did not start listening")
 	case <-ctx.Done():
 		e.Stop()
 		return nil, ctx.Err()
 	}
+	e.MotoURL = e.URL
 	for {
 		if err := e.ping(ctx); err == nil {
+			if err := e.startFront(frontListener); err != nil {
+				e.Stop()
+				return nil, err
+			}
+			started = true
 			return e, nil
 		}
 		select {
@@ -143,8 +169,20 @@ func start(ctx context.Context, host, port string) (*Emulator, error) {
 	}
 }
 
-// Attach uses an emulator that is already running at url.
-func Attach(url string) *Emulator { return &Emulator{URL: url} }
+// Attach uses an emulator that is already running at url, behind a front
+// of its own.
+func Attach(url string) (*Emulator, error) {
+	e := &Emulator{URL: url, MotoURL: url}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if err := e.startFront(l); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return e, nil
+}
 
 func (e *Emulator) ping(ctx context.Context) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+"/moto-api/", nil)
@@ -156,9 +194,13 @@ func (e *Emulator) ping(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends an emulator this package started.
+// Stop ends an emulator this package started, and the front of any.
 func (e *Emulator) Stop() {
-	if e == nil || e.cmd == nil || e.cmd.Process == nil {
+	if e == nil {
+		return
+	}
+	e.front.stop()
+	if e.cmd == nil || e.cmd.Process == nil {
 		return
 	}
 	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"credportal/infra/emulator"
+	"credportal/infra/iam"
 	"credportal/infra/lambdarun"
 	"credportal/infra/oidcissuer"
 	"credportal/infra/provision"
@@ -67,16 +68,20 @@ type Stack struct {
 	Functions map[string]*lambdarun.Instance
 	// Template is template.yaml as read at start.
 	Template *template.Template
+	// Guard evaluates each function's AWS calls against its policy in
+	// template.yaml, as IAM does in AWS.
+	Guard *iam.Guard
 
-	ownEmulator bool
-	routes      routes
-	auth        *authorizer
-	scanning    *scanningSigner
-	server      *http.Server
-	serveDone   chan struct{}
-	logs        io.Writer
-	stopOnce    sync.Once
-	stopErr     error
+	accessKeys map[string]string
+
+	routes    routes
+	auth      *authorizer
+	scanning  *scanningSigner
+	server    *http.Server
+	serveDone chan struct{}
+	logs      io.Writer
+	stopOnce  sync.Once
+	stopErr   error
 	// stopNotices stops the outbox poller (see notices.go), when the
 	// template has a sender.
 	stopNotices func()
@@ -146,6 +151,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		<-buildDone
 		return nil, err
 	}
+	// Each function calls AWS with credentials of its own, which the
+	// emulator's guard evaluates against that function's policy.
+	s.Guard = iam.Enforce(s.Emulator, root)
+	if s.accessKeys, err = s.Guard.Register(ctx, tmpl, locals, StackName, fns); err != nil {
+		<-buildDone
+		return nil, err
+	}
 	s.TableName = locals.Refs["Table"]
 	for _, id := range tmpl.ResourcesOfType("AWS::SecretsManager::Secret") {
 		s.Secrets[id] = locals.Refs[id]
@@ -208,7 +220,11 @@ func portError(what, addr string, err error) error {
 
 func (s *Stack) startEmulator(ctx context.Context, opts Options) error {
 	if opts.EmulatorURL != "" {
-		s.Emulator = emulator.Attach(strings.TrimRight(opts.EmulatorURL, "/"))
+		emu, err := emulator.Attach(strings.TrimRight(opts.EmulatorURL, "/"))
+		if err != nil {
+			return err
+		}
+		s.Emulator = emu
 		return nil
 	}
 	addr := opts.EmulatorAddr
@@ -219,7 +235,7 @@ func (s *Stack) startEmulator(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		s.Emulator, s.ownEmulator = emu, true
+		s.Emulator = emu
 		return nil
 	}
 	if l, err := net.Listen("tcp", addr); err != nil {
@@ -231,13 +247,13 @@ func (s *Stack) startEmulator(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	s.Emulator, s.ownEmulator = emu, true
+	s.Emulator = emu
 	return nil
 }
 
 // functionEnv is fn's environment pointing at the local resources.
 func (s *Stack) functionEnv(t *template.Template, fn template.Function, l template.Locals) (map[string]string, error) {
-	env, err := lambdarun.Env(t, fn, l, s.Emulator.URL, emulator.Region)
+	env, err := lambdarun.Env(t, fn, l, s.Emulator.URL, emulator.Region, s.accessKeys[fn.LogicalID])
 	if err != nil {
 		return nil, err
 	}
@@ -333,9 +349,8 @@ func (s *Stack) Stop() error {
 			go func() { defer wg.Done(); in.Stop() }()
 		}
 		wg.Wait()
-		if s.ownEmulator {
-			s.Emulator.Stop()
-		}
+		// Ends moto_server if the stack started it, and the front always.
+		s.Emulator.Stop()
 	})
 	return s.stopErr
 }

@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -71,6 +72,35 @@ func (t *Template) resolve(v any, l Locals) (any, error) {
 				ss = append(ss, s)
 			}
 			return strings.Join(ss, asString(parts[0])), nil
+		case "Fn::Select":
+			parts, _ := arg.([]any)
+			if len(parts) != 2 {
+				return nil, fmt.Errorf("bad Select %v", arg)
+			}
+			idx, err := t.Resolve(parts[0], l)
+			if err != nil {
+				return nil, err
+			}
+			list, err := t.resolve(parts[1], l)
+			if err != nil {
+				return nil, err
+			}
+			items, _ := list.([]any)
+			i, err := strconv.Atoi(idx)
+			if err != nil || i < 0 || i >= len(items) {
+				return nil, fmt.Errorf("Select %s out of %d items", idx, len(items))
+			}
+			return t.resolve(items[i], l)
+		case "Fn::Split":
+			parts, _ := arg.([]any)
+			if len(parts) != 2 {
+				return nil, fmt.Errorf("bad Split %v", arg)
+			}
+			whole, err := t.Resolve(parts[1], l)
+			if err != nil {
+				return nil, err
+			}
+			return toAny(strings.Split(whole, asString(parts[0]))), nil
 		case "Fn::If":
 			parts, _ := arg.([]any)
 			if len(parts) != 3 {
@@ -85,6 +115,49 @@ func (t *Template) resolve(v any, l Locals) (any, error) {
 			}
 			return t.resolve(parts[2], l)
 		}
+	}
+	return v, nil
+}
+
+// ResolveAll evaluates every intrinsic function inside v (a value of a
+// resource's properties, or of a translated template's), keeping its shape:
+// a policy document comes back as the JSON policy AWS would hold.
+func (t *Template) ResolveAll(v any, l Locals) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			for k := range x {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					out, err := t.resolve(x, l)
+					if err != nil {
+						return nil, err
+					}
+					if _, same := out.(map[string]any); same {
+						return nil, fmt.Errorf("unsupported intrinsic %s", k)
+					}
+					return t.ResolveAll(out, l)
+				}
+			}
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := t.ResolveAll(e, l)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			r, err := t.ResolveAll(e, l)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, nil
 	}
 	return v, nil
 }

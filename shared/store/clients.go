@@ -219,7 +219,7 @@ func (st *Store) secretsOf(ctx context.Context, app portal.Application) ([]porta
 // its client item, unless it was set less than portal.LastUsedPrecision before at (or
 // the secret no longer exists). It reports whether it wrote.
 func (st *Store) MarkSecretUsed(ctx context.Context, clientID, appID, secretID string, at time.Time) (bool, error) {
-	wrote, err := st.markUsed(ctx, clientID, secretKey(appID, secretID), clientSecretAttr(secretID), clientUsedAttr(secretID), at)
+	wrote, err := st.markUsed(ctx, clientID, secretKey(appID, secretID), clientUsedAttr(secretID), at)
 	if err != nil {
 		return false, fmt.Errorf("mark secret %s used: %w", secretID, err)
 	}
@@ -227,9 +227,12 @@ func (st *Store) MarkSecretUsed(ctx context.Context, clientID, appID, secretID s
 }
 
 // markUsed sets LastUsedAt to at on the item at itemKey and usedAttr on the
-// client item (when it holds entryAttr), unless it was set less than
-// UsedPrecision before at or the item no longer exists.
-func (st *Store) markUsed(ctx context.Context, clientID string, itemKey map[string]types.AttributeValue, entryAttr, usedAttr string, at time.Time) (bool, error) {
+// client item, unless it was set less than UsedPrecision before at or the
+// item no longer exists. The client item's condition names no credential
+// entry: IAM counts every attribute a request names (dynamodb:Attributes),
+// and the token function may name only the Used# attributes; the
+// credential's own item, in the same transaction, fails when it is gone.
+func (st *Store) markUsed(ctx context.Context, clientID string, itemKey map[string]types.AttributeValue, usedAttr string, at time.Time) (bool, error) {
 	itemUpdate := &types.Update{
 		TableName: aws.String(st.table), Key: itemKey,
 		UpdateExpression:          aws.String("SET LastUsedAt = :at"),
@@ -241,8 +244,8 @@ func (st *Store) markUsed(ctx context.Context, clientID string, itemKey map[stri
 		{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(clientID),
 			UpdateExpression:          aws.String("SET #used = :at"),
-			ConditionExpression:       aws.String("attribute_exists(#entry)"),
-			ExpressionAttributeNames:  map[string]string{"#used": usedAttr, "#entry": entryAttr},
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames:  map[string]string{"#used": usedAttr},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at))},
 		}},
 	}})

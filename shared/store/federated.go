@@ -213,8 +213,8 @@ func (st *Store) MarkFederatedUsed(ctx context.Context, clientID, appID, credent
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: aws.String(st.table), Key: clientKey(clientID),
 			UpdateExpression:          aws.String("SET #used = :at"),
-			ConditionExpression:       aws.String("attribute_exists(#entry)"),
-			ExpressionAttributeNames:  map[string]string{"#used": clientFederatedUsedPrefix + credentialID, "#entry": clientFederatedPrefix + credentialID},
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames:  map[string]string{"#used": clientFederatedUsedPrefix + credentialID},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(usedAt(at))},
 		}},
 	}})

@@ -233,7 +233,7 @@ func (st *Store) RemoveKey(ctx context.Context, k portal.Key, ev audit.Event, by
 // client item, unless it was set less than UsedPrecision before at (or the
 // key no longer exists). It reports whether it wrote.
 func (st *Store) MarkKeyUsed(ctx context.Context, clientID, appID, keyID string, at time.Time) (bool, error) {
-	wrote, err := st.markUsed(ctx, clientID, keyKey(appID, keyID), clientKeyAttr(keyID), clientKeyUsedAttr(keyID), at)
+	wrote, err := st.markUsed(ctx, clientID, keyKey(appID, keyID), clientKeyUsedAttr(keyID), at)
 	if err != nil {
 		return false, fmt.Errorf("mark key %s used: %w", keyID, err)
 	}

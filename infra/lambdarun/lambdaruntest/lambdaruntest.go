@@ -14,6 +14,7 @@ import (
 	"credportal/infra/apispec"
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
+	"credportal/infra/iam"
 	"credportal/infra/lambdarun"
 	"credportal/infra/provision"
 	"credportal/infra/template"
@@ -32,9 +33,13 @@ type Harness struct {
 	Build    *lambdarun.Build
 	// Locals are the values the functions' environments resolve with; the
 	// test's table is Locals.Refs["Table"], its parameters Locals.Params.
-	Locals    template.Locals
-	functions []template.Function
-	emu       *emulator.Emulator
+	Locals template.Locals
+	// Guard evaluates each function's calls against its policy in
+	// template.yaml, as IAM does in AWS.
+	Guard      *iam.Guard
+	functions  []template.Function
+	accessKeys map[string]string
+	emu        *emulator.Emulator
 }
 
 // New provisions a fresh copy of the stack's resources in emu and builds
@@ -51,6 +56,12 @@ func New(t emulatortest.TB, emu *emulator.Emulator, logicalIDs ...string) *Harne
 		t.Fatal(err)
 	}
 	if err := provision.Resources(context.Background(), emu.Config(), tmpl, h.Locals); err != nil {
+		t.Fatal(err)
+	}
+	// Each function calls AWS with credentials of its own, which the
+	// emulator's guard evaluates against that function's policy.
+	h.Guard = iam.Enforce(emu, root)
+	if h.accessKeys, err = h.Guard.Register(context.Background(), tmpl, h.Locals, h.Locals.Pseudo["AWS::StackName"], h.functions); err != nil {
 		t.Fatal(err)
 	}
 	var pkgs []string
@@ -86,7 +97,7 @@ func (h *Harness) Function(t emulatortest.TB, logicalID string) template.Functio
 // Env is the function's environment against the test's emulator.
 func (h *Harness) Env(t emulatortest.TB, logicalID string) map[string]string {
 	t.Helper()
-	env, err := lambdarun.Env(h.Template, h.Function(t, logicalID), h.Locals, h.emu.URL, emulator.Region)
+	env, err := lambdarun.Env(h.Template, h.Function(t, logicalID), h.Locals, h.emu.URL, emulator.Region, h.accessKeys[logicalID])
 	if err != nil {
 		t.Fatal(err)
 	}
