@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -59,7 +60,8 @@ func (rs routes) match(method, rawPath string) (route, map[string]string, bool) 
 func event(req *http.Request, r route, params map[string]string, body []byte, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
 	routeKey := r.Method + " " + r.Path
 	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: routeKey, RawPath: req.URL.EscapedPath(), RawQueryString: req.URL.RawQuery,
+		// HTTP APIs deliver rawPath, like the path parameters, decoded.
+		Version: "2.0", RouteKey: routeKey, RawPath: req.URL.Path, RawQueryString: req.URL.RawQuery,
 		Headers: map[string]string{},
 	}
 	for name, values := range req.Header {
@@ -102,7 +104,10 @@ func event(req *http.Request, r route, params map[string]string, body []byte, re
 		},
 	}
 	if len(body) > 0 {
-		if textual(req.Header.Get("Content-Type")) {
+		// A body that is not valid UTF-8 cannot travel as a JSON string
+		// (encoding would turn its bytes into U+FFFD): it goes base64, as
+		// API Gateway sends any body it does not pass as text.
+		if textual(req.Header.Get("Content-Type")) && utf8.Valid(body) {
 			ev.Body = string(body)
 		} else {
 			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true

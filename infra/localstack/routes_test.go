@@ -1,6 +1,8 @@
 package localstack
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"net/http/httptest"
@@ -38,7 +40,11 @@ func TestMatch(t *testing.T) {
 		{"DELETE", "/v1/applications/a/secrets/s", "Secrets", map[string]string{"applicationId": "a", "secretId": "s"}},
 		{"DELETE", "/v1/applications/a/secrets", "", nil},
 		{"PATCH", "/any/1", "Any", map[string]string{"x": "1"}},
-		{"GET", "/v1/applications/a%40b", "App", map[string]string{"applicationId": "a%40b"}},
+		// Parameters decoded, as HTTP APIs deliver them.
+		{"GET", "/v1/applications/a%40b", "App", map[string]string{"applicationId": "a@b"}},
+		{"GET", "/v1/applications/zo%C3%AB", "App", map[string]string{"applicationId": "zoë"}},
+		{"GET", "/v1/applications/a%2Fb", "App", map[string]string{"applicationId": "a/b"}},
+		{"GET", "/assets/a%20b/c.js", "Page", map[string]string{"proxy": "a b/c.js"}},
 		{"HEAD", "/assets/app.js", "", nil},
 		{"GET", "//assets/app.js", "", nil},
 		{"GET", "/v1/applications/app_1/", "", nil},
@@ -96,6 +102,19 @@ func TestEvent(t *testing.T) {
 	rc := ev.RequestContext
 	if rc.Stage != "$default" || rc.RequestID != "rid" || rc.HTTP.Method != "POST" || rc.HTTP.SourceIP != "192.0.2.1" || rc.HTTP.Protocol != "HTTP/1.1" {
 		t.Errorf("request context %+v", rc)
+	}
+	// A JSON body that is not valid UTF-8 reaches the function byte for
+	// byte, base64-encoded, never repaired into U+FFFD.
+	bad := []byte("{\"name\":\"ab\xff\xfecd\"}")
+	req = httptest.NewRequest("POST", "/x", bytes.NewReader(bad))
+	req.Header.Set("Content-Type", "application/json")
+	if ev := event(req, rt, nil, bad, "r", testNow); !ev.IsBase64Encoded || ev.Body != base64.StdEncoding.EncodeToString(bad) {
+		t.Errorf("invalid UTF-8 body %q base64 %v", ev.Body, ev.IsBase64Encoded)
+	}
+	// rawPath decoded, as HTTP APIs deliver it.
+	req = httptest.NewRequest("PUT", "/v1/x/zo%C3%AB%40x.example", nil)
+	if ev := event(req, rt, nil, nil, "r", testNow); ev.RawPath != "/v1/x/zoë@x.example" {
+		t.Errorf("rawPath %q", ev.RawPath)
 	}
 	req = httptest.NewRequest("POST", "/x", strings.NewReader(`{"a":1}`))
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")

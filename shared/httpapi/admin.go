@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 
 	"credportal/shared/portal"
@@ -120,20 +118,6 @@ func matchAdminRoute(req Request) (adminRoute, map[string]string, bool) {
 	return r, params, true
 }
 
-// pathEmail reads the {email} path parameter. HTTP APIs pass path parameters
-// decoded ("a@b.example"); a value still percent-encoded ("a%40b.example")
-// has no "@" and is decoded once. A value with an "@" is taken as it is, so
-// an address whose local part holds a "%" keeps it.
-func pathEmail(req Request) string {
-	v := req.PathParameters["email"]
-	if !strings.Contains(v, "@") && strings.Contains(v, "%") {
-		if d, err := url.PathUnescape(v); err == nil {
-			return d
-		}
-	}
-	return v
-}
-
 func (a AdminAPI) apis(_ context.Context, _ Request, c portal.Caller) (Response, error) {
 	apis, err := a.Admin.APIs(c)
 	if err != nil {
@@ -196,7 +180,7 @@ func (a AdminAPI) setDesignation(ctx context.Context, req Request, c portal.Call
 	if err := DecodeJSON(req, &in); err != nil {
 		return Response{}, err
 	}
-	app, err := a.Admin.SetDesignation(ctx, c, req.PathParameters["applicationId"], pathEmail(req), in.Role, RequestOf(req))
+	app, err := a.Admin.SetDesignation(ctx, c, req.PathParameters["applicationId"], req.PathParameters["email"], in.Role, RequestOf(req))
 	if err != nil {
 		return Response{}, err
 	}
@@ -206,7 +190,7 @@ func (a AdminAPI) setDesignation(ctx context.Context, req Request, c portal.Call
 // removeDesignation answers 200 with the application as it now is, so the
 // caller sees at once whether it is left with too few credential managers.
 func (a AdminAPI) removeDesignation(ctx context.Context, req Request, c portal.Caller) (Response, error) {
-	app, err := a.Admin.RemoveDesignation(ctx, c, req.PathParameters["applicationId"], pathEmail(req), RequestOf(req))
+	app, err := a.Admin.RemoveDesignation(ctx, c, req.PathParameters["applicationId"], req.PathParameters["email"], RequestOf(req))
 	if err != nil {
 		return Response{}, err
 	}

@@ -306,7 +306,9 @@ func TestAdminValidation(t *testing.T) {
 		{"patch malformed application", routeUpdateApp, map[string]string{"applicationId": "../x"}, `{"name":"X"}`, 404, "application_not_found"},
 		// Designations.
 		{"designate manager", routeSetDesig, desig("Peter@Initech.example"), `{"role":"credential_manager"}`, 200, ""},
-		{"designate encoded email", routeSetDesig, desig("milton%40initech.example"), `{"role":"viewer"}`, 200, ""},
+		// HTTP APIs decode path parameters: one still encoded is the text it
+		// spells, with no "@".
+		{"designate encoded email", routeSetDesig, desig("milton%40initech.example"), `{"role":"viewer"}`, 400, "invalid_email"},
 		{"designate plus address", routeSetDesig, desig("bill+it@initech.example"), `{"role":"viewer"}`, 200, ""},
 		{"role admin", routeSetDesig, desig("x@initech.example"), `{"role":"admin"}`, 400, "invalid_role"},
 		{"role empty", routeSetDesig, desig("x@initech.example"), `{"role":""}`, 400, "invalid_role"},
@@ -322,7 +324,7 @@ func TestAdminValidation(t *testing.T) {
 		{"email too long", routeSetDesig, desig(strings.Repeat("x", 64) + "@" + strings.Repeat("i", 186) + ".com"), `{"role":"viewer"}`, 400, "invalid_email"},
 		{"email bad escape", routeSetDesig, desig("x%zz"), `{"role":"viewer"}`, 400, "invalid_email"},
 		{"designate on unknown application", routeSetDesig, map[string]string{"applicationId": "app_01kmz3w9k2m4n6p8q0r2s4t6va", "email": "x@initech.example"}, `{"role":"viewer"}`, 404, "application_not_found"},
-		{"remove encoded email", routeRemoveDesig, desig("milton%40initech.example"), ``, 200, ""},
+		{"remove encoded email", routeRemoveDesig, desig("milton%40initech.example"), ``, 400, "invalid_email"},
 		{"remove not designated", routeRemoveDesig, desig("milton@initech.example"), ``, 404, "designation_not_found"},
 		{"remove invalid email", routeRemoveDesig, desig("milton"), ``, 400, "invalid_email"},
 		{"remove on unknown application", routeRemoveDesig, map[string]string{"applicationId": "app_01kmz3w9k2m4n6p8q0r2s4t6va", "email": "x@initech.example"}, ``, 404, "application_not_found"},

@@ -63,8 +63,8 @@ func (r *Router) add(key string) (err error) {
 }
 
 // Match returns the route key that serves method on rawPath (the path as
-// sent, percent-encoded) and the path parameters it binds, as they stand in
-// rawPath. A path API Gateway would not route (one that ServeMux would clean
+// sent, percent-encoded) and the path parameters it binds, percent-decoded
+// as HTTP APIs deliver them ("a%40b.example" binds "a@b.example"). A path API Gateway would not route (one that ServeMux would clean
 // or redirect first, or a greedy parameter with nothing to hold) matches
 // nothing.
 func (r *Router) Match(method, rawPath string) (routeKey string, params map[string]string, ok bool) {
@@ -89,13 +89,18 @@ func (r *Router) Match(method, rawPath string) (routeKey string, params map[stri
 			continue
 		}
 		if name, greedy := strings.CutSuffix(name, "+}"); greedy {
-			params[name] = strings.Join(got[i:], "/")
-			if params[name] == "" {
+			v, err := url.PathUnescape(strings.Join(got[i:], "/"))
+			if err != nil || v == "" {
 				return "", nil, false
 			}
+			params[name] = v
 			break
 		}
-		params[strings.TrimSuffix(name, "}")] = got[i]
+		v, err := url.PathUnescape(got[i])
+		if err != nil {
+			return "", nil, false
+		}
+		params[strings.TrimSuffix(name, "}")] = v
 	}
 	return string(key), params, true
 }
