@@ -25,6 +25,13 @@ func TestHiddenInputAsAWSDelivers(t *testing.T) {
 	admin := token(t, "admin@registry.example", true)
 	appID := applicationID(t, "Acme Search")
 	designation := "/v1/admin/applications/" + appID + "/designations/"
+	// The demo data is shared by the package's tests: the designations
+	// made here go again.
+	t.Cleanup(func() {
+		for _, email := range []string{"idn@xn--bcher-kva.example", "a%25b@x.example"} {
+			call(t, http.MethodDelete, designation+email, admin, "", "")
+		}
+	})
 	for _, tc := range []struct {
 		name        string
 		function    string

@@ -203,6 +203,20 @@ func (s *Stack) Mail(ctx context.Context) ([]MailItem, error) {
 		}
 		items = append(items, it)
 	}
+	// Newest first by the Date each message was written with: senders run
+	// concurrently (the notice poller, a sweep), so SES's order of arrival
+	// can differ from it by a moment.
+	slices.SortStableFunc(items, func(a, b MailItem) int {
+		switch {
+		case a.SentAt == nil || b.SentAt == nil:
+			return 0
+		case a.SentAt.After(*b.SentAt):
+			return -1
+		case b.SentAt.After(*a.SentAt):
+			return 1
+		}
+		return 0
+	})
 	return items, nil
 }
 

@@ -403,13 +403,13 @@ func TestSweepAndMail(t *testing.T) {
 	}
 	var result map[string]int
 	r.json(t, &result)
-	want := map[string]int{"sent": 4, "skipped": 0, "failed": 0, "deferred": 0, "undeliverable": 0}
+	want := map[string]int{"sent": 4, "skipped": 0, "failed": 0, "deferred": 0, "undeliverable": 0, "sesNotReady": 0}
 	for k, n := range want {
 		if result[k] != n {
 			t.Errorf("sweep %s = %d, want %d", k, result[k], n)
 		}
 	}
-	if len(result) != 8 || result["examined"] < 3 || result["examined"] > 4 || result["due"] != result["reminders"] || result["reminders"] < 5 {
+	if len(result) != 9 || result["examined"] < 3 || result["examined"] > 4 || result["due"] != result["reminders"] || result["reminders"] < 5 {
 		t.Errorf("sweep: %d %s, want 3 or 4 secrets examined and every due reminder sent", r.status, r.body)
 	}
 	again := call(t, http.MethodPost, "/local/sweep", "", "", "")

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -225,28 +227,54 @@ func Throttled(err error) bool {
 
 // Undeliverable reports whether SES refused a message for good because of
 // its recipient, so sending it again can never succeed: SES v2's
-// MessageRejected (the address or the message is refused, e.g. an address
-// the SES sandbox has not verified) and BadRequestException (e.g. an address
-// SES cannot parse, such as a non-ASCII local part: SES has no SMTPUTF8).
-// The portal sends each message to one recipient, composed by itself, so a
-// BadRequestException is taken to be about the recipient.
+// MessageRejected (the address or the message is refused) and
+// BadRequestException (e.g. an address SES cannot parse, such as a
+// non-ASCII local part: SES has no SMTPUTF8), unless the refusal is the
+// sender side's (SenderNotReady). The portal sends each message to one
+// recipient, composed by itself, so a BadRequestException is taken to be
+// about the recipient.
 //
 // Everything else is transient and the message is tried again later:
 // throttling (TooManyRequestsException, Throttling), the daily quota
-// (LimitExceededException), a paused or suspended account
-// (SendingPausedException, AccountSuspendedException: the whole account
-// stops, not one address) and SES's own failures (HTTP 5xx).
-//
-// Which answer AWS gives for which address is not verified here (the
-// emulator accepts any address with an @); the tests answer as SES is
-// documented to.
+// (LimitExceededException), a sender side not ready (SenderNotReady) and
+// SES's own failures (HTTP 5xx).
 func Undeliverable(err error) bool {
 	var (
 		rejected *types.MessageRejected
 		bad      *types.BadRequestException
 	)
-	return errors.As(err, &rejected) || errors.As(err, &bad)
+	return (errors.As(err, &rejected) || errors.As(err, &bad)) && !SenderNotReady(err)
 }
+
+// SenderNotReady reports whether SES refused a message because of the
+// sending side, not the recipient: the sender's identity not verified, the
+// account in the sandbox refusing an unverified recipient (SES answers both
+// with MessageRejected "Email address is not verified. The following
+// identities failed the check in region …: …"; moto says "Email address not
+// verified …", or for a raw message "Did not have authority to send from
+// email …"), the custom MAIL FROM domain not verified, sending paused or
+// the account suspended, or a configuration set that does not exist. Such a
+// refusal marks no one undeliverable: the message stays due until SES is
+// set up. https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html
+func SenderNotReady(err error) bool {
+	var (
+		rejected   *types.MessageRejected
+		mailFrom   *types.MailFromDomainNotVerifiedException
+		paused     *types.SendingPausedException
+		suspended  *types.AccountSuspendedException
+		missingSet *types.NotFoundException
+	)
+	switch {
+	case errors.As(err, &rejected):
+		return notVerified.MatchString(aws.ToString(rejected.Message))
+	case errors.As(err, &missingSet):
+		return strings.Contains(strings.ToLower(aws.ToString(missingSet.Message)), "configuration set")
+	}
+	return errors.As(err, &mailFrom) || errors.As(err, &paused) || errors.As(err, &suspended)
+}
+
+// notVerified matches the forms of a sender refusal SES and moto give.
+var notVerified = regexp.MustCompile(`(?i)\bemail address (is )?not verified\b|\bdid not have authority to send from\b`)
 
 // Stopped reports whether SES refuses to send anything more for now (daily
 // quota used, sending paused, account suspended): trying again in this run is
@@ -293,4 +321,37 @@ func ApplicationURL(portalURL, appID string) string {
 		portalURL += "/"
 	}
 	return portalURL + "applications/" + appID
+}
+
+// FromOf is the address sender sends from, where it says (a *Mailer does).
+func FromOf(sender any) string {
+	if f, ok := sender.(interface{ From() string }); ok {
+		return f.From()
+	}
+	return "the sender address"
+}
+
+// MetricsNamespace is the CloudWatch namespace of the portal's own metrics.
+const MetricsNamespace = "CredentialsPortal"
+
+// ReportSenderNotReady says, at error level, that SES refused to send from
+// sender because the sending side is not set up (SenderNotReady), what to
+// do, and that waiting messages stay due; the same line carries the
+// SesNotReady metric, by sender, in CloudWatch's embedded metric format,
+// which template.yaml's SesNotReadyAlarm watches.
+func ReportSenderNotReady(ctx context.Context, log *slog.Logger, sender string, waiting int, err error) {
+	log.ErrorContext(ctx, "SES is not ready to send from "+sender+": verify that identity (or its domain) in SES, "+
+		"request production access if the account is in the sandbox, and check that sending is not paused; "+
+		"the messages stay due and go out once SES accepts them",
+		"sender", sender, "waiting", waiting, "error", err.Error(),
+		slog.Group("_aws",
+			"Timestamp", time.Now().UnixMilli(),
+			"CloudWatchMetrics", []map[string]any{{
+				"Namespace":  MetricsNamespace,
+				"Dimensions": [][]string{{"Sender"}},
+				"Metrics":    []map[string]string{{"Name": "SesNotReady", "Unit": "Count"}},
+			}},
+		),
+		"Sender", sender, "SesNotReady", waiting,
+	)
 }

@@ -243,6 +243,12 @@ func (o *Outbox) deliverTo(ctx context.Context, c Claim, token string, msg mail.
 			return err
 		}
 		return nil
+	case mail.SenderNotReady(err):
+		// No recipient is at fault: the notice stays in the outbox and the
+		// stream's retries send it once SES is set up.
+		mail.ReportSenderNotReady(ctx, o.log, mail.FromOf(o.sender), 1, err)
+		o.release(ctx, c, token)
+		return fmt.Errorf("send: %w", err)
 	case mail.Undeliverable(err):
 		o.log.ErrorContext(ctx, "security notice undeliverable: SES refused the address for good; it is not tried again",
 			"eventId", c.EventID, "recipient", c.Recipient, "error", err.Error())

@@ -259,7 +259,10 @@ func TestSESRefusals(t *testing.T) {
 		answer    error
 		permanent bool
 	}{
-		{"message rejected", &sestypes.MessageRejected{Message: aws.String("Email address is not verified.")}, true},
+		{"message rejected", &sestypes.MessageRejected{Message: aws.String("Address blacklisted.")}, true},
+		// The sending side not set up is no recipient's fault: retried.
+		{"sender not verified", &sestypes.MessageRejected{Message: aws.String("Email address is not verified. The following identities failed the check in region EU-WEST-1: no-reply@portal.example")}, false},
+		{"sending paused", &sestypes.SendingPausedException{Message: aws.String("Sending is paused for this account.")}, false},
 		{"bad request", &sestypes.BadRequestException{Message: aws.String("Illegal address")}, true},
 		{"throttled", &sestypes.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}, false},
 		{"daily quota", &sestypes.LimitExceededException{Message: aws.String("Daily message quota exceeded.")}, false},

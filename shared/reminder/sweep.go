@@ -71,6 +71,11 @@ type Result struct {
 	// (mail.Undeliverable): recorded, never tried again, and no failure of
 	// the run.
 	Undeliverable int `json:"undeliverable"`
+	// SesNotReady reminders stay due because SES refused the sending side
+	// (mail.SenderNotReady: the sender's identity not verified, the
+	// sandbox, sending paused): nothing is marked undeliverable, the run
+	// stops sending, and the next run sends them once SES is set up.
+	SesNotReady int `json:"sesNotReady"`
 }
 
 // item is one due reminder, with what its digest shows.
@@ -118,7 +123,11 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 			stopped = true
 		}
 		if stopped {
-			r.res.Deferred += len(items)
+			if r.notReady != nil {
+				r.res.SesNotReady += len(items)
+			} else {
+				r.res.Deferred += len(items)
+			}
 			r.leaveUnmarked(items)
 			continue
 		}
@@ -130,10 +139,13 @@ func (s *Sweep) Run(ctx context.Context) (Result, error) {
 	r.markReminded(ctx, due)
 
 	res := r.res
+	if r.notReady != nil {
+		mail.ReportSenderNotReady(ctx, s.log, mail.FromOf(s.sender), res.SesNotReady, r.notReady)
+	}
 	s.log.InfoContext(ctx, "expiry sweep",
 		"day", r.now.Format(time.DateOnly), "examined", res.Examined, "due", res.Due, "sent", res.Sent,
 		"reminders", res.Reminders, "skipped", res.Skipped, "failed", res.Failed, "deferred", res.Deferred,
-		"undeliverable", res.Undeliverable)
+		"undeliverable", res.Undeliverable, "sesNotReady", res.SesNotReady)
 	if err := errors.Join(r.errs...); err != nil {
 		return res, fmt.Errorf("expiry sweep: %d failures, left for a later run: %w", res.Failed, err)
 	}
@@ -153,6 +165,8 @@ type run struct {
 	unmarked map[thresholdKey]bool
 	// recipientSets holds each application's RecipientSet.
 	recipientSets map[string]string
+	// notReady is SES's refusal of the sending side, once it came.
+	notReady error
 }
 
 // leaveUnmarked keeps the items' (credential, threshold) pairs from being
@@ -407,10 +421,13 @@ const (
 	// digestUndeliverable: SES refused the recipient for good; its
 	// reminders are recorded so and never tried again.
 	digestUndeliverable
+	// sesNotReady: SES refused the sending side (mail.SenderNotReady);
+	// nothing more can go out until it is set up.
+	sesNotReady
 )
 
 // stops says whether the run should send nothing more.
-func (o outcome) stops() bool { return o == outOfTime || o == sesRefusing }
+func (o outcome) stops() bool { return o == outOfTime || o == sesRefusing || o == sesNotReady }
 
 // deliver claims a recipient's reminders, sends the digest of those claimed,
 // and records them sent, or releases them if the digest did not go out.
@@ -442,6 +459,9 @@ func (r *run) deliver(ctx context.Context, rcpt string, items []item) outcome {
 		return r.unsent(ctx, token, claimed, renderErr)
 	}
 	id, sendErr := r.send(ctx, msg)
+	if mail.SenderNotReady(sendErr) {
+		return r.senderNotReady(ctx, token, claimed, sendErr)
+	}
 	if mail.Undeliverable(sendErr) {
 		r.undeliverable(ctx, rcpt, token, claimed, sendErr)
 		return digestUndeliverable
@@ -518,6 +538,19 @@ func (r *run) unsent(ctx context.Context, token string, claimed []item, err erro
 		return outOfTime
 	}
 	return digestFailed
+}
+
+// senderNotReady leaves the claimed reminders of a digest due, released at
+// once, when SES refused the sending side: no recipient is at fault, and no
+// later digest of this run can go out either.
+func (r *run) senderNotReady(ctx context.Context, token string, claimed []item, err error) outcome {
+	r.notReady = err
+	r.res.SesNotReady += len(claimed)
+	r.leaveUnmarked(claimed)
+	for _, it := range claimed {
+		r.release(ctx, it.claim, token)
+	}
+	return sesNotReady
 }
 
 // release gives a claim up at once, even when the invocation is ending.

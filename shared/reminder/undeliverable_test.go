@@ -46,19 +46,24 @@ func (a *sesAnswers) middleware(stack *middleware.Stack) error {
 // One address SES refuses for good never fails the run: its reminder is
 // recorded undeliverable and never tried again, and the others go out. What
 // SES refuses for now (throttling, the quota, its own failures) fails the
-// run, so it is retried, and goes out once SES takes it.
+// run, so it is retried, and goes out once SES takes it. A refusal of the
+// sending side (SES not set up) marks nothing undeliverable either: the run
+// counts it as sesNotReady, without failing, and the next run sends it.
 func TestUndeliverableRecipient(t *testing.T) {
 	const bad = "zoe@bad.test"
 	cases := []struct {
 		name      string
 		answer    error
 		permanent bool
+		notReady  bool
 	}{
-		{"message rejected", &types.MessageRejected{Message: aws.String("Email address is not verified.")}, true},
-		{"bad request", &types.BadRequestException{Message: aws.String("Illegal address")}, true},
-		{"throttled", &types.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}, false},
-		{"daily quota", &types.LimitExceededException{Message: aws.String("Daily message quota exceeded.")}, false},
-		{"SES failure", &smithy.GenericAPIError{Code: "InternalFailure", Message: "Internal failure", Fault: smithy.FaultServer}, false},
+		{"message rejected", &types.MessageRejected{Message: aws.String("Address blacklisted.")}, true, false},
+		{"sender not verified", &types.MessageRejected{Message: aws.String("Email address is not verified. The following identities failed the check in region EU-WEST-1: " + "no-reply@portal.example")}, false, true},
+		{"sending paused", &types.SendingPausedException{Message: aws.String("Sending is paused for this account.")}, false, true},
+		{"bad request", &types.BadRequestException{Message: aws.String("Illegal address")}, true, false},
+		{"throttled", &types.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}, false, false},
+		{"daily quota", &types.LimitExceededException{Message: aws.String("Daily message quota exceeded.")}, false, false},
+		{"SES failure", &smithy.GenericAPIError{Code: "InternalFailure", Message: "Internal failure", Fault: smithy.FaultServer}, false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,7 +106,7 @@ func TestUndeliverableRecipient(t *testing.T) {
 				f.exactlyOnce(key("good@u.test", s, 7), keyReminder("good@u.test", k, 7), key("ok@v.test", s2, 7))
 				return
 			}
-			if err == nil || res.Undeliverable != 0 || status == "undeliverable" || keyStatus == "undeliverable" {
+			if (err == nil) != c.notReady || res.Undeliverable != 0 || (res.SesNotReady > 0) != c.notReady || status == "undeliverable" || keyStatus == "undeliverable" {
 				t.Fatalf("run with a transient refusal: %+v, %v, status %q, the key's %q", res, err, status, keyStatus)
 			}
 			answers.mu.Lock()
