@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help dev test bench deps deps-browser apt lint screenshots
+.PHONY: help dev test bench deps deps-browser apt lint screenshots smoke
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -57,6 +57,10 @@ bench: deps ## Print the benchmark figures (about 10 minutes; the sweep's takes 
 
 lint: ## Validate template.yaml offline
 	cfn-lint template.yaml
+
+smoke: ## Check a deployed portal from outside: make smoke URL=https://portal.example/ (CLIENT_ID, CLIENT_SECRET for a token)
+	@test -n "$(URL)" || { echo "usage: make smoke URL=<the portal's URL> [CLIENT_ID=… CLIENT_SECRET=…]"; exit 2; }
+	$(GO) run ./infra/cmd/smoke "$(URL)"
 
 # `sam build` (BuildMethod: makefile) runs `make build-<LogicalId>` for each
 # function, with ARTIFACTS_DIR in its environment, in a copy of the repository
