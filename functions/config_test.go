@@ -36,6 +36,7 @@ func TestEveryFunctionRefusesToStartWithoutItsConfiguration(t *testing.T) {
 		"me":                          {"TABLE_NAME", "AWS_REGION"},
 		"portal":                      {"OIDC_CLIENT_ID", "PORTAL_URL"},
 		"send-notices":                {"TABLE_NAME", "SENDER_EMAIL", "PORTAL_URL", "AWS_REGION"},
+		"initial-admin":               {"USER_POOL_ID", "AWS_REGION"},
 		"secret-scanning":             {"TABLE_NAME", "PEPPER_SECRET_ID", "SENDER_EMAIL", "AWS_REGION"},
 		"token":                       {"TABLE_NAME", "ISSUER", "SIGNING_SECRET_ID", "AWS_REGION"},
 		"create-key":                  {"TABLE_NAME", "AWS_REGION"},

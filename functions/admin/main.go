@@ -12,9 +12,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"credportal/shared/config"
+	"credportal/shared/directory"
 	"credportal/shared/httpapi"
 	"credportal/shared/portal"
 	"credportal/shared/store"
@@ -29,7 +31,13 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	admin := portal.NewAdmin(st, env.Portal, time.Now, rand.Reader)
+	// With the stack's own user pool, a person designated gets a user and
+	// Cognito's invitation; with an external sign-in provider, nobody is made.
+	var people portal.Directory = directory.None{}
+	if pool := config.UserPool(os.Getenv); pool != "" {
+		people = directory.NewPool(cognito.NewFromConfig(cfg), pool)
+	}
+	admin := portal.NewAdmin(st, env.Portal, time.Now, rand.Reader, people)
 	api := httpapi.AdminAPI{Admin: admin, Identity: env.Identity}
 	lambda.Start(api.Handler())
 }

@@ -34,6 +34,6 @@ func main() {
 	// whose first answer was lost would mail twice. The sweep backs off from
 	// throttling itself and leaves other failures to its next run.
 	ses := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
-	sweep := reminder.New(st, mail.NewMailer(ses, env.Mail.Sender, env.Mail.SenderName), env.Reminder, time.Now, rand.Reader)
+	sweep := reminder.New(st, mail.NewMailer(ses, env.Mail.Sender, env.Mail.SenderName).WithSupport(env.Mail.Support), env.Reminder, time.Now, rand.Reader)
 	lambda.Start(sweep.Handle)
 }

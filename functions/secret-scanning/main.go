@@ -35,7 +35,7 @@ func main() {
 	sm := secretsmanager.NewFromConfig(cfg)
 	// A value is looked up under every version of the pepper a stored hash may name.
 	peppers := keys.NewPeppers(sm, env.PepperSecretID, time.Now).WithVersionLister(sm)
-	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), env.Mail.Sender, env.Mail.SenderName), st, env.Mail.PortalURL, env.Mail.Fallback)
+	notices := mail.NewNotifier(mail.NewMailer(sesv2.NewFromConfig(cfg), env.Mail.Sender, env.Mail.SenderName).WithSupport(env.Mail.Support), st, env.Mail.PortalURL, env.Mail.Fallback)
 	leaks := portal.NewLeaks(st, peppers, notices, env.LeakAction, time.Now, rand.Reader)
 	h := scanning.Handler{
 		Keys:    scanning.NewKeys(scanning.NewHTTPClient(), env.KeysURL, time.Now),

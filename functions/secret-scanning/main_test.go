@@ -25,6 +25,7 @@ import (
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/lambdarun/lambdaruntest"
 	"credportal/infra/testlog"
+	"credportal/shared/directory"
 	"credportal/shared/keys"
 	"credportal/shared/portal"
 	"credportal/shared/store"
@@ -106,7 +107,7 @@ func TestReportsUnderRuntimeEmulator(t *testing.T) {
 	cfg := emu.Config()
 	st := store.New(dynamodb.NewFromConfig(cfg), h.Locals.Refs["Table"])
 	admin := portal.Caller{Email: "admin@operator.test", Admin: true}
-	adm := portal.NewAdmin(st, portal.DefaultConfig(), time.Now, rand.Reader)
+	adm := portal.NewAdmin(st, portal.DefaultConfig(), time.Now, rand.Reader, directory.None{})
 	svc := portal.NewService(st, keys.NewPeppers(secretsmanager.NewFromConfig(cfg), h.Locals.Refs["PepperSecret"], time.Now), portal.DefaultConfig(), time.Now, rand.Reader)
 	org, err := adm.CreateOrganisation(ctx, admin, portal.OrganisationInput{Name: "Acme Ltd", Country: "GB"}, portal.Request{})
 	if err != nil {

@@ -35,7 +35,13 @@ func main() {
 	// whose first answer was lost would mail twice. A failed send fails the
 	// delivery, which the stream retries.
 	ses := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
-	notices := outbox.New(st, mail.NewMailer(ses, env.Mail.Sender, env.Mail.SenderName),
-		outbox.Config{PortalURL: env.Mail.PortalURL, Fallback: env.Mail.Fallback}, time.Now, rand.Reader)
+	// A person designated signs in with a user of the stack's own pool
+	// (USER_POOL_ID), or with the operator's own sign-in provider.
+	signIn := mail.SignInExternal
+	if config.UserPool(os.Getenv) != "" {
+		signIn = mail.SignInOwnAccounts
+	}
+	mailer := mail.NewMailer(ses, env.Mail.Sender, env.Mail.SenderName).WithSupport(env.Mail.Support)
+	notices := outbox.New(st, mailer, outbox.Config{PortalURL: env.Mail.PortalURL, Fallback: env.Mail.Fallback, SignIn: signIn}, time.Now, rand.Reader)
 	lambda.Start(notices.Handle)
 }

@@ -43,6 +43,23 @@ func TestPortal(t *testing.T) {
 	t.Run("identity bindings", func(t *testing.T) {
 		bindings(t, newTab(t, b, stack.URL), stack)
 	})
+	// Someone designated on nothing is told whom to ask: SupportContact.
+	t.Run("not designated", func(t *testing.T) {
+		tb := newTab(t, b, stack.URL)
+		tb.open("")
+		tb.waitFor("button.user")
+		tb.typeInto("form.other input[name=email]", "stranger@acme.example")
+		tb.click("form.other button[type=submit]")
+		tb.waitJS("document.querySelector('#who .email') && document.querySelector('#who .email').textContent === 'stranger@acme.example'", "signed in as stranger@acme.example")
+		if names := appNames(tb); len(names) != 0 {
+			t.Fatalf("applications %v", names)
+		}
+		text := tb.text("main .empty")
+		href := evalJS[string](tb, `(document.querySelector('main .empty a') || {}).href || ''`)
+		if !strings.Contains(text, "Ask support@registry.example to designate you") || href != "mailto:support@registry.example" {
+			t.Fatalf("empty state %q, link %q", text, href)
+		}
+	})
 }
 
 // startStack starts the local stack, seeded with the demo data, with the

@@ -133,8 +133,14 @@ func Policies(root, path string, tmpl *template.Template, l template.Locals) (ma
 		roleRes, _ := resources[role].(map[string]any)
 		roleProps, _ := roleRes["Properties"].(map[string]any)
 		var statements []any
-		inline, _ := roleProps["Policies"].([]any)
-		for _, p := range inline {
+		// A policy under a condition (Fn::If … AWS::NoValue) is there or
+		// not as the stack's parameters say.
+		inline, err := tmpl.ResolveAll(roleProps["Policies"], l)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: policies: %w", id, err)
+		}
+		list, _ := inline.([]any)
+		for _, p := range list {
 			doc, _ := p.(map[string]any)["PolicyDocument"].(map[string]any)
 			resolved, err := tmpl.ResolveAll(doc["Statement"], l)
 			if err != nil {

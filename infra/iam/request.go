@@ -60,6 +60,19 @@ func decompose(ctx context.Context, lk lookups, sc scope, r *http.Request, body 
 			return nil, fmt.Errorf("Secrets Manager request body: %w", err)
 		}
 		return secretsChecks(ctx, lk, sc, strings.TrimPrefix(target, "secretsmanager."), in), nil
+	case strings.HasPrefix(target, "AWSCognitoIdentityProviderService."):
+		// The user pool's ARN; calls that name no pool (CreateUserPool,
+		// ListUserPools) are on "*".
+		// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncognitouserpools.html
+		var in struct{ UserPoolId string }
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, fmt.Errorf("Cognito request body: %w", err)
+		}
+		resource := "*"
+		if in.UserPoolId != "" {
+			resource = sc.arn("cognito-idp", "userpool/"+in.UserPoolId)
+		}
+		return []Check{{Action: "cognito-idp:" + strings.TrimPrefix(target, "AWSCognitoIdentityProviderService."), Resource: resource}}, nil
 	case strings.HasPrefix(r.URL.Path, "/v2/email/"):
 		return sesChecks(ctx, lk, sc, r, body)
 	}

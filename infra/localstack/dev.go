@@ -140,5 +140,5 @@ func printBanner(w io.Writer, s *Stack, root, secretsFile, logName string, took 
 	// The emulator takes any credentials, but the CLI wants some.
 	fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url %s --region us-east-1 dynamodb scan --table-name %s\n", s.Emulator.URL, s.TableName)
 	fmt.Fprintf(w, "  open %s/local/mail   (emails sent; POST %s/local/sweep runs the expiry reminders now)\n", s.URL, s.URL)
-	fmt.Fprintf(w, "  .local/secret-scanning.pem signs secret scanning reports to POST %s/secret-scanning/github (README: Leaked secrets)\n\n", s.URL)
+	fmt.Fprintf(w, "  .local/secret-scanning.pem signs secret scanning reports to POST %s/secret-scanning/github (docs/local-stack.md: Leaked secrets)\n\n", s.URL)
 }

@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"credportal/infra/emulator"
+	"credportal/infra/provision"
 	"credportal/infra/template"
 	"credportal/infra/testlog"
 )
 
 // TestDevCommand builds `make dev`'s command and runs it on free ports, in a
 // process group of its own as a terminal runs it: it prints the URL, the demo
-// users and the examples, writes the demo secrets, answers the README's curl,
+// users and the examples, writes the demo secrets, answers the banner's curl,
 // and on Ctrl-C (SIGINT to the whole group) exits 0 and leaves no AWS
 // emulator or runtime emulator running.
 func TestDevCommand(t *testing.T) {
@@ -113,18 +114,18 @@ func TestDevCommand(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Errorf("README's curl: %d", resp.StatusCode)
+		t.Errorf("the banner's curl: %d", resp.StatusCode)
 	}
 
-	// The README's examples of the local stack work, as written, on these
-	// ports: the delete of a secret just used is refused with 409 before
+	// The examples of docs/local-stack.md work, as written, on these ports:
+	// the delete of a secret just used is refused with 409 before
 	// ?confirm=true deletes it, and the sweep says what it did.
-	script := readmeExamples(t, root)
+	script := localStackExamples(t, root)
 	wants := []string{`"Bearer"`, `"code": "recently_used"`, "\n204\n", `"examined":`, `"sent":`}
 	if _, err := exec.LookPath("aws"); err == nil {
 		wants = append(wants, "credportal-local-PepperSecret")
 	} else {
-		t.Log("the aws CLI is not installed: the README's aws examples are not run")
+		t.Log("the aws CLI is not installed: the aws examples of docs/local-stack.md are not run")
 		var lines []string
 		for _, l := range strings.Split(script, "\n") {
 			if !strings.HasPrefix(l, "aws ") {
@@ -138,11 +139,11 @@ func TestDevCommand(t *testing.T) {
 	sh.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "EMULATOR_PORT="+strconv.Itoa(emuPort))
 	shOut, err := sh.CombinedOutput()
 	if err != nil {
-		t.Fatalf("README examples: %v\n%s", err, shOut)
+		t.Fatalf("docs/local-stack.md examples: %v\n%s", err, shOut)
 	}
 	for _, want := range wants {
 		if !strings.Contains(string(shOut), want) {
-			t.Errorf("README examples' output lacks %s:\n%s", want, shOut)
+			t.Errorf("docs/local-stack.md examples' output lacks %s:\n%s", want, shOut)
 		}
 	}
 
@@ -158,7 +159,13 @@ func TestDevCommand(t *testing.T) {
 			rie++
 		}
 	}
-	if fns := len(tmpl.Functions()); moto != 1 || rie != fns {
+	// The functions that exist with the local parameters (InitialAdminFunction
+	// exists only with the stack's own user pool).
+	local, err := provision.Functions(tmpl, provision.Locals(tmpl, StackName, provision.LocalParams(stack.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fns := len(local); moto != 1 || rie != fns {
 		t.Fatalf("the dev command runs %d moto_server and %d aws-lambda-rie processes, want 1 and %d (one per function)", moto, rie, fns)
 	}
 
@@ -192,11 +199,11 @@ func TestDevCommand(t *testing.T) {
 	}
 }
 
-// readmeExamples is the shell block of README.md that shows the local
-// stack's endpoints.
-func readmeExamples(t *testing.T, root string) string {
+// localStackExamples is the shell block of docs/local-stack.md that shows
+// the local stack's endpoints.
+func localStackExamples(t *testing.T, root string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "local-stack.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +213,7 @@ func readmeExamples(t *testing.T, root string) string {
 	}
 	block, _, closed := strings.Cut(after, "```\n")
 	if !ok || !closed {
-		t.Fatal("README.md has no shell block after \"Local-only endpoints\"")
+		t.Fatal("docs/local-stack.md has no shell block after \"Local-only endpoints\"")
 	}
 	return block
 }

@@ -98,7 +98,7 @@ func checkAnswer(t *testing.T, req *http.Request, r response) {
 	}
 }
 
-// token gets a token from GET /local/token, as the UI and the README do.
+// token gets a token from GET /local/token, as the UI and docs/local-stack.md do.
 func token(t *testing.T, email string, admin bool) string {
 	t.Helper()
 	path := "/local/token?email=" + email

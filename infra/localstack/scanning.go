@@ -16,7 +16,7 @@ import (
 )
 
 // scanningSigner stands in for GitHub's secret scanning: its key signs
-// reports locally (the README signs one with openssl), and the stack
+// reports locally (docs/local-stack.md signs one with openssl), and the stack
 // publishes the key list the secret scanning function verifies them with.
 type scanningSigner struct {
 	key  *ecdsa.PrivateKey

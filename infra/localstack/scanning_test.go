@@ -17,7 +17,7 @@ import (
 	"testing"
 )
 
-// TestSecretScanningReport follows the README: the stand-in signer's key,
+// TestSecretScanningReport follows docs/local-stack.md: the stand-in signer's key,
 // written as `make dev` writes it, signs a report of a secret; the portal
 // revokes it, tells its managers, and records it in the audit log.
 func TestSecretScanningReport(t *testing.T) {

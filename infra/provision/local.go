@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cognitotypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -38,6 +40,9 @@ func LocalParams(baseURL string) map[string]string {
 		"PortalUrl": baseURL + "/", "SignInMode": "local", "AuthIssuer": baseURL + "/local", "AuthAudience": Audience,
 		// The local stack's stand-in for GitHub's secret scanning signer.
 		"SecretScanningKeysUrl": baseURL + ScanningKeysPath,
+		// Addresses AWS would need real: locally mail stays in the emulator.
+		"SenderEmail": "no-reply@portal.example", "FallbackEmail": "credentials@portal.example",
+		"SupportContact": "support@registry.example", "AlarmEmail": "alarms@registry.example",
 	}
 }
 
@@ -127,6 +132,9 @@ func Resources(ctx context.Context, cfg aws.Config, t *template.Template, l temp
 			}
 		}
 	}
+	if err := UserPools(ctx, cognito.NewFromConfig(cfg), t, l); err != nil {
+		return err
+	}
 	fns, err := Functions(t, l)
 	if err != nil {
 		return err
@@ -151,6 +159,84 @@ func Resources(ctx context.Context, cfg aws.Config, t *template.Template, l temp
 		}
 	}
 	return nil
+}
+
+// Cognito is the part of the Cognito user pools client provisioning uses.
+type Cognito interface {
+	ListUserPools(context.Context, *cognito.ListUserPoolsInput, ...func(*cognito.Options)) (*cognito.ListUserPoolsOutput, error)
+	CreateUserPool(context.Context, *cognito.CreateUserPoolInput, ...func(*cognito.Options)) (*cognito.CreateUserPoolOutput, error)
+	CreateGroup(context.Context, *cognito.CreateGroupInput, ...func(*cognito.Options)) (*cognito.CreateGroupOutput, error)
+}
+
+// UserPools creates in the emulator each user pool of t that exists with l
+// (the stack's own, when AuthIssuer is empty), with its groups, and records
+// its id and ARN in l as !Ref and !GetAtt give them in AWS. A pool of the
+// same name is reused.
+func UserPools(ctx context.Context, c Cognito, t *template.Template, l template.Locals) error {
+	for _, id := range t.ResourcesOfType("AWS::Cognito::UserPool") {
+		exists, err := t.Exists(id, l)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			continue
+		}
+		name := l.Refs[id]
+		poolID, arn, err := userPool(ctx, c, name)
+		if err != nil {
+			return fmt.Errorf("user pool %s: %w", name, err)
+		}
+		l.Refs[id], l.Attrs[id+".Arn"] = poolID, arn
+	}
+	for _, id := range t.ResourcesOfType("AWS::Cognito::UserPoolGroup") {
+		exists, err := t.Exists(id, l)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			continue
+		}
+		props := t.Resources[id].Properties
+		poolID, err := t.Resolve(props["UserPoolId"], l)
+		if err != nil {
+			return err
+		}
+		group, err := t.Resolve(props["GroupName"], l)
+		if err != nil {
+			return err
+		}
+		_, err = c.CreateGroup(ctx, &cognito.CreateGroupInput{UserPoolId: aws.String(poolID), GroupName: aws.String(group)})
+		var groupExists *cognitotypes.GroupExistsException
+		if err != nil && !errors.As(err, &groupExists) {
+			return fmt.Errorf("group %s: %w", group, err)
+		}
+	}
+	return nil
+}
+
+func userPool(ctx context.Context, c Cognito, name string) (id, arn string, err error) {
+	pages := cognito.NewListUserPoolsPaginator(c, &cognito.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", "", err
+		}
+		for _, p := range page.UserPools {
+			if aws.ToString(p.Name) == name {
+				id := aws.ToString(p.Id)
+				return id, "arn:aws:cognito-idp:" + emulator.Region + ":" + account + ":userpool/" + id, nil
+			}
+		}
+	}
+	out, err := c.CreateUserPool(ctx, &cognito.CreateUserPoolInput{
+		PoolName:               aws.String(name),
+		UsernameAttributes:     []cognitotypes.UsernameAttributeType{cognitotypes.UsernameAttributeTypeEmail},
+		AutoVerifiedAttributes: []cognitotypes.VerifiedAttributeType{cognitotypes.VerifiedAttributeTypeEmail},
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return aws.ToString(out.UserPool.Id), aws.ToString(out.UserPool.Arn), nil
 }
 
 // SES is the part of the SES v2 client provisioning uses.

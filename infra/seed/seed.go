@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"credportal/shared/config"
+	"credportal/shared/directory"
 	"credportal/shared/keys"
 	"credportal/shared/portal"
 	"credportal/shared/store"
@@ -162,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg.AWS), cfg.Env.TableName)
 	peppers := keys.NewPeppers(secretsmanager.NewFromConfig(cfg.AWS), cfg.Env.PepperSecretID, now)
-	admin := portal.NewAdmin(st, cfg.Env.Portal, now, rand.Reader)
+	admin := portal.NewAdmin(st, cfg.Env.Portal, now, rand.Reader, directory.None{})
 	root := portal.Caller{Email: AdminEmail, Admin: true}
 	res := Result{Applications: map[string]string{}}
 	waiting, err := st.PendingNotices(ctx, 1000)

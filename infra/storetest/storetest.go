@@ -93,7 +93,13 @@ func CreateApp(t emulatortest.TB, st *store.Store, a App) portal.Application {
 	}
 	for email, role := range a.Designations {
 		d := portal.Designation{ApplicationID: app.ID, Email: email, Role: role, CreatedAt: app.CreatedAt, CreatedBy: Admin}
-		if err := st.PutDesignation(ctx, d, event(t, audit.DesignationSet, app.ID, "", app.CreatedAt)); err != nil {
+		ev := event(t, audit.DesignationSet, app.ID, "", app.CreatedAt)
+		if err := st.PutDesignation(ctx, d, ev); err != nil {
+			t.Fatal(err)
+		}
+		// The application is the test's starting point, not a change under
+		// test: the designations' notices are taken as delivered.
+		if err := st.NoticeDelivered(ctx, ev.ID); err != nil {
 			t.Fatal(err)
 		}
 	}

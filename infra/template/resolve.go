@@ -127,6 +127,21 @@ func (t *Template) ResolveAll(v any, l Locals) (any, error) {
 	case map[string]any:
 		if len(x) == 1 {
 			for k := range x {
+				if k == "Fn::If" {
+					// Either branch may be any value (a policy, a list).
+					parts, _ := x[k].([]any)
+					if len(parts) != 3 {
+						return nil, fmt.Errorf("bad If %v", x[k])
+					}
+					holds, err := t.Condition(asString(parts[0]), l)
+					if err != nil {
+						return nil, err
+					}
+					if holds {
+						return t.ResolveAll(parts[1], l)
+					}
+					return t.ResolveAll(parts[2], l)
+				}
 				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
 					out, err := t.resolve(x, l)
 					if err != nil {
@@ -134,6 +149,9 @@ func (t *Template) ResolveAll(v any, l Locals) (any, error) {
 					}
 					if _, same := out.(map[string]any); same {
 						return nil, fmt.Errorf("unsupported intrinsic %s", k)
+					}
+					if out == NoValue {
+						return NoValue, nil
 					}
 					return t.ResolveAll(out, l)
 				}
@@ -145,7 +163,9 @@ func (t *Template) ResolveAll(v any, l Locals) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
-			out[k] = r
+			if r != NoValue {
+				out[k] = r
+			}
 		}
 		return out, nil
 	case []any:
@@ -155,14 +175,27 @@ func (t *Template) ResolveAll(v any, l Locals) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, r)
+			if r != NoValue {
+				out = append(out, r)
+			}
 		}
 		return out, nil
 	}
 	return v, nil
 }
 
+// NoValue is what !Ref AWS::NoValue resolves to: ResolveAll drops it from
+// the list or mapping that holds it, as CloudFormation does.
+var NoValue = noValue{}
+
+type noValue struct{}
+
+func (noValue) String() string { return "" }
+
 func (t *Template) ref(name string, l Locals) (any, error) {
+	if name == "AWS::NoValue" {
+		return NoValue, nil
+	}
 	if s, ok := l.Params[name]; ok {
 		return s, nil
 	}

@@ -26,9 +26,10 @@ type Template struct {
 
 // Parameter is a template parameter; only its default matters locally.
 type Parameter struct {
-	Type          string
-	Default       any
-	AllowedValues []any
+	Type           string
+	Default        any
+	AllowedValues  []any
+	AllowedPattern string
 }
 
 // Resource is one resource of the template.
@@ -60,7 +61,7 @@ func Load(path string) (*Template, error) {
 	for name, p := range asMap(root["Parameters"]) {
 		pm := asMap(p)
 		allowed, _ := pm["AllowedValues"].([]any)
-		t.Parameters[name] = Parameter{Type: asString(pm["Type"]), Default: pm["Default"], AllowedValues: allowed}
+		t.Parameters[name] = Parameter{Type: asString(pm["Type"]), Default: pm["Default"], AllowedValues: allowed, AllowedPattern: asString(pm["AllowedPattern"])}
 	}
 	for name, r := range asMap(root["Resources"]) {
 		rm := asMap(r)

@@ -136,7 +136,7 @@ var (
 		"ListKeysFunction", "ListSecretsFunction", "ListFederatedCredentialsFunction", "MeFunction", "PortalFunction",
 	}
 	writers = []string{
-		"AdminFunction", "CreateKeyFunction", "CreateSecretFunction", "DeleteKeyFunction", "DeleteSecretFunction",
+		"AdminFunction", "CreateKeyFunction", "CreateSecretFunction", "DeleteKeyFunction", "DeleteSecretFunction", "InitialAdminFunction",
 		"CreateFederatedCredentialFunction", "DeleteFederatedCredentialFunction", "ExpirySweepFunction", "SecretScanningFunction", "SendNoticesFunction", "TokenFunction",
 	}
 )

@@ -16,6 +16,7 @@ type MailEnv struct {
 	SenderName string // SENDER_NAME: the From field's display name (DefaultSenderName if unset)
 	PortalURL  string // PORTAL_URL: emails link to <PortalURL>applications/<id>
 	Fallback   string // FALLBACK_EMAIL: told when an application has no credential manager
+	Support    string // SUPPORT_CONTACT: whom partners ask, named at the end of every email
 }
 
 // DefaultSenderName is the display name of the portal's emails when
@@ -30,7 +31,7 @@ const maxSenderName = 64
 func LoadMail(getenv Getenv) (MailEnv, error) {
 	m := MailEnv{
 		Sender: getenv("SENDER_EMAIL"), SenderName: getenv("SENDER_NAME"),
-		PortalURL: getenv("PORTAL_URL"), Fallback: getenv("FALLBACK_EMAIL"),
+		PortalURL: getenv("PORTAL_URL"), Fallback: getenv("FALLBACK_EMAIL"), Support: getenv("SUPPORT_CONTACT"),
 	}
 	var errs []error
 	if m.SenderName == "" {

@@ -23,6 +23,7 @@ import (
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/template"
 	"credportal/shared/audit"
+	"credportal/shared/directory"
 	"credportal/shared/httpapi"
 	"credportal/shared/portal"
 	"credportal/shared/store"
@@ -62,7 +63,7 @@ func newAdminFixture(t *testing.T) *adminFixture {
 	ctx := context.Background()
 	emu := emulatortest.ForTest(t)
 	st := store.New(dynamodb.NewFromConfig(emu.Config()), emulatortest.NewTable(t, emu))
-	adm := portal.NewAdmin(st, portal.DefaultConfig(), ticking(time.Now().UTC()), rand.Reader)
+	adm := portal.NewAdmin(st, portal.DefaultConfig(), ticking(time.Now().UTC()), rand.Reader, directory.None{})
 	id := httpapi.Identity{AdminGroup: adminGroup, GroupsClaim: "cognito:groups"}
 	f := &adminFixture{
 		handler: httpapi.AdminAPI{Admin: adm, Identity: id}.Handler(),

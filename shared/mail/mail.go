@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -50,17 +51,38 @@ type Message struct {
 
 // Mailer sends messages from one address.
 type Mailer struct {
-	ses  SES
-	from string
-	name string
+	ses     SES
+	from    string
+	name    string
+	support string
 }
 
 // NewMailer sends from the address from (an identity SES may send for),
 // under the display name name ("" for none).
 func NewMailer(ses SES, from, name string) *Mailer { return &Mailer{ses: ses, from: from, name: name} }
 
+// WithSupport names contact (SupportContact: an address or a URL) at the
+// end of every message m sends, as whom to ask.
+func (m *Mailer) WithSupport(contact string) *Mailer {
+	m.support = contact
+	return m
+}
+
 // From is the sender's address.
 func (m *Mailer) From() string { return m.from }
+
+// withSupport ends msg's parts with whom to ask.
+func (m *Mailer) withSupport(msg Message) Message {
+	if m.support == "" {
+		return msg
+	}
+	line := "Questions about your access to the portal: " + m.support
+	msg.Text = strings.TrimRight(msg.Text, "\n") + "\n\n" + line + "\n"
+	if i := strings.LastIndex(msg.HTML, "</body>"); i >= 0 {
+		msg.HTML = msg.HTML[:i] + "<p>" + html.EscapeString(line) + "</p>\n" + msg.HTML[i:]
+	}
+	return msg
+}
 
 // FromHeader is the From field's value: the display name and the address,
 // `"Registry API Credentials" <no-reply@portal.example>`. The name is an RFC
@@ -76,7 +98,7 @@ func FromHeader(address, name string) string {
 // Send composes msg as multipart/alternative MIME and hands it to SES,
 // returning the message id SES gave it.
 func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
-	raw, err := Compose(FromHeader(m.from, m.name), msg)
+	raw, err := Compose(FromHeader(m.from, m.name), m.withSupport(msg))
 	if err != nil {
 		return "", err
 	}

@@ -83,6 +83,8 @@ type Sender interface {
 type Config struct {
 	PortalURL string // the portal's public URL, for the links
 	Fallback  string // who is told when an application has no credential manager ("" for no one)
+	// SignIn is how a person designated signs in, as their notice says.
+	SignIn mail.SignIn
 	// Lease is how long a claim is held; sending is bounded to half of it.
 	Lease time.Duration
 }
@@ -163,9 +165,11 @@ func noticeID(r events.DynamoDBEventRecord) (string, bool) {
 // wait for.
 var errHeld = errors.New("another sender holds a claim")
 
-// Deliver sends the notice of eventID to each credential manager of its
-// application (or the fallback address), each once, and removes it from the
-// outbox when all have it. An error means some have not: deliver again.
+// Deliver sends the notice of eventID to each of its recipients (a
+// credential's notice, each credential manager of its application or the
+// fallback address; a designation's, the person designated), each once, and
+// removes it from the outbox when all have it. An error means some have
+// not: deliver again.
 func (o *Outbox) Deliver(ctx context.Context, eventID string) error {
 	n, ok, err := o.store.Notice(ctx, eventID)
 	if err != nil || !ok {
@@ -175,15 +179,10 @@ func (o *Outbox) Deliver(ctx context.Context, eventID string) error {
 	if err != nil {
 		return fmt.Errorf("application of notice %s: %w", eventID, err)
 	}
-	ds, err := o.store.ListDesignations(ctx, app.ID)
-	if err != nil {
-		return fmt.Errorf("designations of notice %s: %w", eventID, err)
-	}
-	msg, err := mail.SecurityNotice(o.cfg.PortalURL, app, n)
+	msg, to, err := o.compose(ctx, app, n)
 	if err != nil {
 		return err
 	}
-	to := mail.Recipients(ds, o.cfg.Fallback)
 	if len(to) == 0 {
 		o.log.WarnContext(ctx, "security notice has no one to go to: no credential manager and no fallback address", "eventId", eventID, "applicationId", app.ID)
 	}
@@ -201,6 +200,22 @@ func (o *Outbox) Deliver(ctx context.Context, eventID string) error {
 		return err
 	}
 	return o.store.NoticeDelivered(ctx, eventID)
+}
+
+// compose writes n's message and says whom it goes to: a designation's, the
+// person designated; a security notice, the application's credential
+// managers (mail.Recipients).
+func (o *Outbox) compose(ctx context.Context, app portal.Application, n portal.Notice) (mail.Message, []string, error) {
+	if n.Designation != nil {
+		msg, err := mail.DesignationNotice(o.cfg.PortalURL, o.cfg.SignIn, app, n)
+		return msg, []string{n.Designation.Email}, err
+	}
+	ds, err := o.store.ListDesignations(ctx, app.ID)
+	if err != nil {
+		return mail.Message{}, nil, fmt.Errorf("designations of notice %s: %w", n.Event.ID, err)
+	}
+	msg, err := mail.SecurityNotice(o.cfg.PortalURL, app, n)
+	return msg, mail.Recipients(ds, o.cfg.Fallback), err
 }
 
 // deliverTo sends msg to c's recipient unless it has been sent: nil once

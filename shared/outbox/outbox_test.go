@@ -23,6 +23,7 @@ import (
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/infra/storetest"
+	"credportal/shared/directory"
 	"credportal/shared/keys"
 	"credportal/shared/mail"
 	"credportal/shared/outbox"
@@ -246,6 +247,41 @@ func TestDeliveredOnce(t *testing.T) {
 		if st, err := f.st.NoticeClaimStatus(ctx, outbox.Claim{EventID: ids[0], Recipient: rcpt}); err != nil || st != "sent" {
 			t.Fatalf("claim of %s: %q, %v", rcpt, st, err)
 		}
+	}
+}
+
+// Designating someone (through the admin service, as the admin API does)
+// leaves a notice for that person alone, the viewer included; a change of
+// role another; setting the same role again none. Each goes out once.
+func TestDesignationTold(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice, peter := f.address("alice"), f.address("peter")
+	app := f.app("Acme Search", []string{alice}, nil)
+	adm := portal.NewAdmin(f.st, portal.DefaultConfig(), f.clock.Now, rand.Reader, directory.None{})
+	for _, role := range []portal.Role{portal.RoleViewer, portal.RoleViewer, portal.RoleCredentialManager} {
+		if _, err := adm.SetDesignation(ctx, admin, app.ID, peter, role, portal.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := f.pending()
+	if len(ids) != 2 {
+		t.Fatalf("outbox %v, want the designation's notice and the role change's", ids)
+	}
+	o := f.outbox()
+	for range 2 {
+		for _, id := range ids {
+			if err := o.Deliver(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.expectMail(map[string]int{
+		peter + " You are now a viewer of Acme Search":                1,
+		peter + " Your role on Acme Search is now credential manager": 1,
+	})
+	if left := f.pending(); len(left) != 0 {
+		t.Fatalf("outbox %v after delivery", left)
 	}
 }
 

@@ -75,12 +75,24 @@ type Admin struct {
 	cfg    Config
 	now    func() time.Time
 	random io.Reader
+	people Directory
+	log    *slog.Logger
+}
+
+// Directory gives a person designated a user to sign in with: the stack's
+// own user pool creates one and sends its invitation; an external sign-in
+// provider creates nobody (shared/directory has both).
+type Directory interface {
+	// Invite makes sure email has a user, creating and inviting one when
+	// it has none; it reports whether it created one.
+	Invite(ctx context.Context, email string) (bool, error)
 }
 
 // NewAdmin builds the admin service. now and random are injected so ids,
-// client ids and times can be tested exactly.
-func NewAdmin(store AdminStore, cfg Config, now func() time.Time, random io.Reader) *Admin {
-	return &Admin{store: store, cfg: cfg, now: now, random: random}
+// client ids and times can be tested exactly; people is where designated
+// people get their users.
+func NewAdmin(store AdminStore, cfg Config, now func() time.Time, random io.Reader, people Directory) *Admin {
+	return &Admin{store: store, cfg: cfg, now: now, random: random, people: people, log: slog.Default()}
 }
 
 // AdminApplication is an application as the admin API shows it, with what an
@@ -100,6 +112,10 @@ type Warning struct {
 // WarnFewerThanTwoManagers: the application has fewer than two credential
 // managers, so no one may be left to rotate its secrets.
 const WarnFewerThanTwoManagers = "fewer_than_two_credential_managers"
+
+// WarnInvitationFailed: the designation is saved, but the person's user
+// could not be created, so no invitation went out.
+const WarnInvitationFailed = "invitation_failed"
 
 // fewerThanTwoManagers is the warning for an application with n (< 2)
 // credential managers.
@@ -351,7 +367,19 @@ func (a *Admin) SetDesignation(ctx context.Context, c Caller, appID, email strin
 			return AdminApplication{}, fmt.Errorf("put designation: %w", err)
 		}
 	}
-	return a.current(ctx, app)
+	// Every time, so that setting the designation again retries an
+	// invitation that failed; a person who has a user gets nothing.
+	_, inviteErr := a.people.Invite(ctx, email)
+	out, err := a.current(ctx, app)
+	if err != nil {
+		return out, err
+	}
+	if inviteErr != nil {
+		a.log.ErrorContext(ctx, "designated person not invited", "applicationId", appID, "email", email, "error", inviteErr.Error())
+		out.Warnings = append(out.Warnings, Warning{Code: WarnInvitationFailed,
+			Message: "The designation is saved, but " + email + " could not be given a user to sign in with; set the designation again to retry the invitation."})
+	}
+	return out, nil
 }
 
 // RemoveDesignation takes email's designation away. It takes effect at once:

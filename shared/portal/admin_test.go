@@ -16,6 +16,7 @@ import (
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
+	"credportal/shared/directory"
 	"credportal/shared/portal"
 	"credportal/shared/store"
 )
@@ -39,7 +40,7 @@ func newFixture(t *testing.T) fixture {
 	now := clock()
 	return fixture{
 		store:   st,
-		admin:   portal.NewAdmin(st, portal.DefaultConfig(), now, rand.Reader),
+		admin:   portal.NewAdmin(st, portal.DefaultConfig(), now, rand.Reader, directory.None{}),
 		service: portal.NewService(st, nil, portal.DefaultConfig(), now, rand.Reader),
 	}
 }
@@ -184,7 +185,7 @@ func TestClientIDCollisionRetries(t *testing.T) {
 	raw := decodeClientID(t, first.ClientID)
 
 	r := &repeatOnce{first: raw}
-	again := portal.NewAdmin(f.store, portal.DefaultConfig(), func() time.Time { return t0 }, r)
+	again := portal.NewAdmin(f.store, portal.DefaultConfig(), func() time.Time { return t0 }, r, directory.None{})
 	second, err := again.CreateApplication(ctx, admin, org.ID, portal.ApplicationInput{Name: "Second", APIs: []string{"data-manager"}}, request)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
+	"credportal/shared/directory"
 	"credportal/shared/keys"
 	"credportal/shared/portal"
 	"credportal/shared/store"
@@ -48,7 +49,7 @@ func TestDesignationIsCheckedInTheChangesTransaction(t *testing.T) {
 	emu := emulatortest.ForTest(t)
 	table := emulatortest.NewTable(t, emu)
 	plain := store.New(dynamodb.NewFromConfig(emu.Config()), table)
-	adm := portal.NewAdmin(plain, portal.DefaultConfig(), clock(), rand.Reader)
+	adm := portal.NewAdmin(plain, portal.DefaultConfig(), clock(), rand.Reader, directory.None{})
 	org, err := adm.CreateOrganisation(ctx, admin, portal.OrganisationInput{Name: "Racing Ltd", Country: "GB"}, request)
 	if err != nil {
 		t.Fatal(err)

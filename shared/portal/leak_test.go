@@ -19,6 +19,7 @@ import (
 	"credportal/infra/emulator"
 	"credportal/infra/emulator/emulatortest"
 	"credportal/shared/audit"
+	"credportal/shared/directory"
 	"credportal/shared/keys"
 	"credportal/shared/mail"
 	"credportal/shared/portal"
@@ -69,7 +70,7 @@ func newLeakFixture(t *testing.T) *leakFixture {
 	f := &leakFixture{
 		fixture: fixture{
 			store:   st,
-			admin:   portal.NewAdmin(st, portal.DefaultConfig(), now, rand.Reader),
+			admin:   portal.NewAdmin(st, portal.DefaultConfig(), now, rand.Reader, directory.None{}),
 			service: portal.NewService(st, keys.NewPeppers(sm, pepperID, now), portal.DefaultConfig(), now, rand.Reader),
 		},
 		emu: emu, sm: sm, pepperID: pepperID, domain: domain, ses: fault,

@@ -196,9 +196,9 @@ func (st *Store) ApplicationByClientID(ctx context.Context, clientID string) (po
 }
 
 // PutDesignation creates the designation of an email on an application, or
-// changes its role, and records ev. The application must exist. A role
-// change keeps the designation's binding: only removing the designation
-// ends it.
+// changes its role, and records ev, with the notice telling the person. The
+// application must exist. A role change keeps the designation's binding:
+// only removing the designation ends it.
 func (st *Store) PutDesignation(ctx context.Context, d portal.Designation, ev audit.Event) error {
 	it := newDesignationItem(d)
 	upd, err := expression.NewBuilder().WithUpdate(
@@ -217,14 +217,16 @@ func (st *Store) PutDesignation(ctx context.Context, d portal.Designation, ev au
 		TableName: aws.String(st.table), Key: designationKey(d.ApplicationID, d.Email), UpdateExpression: upd.Update(),
 		ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
 	}}
-	event, err := st.eventPut(ev)
+	// The person designated is told, through the outbox, in the same
+	// transaction.
+	puts, err := st.changePuts(portal.Notice{Event: ev, Designation: &d})
 	if err != nil {
 		return err
 	}
 	check := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName: aws.String(st.table), Key: appKey(d.ApplicationID), ConditionExpression: aws.String("attribute_exists(PK)"),
 	}}
-	reasons, err := st.transact(ctx, check, desig, event)
+	reasons, err := st.transact(ctx, append([]types.TransactWriteItem{check, desig}, puts...)...)
 	if failedAt(reasons, 0) {
 		return notFound("application", d.ApplicationID)
 	}

@@ -41,6 +41,8 @@ const (
 	kindSecret    = "secret"
 	kindKey       = "key"
 	kindFederated = "federated_credential"
+	// A designation's notice tells the person designated.
+	kindDesignation = "designation"
 )
 
 type noticeItem struct {
@@ -67,6 +69,12 @@ type noticeItem struct {
 	Subject      string     `dynamodbav:"Subject,omitempty"`
 	Audience     string     `dynamodbav:"Audience,omitempty"`
 	ExpiresAt    *time.Time `dynamodbav:"ExpiresAt,omitempty"`
+	// The designation, for a designation's notice.
+	Email string `dynamodbav:"Email,omitempty"`
+	Role  string `dynamodbav:"Role,omitempty"`
+	// Details are the event's details a designation's notice shows (the
+	// role before).
+	RoleBefore string `dynamodbav:"RoleBefore,omitempty"`
 }
 
 func noticeKey(eventID string) map[string]types.AttributeValue {
@@ -89,6 +97,8 @@ func newNoticeItem(n portal.Notice) noticeItem {
 	case n.Federated != nil:
 		fc := n.Federated
 		it.Kind, it.CredentialID, it.Name, it.Issuer, it.Subject, it.Audience = kindFederated, fc.ID, fc.Name, fc.Issuer, fc.Subject, fc.Audience
+	case n.Designation != nil:
+		it.Kind, it.Email, it.Role, it.RoleBefore = kindDesignation, n.Designation.Email, string(n.Designation.Role), ev.Details["roleBefore"]
 	}
 	return it
 }
@@ -109,6 +119,9 @@ func (it noticeItem) domain() (portal.Notice, error) {
 		n.Key = &portal.Key{ID: it.CredentialID, ApplicationID: it.AppID, Name: it.Name, Type: it.KeyType, Thumbprint: it.Thumbprint, ExpiresAt: exp}
 	case kindFederated:
 		n.Federated = &portal.FederatedCredential{ID: it.CredentialID, ApplicationID: it.AppID, Name: it.Name, Issuer: it.Issuer, Subject: it.Subject, Audience: it.Audience}
+	case kindDesignation:
+		n.Designation = &portal.Designation{ApplicationID: it.AppID, Email: it.Email, Role: portal.Role(it.Role)}
+		n.Event.Details = map[string]string{"email": it.Email, "roleBefore": it.RoleBefore, "roleAfter": it.Role}
 	default:
 		return portal.Notice{}, fmt.Errorf("notice %s: unknown kind %q", it.EventID, it.Kind)
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// TrustedIssuers are the issuers a federated credential may name
 	// (TRUSTED_ISSUERS, and the local stack's LOCAL_ISSUER).
 	TrustedIssuers []string `json:"trustedIssuers"`
+	// SupportContact is whom partners ask (SUPPORT_CONTACT: an address or
+	// an https URL), named where someone sees nothing yet.
+	SupportContact string `json:"supportContact,omitempty"`
 	// DemoUsers are offered on the local sign-in page.
 	DemoUsers []DemoUser `json:"demoUsers,omitempty"`
 }
@@ -86,6 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RedirectURI:       strings.TrimSpace(getenv("PORTAL_URL")),
 		APIBase:           strings.TrimSuffix(strings.TrimSpace(getenv("API_BASE")), "/"),
 		Scope:             "openid email profile",
+		SupportContact:    strings.TrimSpace(getenv("SUPPORT_CONTACT")),
 		MaxLifetimeDays:   365,
 		ActiveSecretLimit: secret.DefaultActiveLimit,
 	}

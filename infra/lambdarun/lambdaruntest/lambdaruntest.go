@@ -46,12 +46,24 @@ type Harness struct {
 // the functions with the given logical ids (all of them when none is given).
 func New(t emulatortest.TB, emu *emulator.Emulator, logicalIDs ...string) *Harness {
 	t.Helper()
+	return NewWith(t, emu, nil, logicalIDs...)
+}
+
+// NewWith is New with template parameters changed from the local stack's:
+// {"AuthIssuer": ""}, for one, gives the stack its own user pool (made in
+// the emulator), as in AWS without an external sign-in provider.
+func NewWith(t emulatortest.TB, emu *emulator.Emulator, params map[string]string, logicalIDs ...string) *Harness {
+	t.Helper()
 	tmpl, root, err := template.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &Harness{Template: tmpl, Root: root, emu: emu}
-	h.Locals = provision.Locals(tmpl, emulatortest.UniqueName("portal-test-"), provision.LocalParams(PortalURL))
+	local := provision.LocalParams(PortalURL)
+	for k, v := range params {
+		local[k] = v
+	}
+	h.Locals = provision.Locals(tmpl, emulatortest.UniqueName("portal-test-"), local)
 	if h.functions, err = provision.Functions(tmpl, h.Locals); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,15 @@ import { keysSection } from './keys.js';
 
 const enc = api.enc;
 
+// askToBeDesignated says whom to ask for a designation: the operator's
+// SupportContact (an address or a URL) when it is configured.
+function askToBeDesignated(contact) {
+  const what = ' to designate you, by email, as a credential manager or viewer of your organisation\'s applications.';
+  if (!contact) return 'Ask the registry operator\'s IT team' + what;
+  const href = contact.startsWith('https://') ? contact : 'mailto:' + contact;
+  return ['Ask ', h('a', { href, text: contact }), what];
+}
+
 function title(text) {
   return h('h1', { text, tabindex: '-1' });
 }
@@ -94,7 +103,7 @@ export async function applicationsPage(ctx) {
         h('p', { text: ctx.me.admin ? 'There are no applications yet.' : 'You are not designated on any application yet.' }),
         h('p', {}, ctx.me.admin
           ? ['Create one in an organisation: ', h('a', { href: '#/admin/organisations', text: 'Organisations' }), '.']
-          : 'Ask the registry operator\'s IT team to designate you, by email, as a credential manager or viewer of your organisation\'s applications.')));
+          : askToBeDesignated(ctx.cfg.supportContact))));
     }
     for (const app of items) list.appendChild(appCard(ctx, app));
     cursor = page.nextCursor || '';
