@@ -87,6 +87,7 @@ var catalogue = []apiError{
 	{portal.ErrPrivateKeyRefused, http.StatusBadRequest, "private_key_refused", "This holds private key material: register the public key or certificate only, and treat the private key as exposed."},
 	{portal.ErrInvalidPublicKey, http.StatusBadRequest, "invalid_public_key", "publicKey must be PEM text (a CERTIFICATE or PUBLIC KEY block) or a JWK as a JSON object."},
 	{portal.ErrUnsupportedKey, http.StatusBadRequest, "unsupported_key", "The key must be EC P-256 or P-384, RSA of at least 2048 bits, or Ed25519."},
+	{portal.ErrKeyNotForSigning, http.StatusBadRequest, "key_not_for_signing", "The JWK is marked for another use than signing: its use must be sig, and its key_ops, if any, must include verify."},
 	{portal.ErrCertificateExpiry, http.StatusBadRequest, "invalid_lifetime", "The key must expire within the certificate's validity, which ends %s."},
 
 	{portal.ErrManagersOnly, http.StatusForbidden, "forbidden", "Only the application's credential managers and admins may do this."},
@@ -107,6 +108,7 @@ var catalogue = []apiError{
 	{portal.ErrRecentlyUsed, http.StatusConflict, "recently_used", "This client secret was used in the last 24 hours; repeat with confirm=true to delete it anyway."},
 	{portal.ErrFederatedLimit, http.StatusConflict, "federated_credential_limit_reached", "The application already has the most federated credentials allowed; delete one first."},
 	{portal.ErrKeyLimit, http.StatusConflict, "key_limit_reached", "The application already has the most active keys allowed; delete one first."},
+	{portal.ErrDuplicateKey, http.StatusConflict, "duplicate_key", "This public key is registered on the application already (the same thumbprint); a second registration would keep it working after the first is deleted."},
 	{portal.ErrKeyRecentlyUsed, http.StatusConflict, "recently_used", "This key was used in the last 24 hours; repeat with confirm=true to delete it anyway."},
 	{portal.ErrBusy, http.StatusConflict, "busy", "The application is being changed by someone else; try again."},
 

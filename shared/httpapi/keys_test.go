@@ -77,6 +77,10 @@ func TestKeyRoutes(t *testing.T) {
 	edPrivate := map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(edPub), "d": base64.RawURLEncoding.EncodeToString(edPriv.Seed())}
 	secretJWK := map[string]string{"kty": "oct", "k": "c2VjcmV0LWtleS1tYXRlcmlhbA"}
 	ecPub := pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&ec.PublicKey)))
+	// Keys of their own for the certificate and the one past the limit: a
+	// key registered already would be a duplicate (TestDuplicateKey).
+	certKey := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	sixth := pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)).PublicKey)))
 	later := f.now.Add(100 * 24 * time.Hour).Truncate(time.Second)
 
 	cases := []struct {
@@ -91,8 +95,8 @@ func TestKeyRoutes(t *testing.T) {
 		{"P-384 JWK", keyBody("p384", json.RawMessage(must((&jwkOf{ec384.Public()}).json())), `,"expiresAt":"`+later.Format(time.RFC3339)+`"`), 201, "", "public_key", "ES384", later},
 		{"RSA 2048 PEM", keyBody("rsa", pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&rsaKey.PublicKey))), `,"lifetimeDays":30`), 201, "", "public_key", "RS256", time.Time{}},
 		{"Ed25519 JWK", keyBody("ed", map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(edPub)}, `,"lifetimeDays":30`), 201, "", "public_key", "EdDSA", time.Time{}},
-		{"certificate: its notAfter", keyBody("cert", certificate(ec, later), ""), 201, "", "certificate", "ES256", later},
-		{"full: the limit", keyBody("sixth", ecPub, `,"lifetimeDays":30`), 409, "key_limit_reached", "", "", time.Time{}},
+		{"certificate: its notAfter", keyBody("cert", certificate(certKey, later), ""), 201, "", "certificate", "ES256", later},
+		{"full: the limit", keyBody("sixth", sixth, `,"lifetimeDays":30`), 409, "key_limit_reached", "", "", time.Time{}},
 	}
 	refusals := []struct {
 		name, body string
@@ -105,6 +109,9 @@ func TestKeyRoutes(t *testing.T) {
 		{"public key followed by its private key", keyBody("x", ecPub+ecPKCS8, `,"lifetimeDays":30`), 400, "private_key_refused"},
 		{"private JWK", keyBody("x", edPrivate, `,"lifetimeDays":30`), 400, "private_key_refused"},
 		{"symmetric JWK", keyBody("x", secretJWK, `,"lifetimeDays":30`), 400, "private_key_refused"},
+		{"private JWK member in upper case", keyBody("x", map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(edPub), "D": "c2VjcmV0"}, `,"lifetimeDays":30`), 400, "private_key_refused"},
+		{"JWK with an unknown member", keyBody("x", map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(edPub), "note": "hi"}, `,"lifetimeDays":30`), 400, "invalid_public_key"},
+		{"JWK for encryption", keyBody("x", map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(edPub), "use": "enc"}, `,"lifetimeDays":30`), 400, "key_not_for_signing"},
 		{"RSA 1024", keyBody("x", pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&smallRSA.PublicKey))), `,"lifetimeDays":30`), 400, "unsupported_key"},
 		{"P-224", keyBody("x", pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&p224.PublicKey))), `,"lifetimeDays":30`), 400, "unsupported_key"},
 		{"garbage", keyBody("x", "hello", `,"lifetimeDays":30`), 400, "invalid_public_key"},
@@ -238,13 +245,15 @@ func clientIDOf(t *testing.T, f *fixture, appID string) string {
 // concurrent creates all get 409.
 func TestKeyLimitUnderConcurrency(t *testing.T) {
 	f := newFixture(t)
-	pub := pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)).PublicKey)))
-	body := keyBody("k", pub, `,"lifetimeDays":30`)
+	newPub := func() string {
+		return pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)).PublicKey)))
+	}
 	for i := 0; i < portal.DefaultKeyLimit; i++ {
-		if status, out, _ := call(t, f.api.CreateKey(), req(admin, app(f.a2), nil, body)); status != 201 {
+		if status, out, _ := call(t, f.api.CreateKey(), req(admin, app(f.a2), nil, keyBody("k", newPub(), `,"lifetimeDays":30`))); status != 201 {
 			t.Fatalf("%d %v", status, out)
 		}
 	}
+	body := keyBody("k", newPub(), `,"lifetimeDays":30`)
 	var conflicts, other atomic.Int64
 	var wg sync.WaitGroup
 	h := f.api.CreateKey().h
@@ -267,5 +276,59 @@ func TestKeyLimitUnderConcurrency(t *testing.T) {
 	a, err := store.New(f.db, f.table).GetApplication(context.Background(), f.a2)
 	if err != nil || a.ActiveKeys(time.Now()) != portal.DefaultKeyLimit {
 		t.Fatalf("active keys %d %v", a.ActiveKeys(time.Now()), err)
+	}
+}
+
+// TestDuplicateKey: a public key registered on an application cannot be
+// registered again while active, in another form (PEM, then JWK) or by
+// concurrent creates (exactly one wins); once deleted, it can be again.
+func TestDuplicateKey(t *testing.T) {
+	f := newFixture(t)
+	ec := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	pemBody := keyBody("pem", pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&ec.PublicKey))), `,"lifetimeDays":30`)
+	jwkBody := keyBody("jwk", json.RawMessage(must((&jwkOf{ec.Public()}).json())), `,"lifetimeDays":30`)
+	status, out, _ := call(t, f.api.CreateKey(), req(admin, app(f.a2), nil, pemBody))
+	if status != 201 {
+		t.Fatalf("first: %d %v", status, out)
+	}
+	first, _ := out["id"].(string)
+	if status, out, _ := call(t, f.api.CreateKey(), req(admin, app(f.a2), nil, jwkBody)); status != 409 || errCode(out) != "duplicate_key" {
+		t.Fatalf("the same key as a JWK: %d %v", status, out)
+	}
+	// Another application may hold the same key.
+	if status, out, _ := call(t, f.api.CreateKey(), req(admin, app(f.a1), nil, jwkBody)); status != 201 {
+		t.Fatalf("on another application: %d %v", status, out)
+	}
+
+	other := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	body := keyBody("race", pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&other.PublicKey))), `,"lifetimeDays":30`)
+	var created, duplicates, rest atomic.Int64
+	var wg sync.WaitGroup
+	h := f.api.CreateKey().h
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := h(context.Background(), req(admin, app(f.a2), nil, body))
+			switch {
+			case err == nil && resp.StatusCode == http.StatusCreated:
+				created.Add(1)
+			case err == nil && resp.StatusCode == http.StatusConflict && strings.Contains(resp.Body, `"duplicate_key"`):
+				duplicates.Add(1)
+			default:
+				rest.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if created.Load() != 1 || duplicates.Load() != 19 {
+		t.Fatalf("20 concurrent creates of one key: %d created, %d duplicates, %d other", created.Load(), duplicates.Load(), rest.Load())
+	}
+
+	if status, out, _ := call(t, f.api.DeleteKey(), req(admin, keyPath(f.a2, first), map[string]string{"confirm": "true"}, "")); status != 204 {
+		t.Fatalf("delete: %d %v", status, out)
+	}
+	if status, out, _ := call(t, f.api.CreateKey(), req(admin, app(f.a2), nil, jwkBody)); status != 201 {
+		t.Fatalf("after the first was deleted: %d %v", status, out)
 	}
 }

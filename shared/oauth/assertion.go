@@ -23,8 +23,10 @@ import (
 
 // Limits of a private_key_jwt assertion.
 const (
-	// MaxAssertionLifetime is how far after now an assertion's exp may be.
-	MaxAssertionLifetime = 10 * time.Minute
+	// MaxAssertionLifetime is how far after now an assertion's exp may be:
+	// an hour, as Okta allows, since widely used client libraries sign with
+	// exp one hour after iat by default. The jti is kept until then.
+	MaxAssertionLifetime = 60 * time.Minute
 	// ClockSkew is the leeway given to exp, nbf and iat.
 	ClockSkew = 60 * time.Second
 	// maxJTILength bounds the jti recorded for replay detection.
@@ -231,7 +233,7 @@ func (s *Server) checkPrivateKeyJWT(ctx context.Context, client portal.Client, a
 func (s *Server) signer(client portal.Client, a *Assertion, now time.Time) (portal.Key, error) {
 	tried := false
 	for _, k := range client.Keys {
-		if !now.Before(k.ExpiresAt) || !slices.Contains(k.Algorithms, a.Alg) || (a.Kid != "" && a.Kid != k.Thumbprint) {
+		if !now.Before(k.ExpiresAt) || !publickey.Allows(k.Algorithms, a.Alg) || (a.Kid != "" && a.Kid != k.Thumbprint) {
 			continue
 		}
 		pub, err := publickey.FromDER(k.DER)

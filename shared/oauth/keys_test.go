@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -14,9 +15,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,7 +204,7 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 	}{
 		{"wrong aud", "", assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["aud"] = "https://elsewhere.example/oauth2/token" })), 0},
 		{"expired", "", assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["exp"] = now.Add(-2 * time.Minute).Unix() })), 0},
-		{"exp too far ahead", "", assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["exp"] = now.Add(20 * time.Minute).Unix() })), 0},
+		{"exp too far ahead", "", assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["exp"] = now.Add(62 * time.Minute).Unix() })), 0},
 		{"no exp", "", assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { delete(c, "exp") })), 0},
 		{"no jti", "", assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { delete(c, "jti") })), 0},
 		{"replayed jti", "", replayed, 0},
@@ -272,7 +275,11 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 		for name, raw := range map[string]string{
 			"aud the issuer, client_id given": assertion(t, ec, jose.ES256, ecKey.Thumbprint, with(func(c map[string]any) { c["aud"] = []string{"x", issuer} })),
 			"exp 10 minutes ahead":            assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["exp"] = now.Add(10 * time.Minute).Unix() })),
-			"expired within the skew":         assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["exp"] = now.Add(-30 * time.Second).Unix() })),
+			// Client libraries' default: exp one hour after iat.
+			"exp an hour after iat": assertion(t, ec, jose.ES256, "", with(func(c map[string]any) {
+				c["iat"], c["exp"] = now.Unix(), now.Add(time.Hour).Unix()
+			})),
+			"expired within the skew": assertion(t, ec, jose.ES256, "", with(func(c map[string]any) { c["exp"] = now.Add(-30 * time.Second).Unix() })),
 		} {
 			tok := f.call(assertionRequest(app.ClientID, raw, "scope=search-match"))
 			if tok.StatusCode != http.StatusOK {
@@ -288,6 +295,29 @@ func mustKeyPair(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 		t.Fatal(err)
 	}
 	return pub, priv
+}
+
+// An Ed25519 key signs with the header's alg "EdDSA" (RFC 8037) or
+// "Ed25519" (RFC 9864, current openid-client's choice): both authenticate;
+// "Ed25519" claimed for a P-256 key does not.
+func TestEd25519AlgorithmNames(t *testing.T) {
+	f := newFixture(t, lenient())
+	app := f.app("Search", "search-match")
+	_, ed := mustKeyPair(t)
+	f.key(app, ed, 30)
+	ec := mustKey(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	f.key(app, ec, 30)
+	signed := func(alg, jti string, sign func([]byte) []byte) string {
+		return unsigned(map[string]any{"alg": alg, "typ": "JWT"}, claimsFor(app.ClientID, f.clock.Now(), jti), sign)
+	}
+	edSign := func(in []byte) []byte { return ed25519.Sign(ed, in) }
+	for _, alg := range []string{"EdDSA", "Ed25519"} {
+		tokenOf(t, f.call(assertionRequest("", signed(alg, "jti-"+alg, edSign), "")))
+	}
+	resp := f.call(assertionRequest("", signed("Ed25519", "jti-ec", func(in []byte) []byte { return make([]byte, 64) }), ""))
+	if resp.StatusCode != http.StatusUnauthorized || errorOf(t, resp) != oauth.CodeInvalidClient {
+		t.Fatalf("Ed25519 claimed for a P-256 key: %d %s", resp.StatusCode, resp.Body)
+	}
 }
 
 // TestDynamoDBRequestsPerPrivateKeyJWT: a successful private_key_jwt
@@ -318,5 +348,39 @@ func TestDynamoDBRequestsPerPrivateKeyJWT(t *testing.T) {
 	f.clock.Add(6 * time.Minute)
 	if got, want := call("third"), map[string]int{"GetItem": 1, "PutItem": 1, "TransactWriteItems": 1}; !maps.Equal(got, want) {
 		t.Fatalf("after 6 minutes: requests %v, want %v", got, want)
+	}
+}
+
+// TestRawClientIDNotLogged: on the assertion path a client_id, or an
+// assertion's iss and sub, that is not of the portal's client id format
+// (a secret pasted there, say) never reaches the logs.
+func TestRawClientIDNotLogged(t *testing.T) {
+	f := newFixture(t, lenient())
+	app := f.app("Search", "search-match")
+	ec := mustKey(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	f.key(app, ec, 30)
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	defer slog.SetDefault(prev)
+
+	pasted := "cps_ThisLooksLikeASecretValueThatWasPastedInTheWrongField123"
+	claims := claimsFor(app.ClientID, f.clock.Now(), "jti-logged")
+	claims["iss"], claims["sub"] = pasted, pasted
+	for _, tc := range []struct{ clientID, raw string }{
+		{pasted, assertion(t, ec, jose.ES256, "", claimsFor(app.ClientID, f.clock.Now(), "jti-1"))},
+		{"", assertion(t, ec, jose.ES256, "", claims)},
+		{pasted, "not.a.jws"},
+	} {
+		resp := f.call(assertionRequest(tc.clientID, tc.raw, ""))
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+		}
+	}
+	if !strings.Contains(logs.String(), "token refused") {
+		t.Fatalf("nothing logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "ThisLooksLikeASecret") {
+		t.Fatalf("the raw value was logged:\n%s", logs.String())
 	}
 }

@@ -181,10 +181,13 @@ func (s *Server) Issue(ctx context.Context, req TokenRequest, meta portal.Reques
 	if req.Assertion != "" {
 		client, use, err = s.authenticateAssertion(ctx, &req, now)
 		if errors.Is(err, errAssertion) {
-			slog.InfoContext(ctx, "token refused", "reason", err.Error(), "method", req.Method, "clientId", req.ClientID, "applicationId", client.ApplicationID)
+			// A client id that is not of the portal's format is neither
+			// logged nor counted: a secret pasted into client_id (or an
+			// assertion's iss) must not reach the logs.
 			if !portal.ValidClientID(req.ClientID) {
 				req.ClientID = ""
 			}
+			slog.InfoContext(ctx, "token refused", "reason", err.Error(), "method", req.Method, "clientId", req.ClientID, "applicationId", client.ApplicationID)
 			return Token{}, s.fail(ctx, req.ClientID, client.ApplicationID, now, meta)
 		}
 	} else {

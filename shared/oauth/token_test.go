@@ -388,7 +388,7 @@ func TestDiscovery(t *testing.T) {
 		want := `{"grant_types_supported":["client_credentials"],"issuer":"https://portal.example.test","jwks_uri":"https://portal.example.test/.well-known/jwks.json",` +
 			`"response_types_supported":[],"scopes_supported":["search-match","search-match-sandbox","match-connect","match-connect-sandbox","data-manager","data-manager-sandbox"],` +
 			`"token_endpoint":"https://portal.example.test/oauth2/token","token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","private_key_jwt"],` +
-			`"token_endpoint_auth_signing_alg_values_supported":["ES256","ES384","EdDSA","RS256","RS384","RS512","PS256","PS384","PS512"]}`
+			`"token_endpoint_auth_signing_alg_values_supported":["ES256","ES384","EdDSA","Ed25519","RS256","RS384","RS512","PS256","PS384","PS512"]}`
 		if string(raw) != want {
 			t.Fatalf("metadata\n got %s\nwant %s", raw, want)
 		}

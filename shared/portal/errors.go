@@ -55,6 +55,7 @@ var (
 	ErrPrivateKeyRefused  = fmt.Errorf("%w: private key material", ErrInvalid)
 	ErrInvalidPublicKey   = fmt.Errorf("%w: public key", ErrInvalid)
 	ErrUnsupportedKey     = fmt.Errorf("%w: key type or size", ErrInvalid)
+	ErrKeyNotForSigning   = fmt.Errorf("%w: key not for signing", ErrInvalid)
 	ErrCertificateExpiry  = fmt.Errorf("%w: expiry after the certificate's", ErrInvalid) // with the certificate's notAfter
 
 	ErrDuplicateOrganisation = fmt.Errorf("%w: organisation name in use", ErrConflict)
@@ -63,6 +64,7 @@ var (
 	ErrSecretLimit           = fmt.Errorf("%w: active secret limit reached", ErrConflict)
 	ErrRecentlyUsed          = fmt.Errorf("%w: secret used recently", ErrConflict)
 	ErrKeyLimit              = fmt.Errorf("%w: active key limit reached", ErrConflict)
+	ErrDuplicateKey          = fmt.Errorf("%w: key registered already", ErrConflict)
 	ErrKeyRecentlyUsed       = fmt.Errorf("%w: key used recently", ErrConflict)
 	ErrBusy                  = fmt.Errorf("%w: application busy", ErrConflict)
 	ErrFederatedLimit        = fmt.Errorf("%w: federated credential limit reached", ErrConflict)

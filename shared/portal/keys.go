@@ -92,6 +92,8 @@ func parsePublicKey(in CreateKeyInput) (publickey.Key, error) {
 		return publickey.Key{}, ErrPrivateKeyRefused
 	case errors.Is(err, publickey.ErrUnsupported):
 		return publickey.Key{}, ErrUnsupportedKey
+	case errors.Is(err, publickey.ErrNotForSigning):
+		return publickey.Key{}, ErrKeyNotForSigning
 	case err != nil:
 		return publickey.Key{}, ErrInvalidPublicKey
 	}

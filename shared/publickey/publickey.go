@@ -20,6 +20,7 @@ import (
 	"errors"
 	"hash"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,9 @@ var (
 	ErrPrivateKey  = errors.New("private key material")
 	ErrMalformed   = errors.New("not a PEM certificate, PEM public key or JWK")
 	ErrUnsupported = errors.New("unsupported key type or size")
+	// ErrNotForSigning is a JWK marked for another use than signing: "use"
+	// other than "sig", or "key_ops" without "verify".
+	ErrNotForSigning = errors.New("the key is not for signing")
 )
 
 // Key is a registered public key as the portal keeps it.
@@ -122,15 +126,50 @@ func parsePEM(text []byte) (Key, error) {
 	return Key{}, ErrMalformed
 }
 
+// commonMembers are the members RFC 7517 §4 defines for every key type;
+// publicMembers, a key type's public parameters (RFC 7518 §6.2.1, §6.3.1;
+// RFC 8037 §2). A JWK holding any other member is refused: an unknown
+// member is data the portal would keep without knowing what it is.
+var (
+	commonMembers = []string{"kty", "kid", "alg", "use", "key_ops", "x5c", "x5t", "x5t#S256", "x5u", "ext"}
+	publicMembers = map[string][]string{"EC": {"crv", "x", "y"}, "RSA": {"n", "e"}, "OKP": {"crv", "x"}}
+)
+
+// mayBePrivate reports whether a JWK member's name could carry private key
+// material: a private member in any letter case ("D"), or a name that says
+// so.
+func mayBePrivate(member string) bool {
+	lower := strings.ToLower(member)
+	if slices.Contains(privateMembers, lower) {
+		return true
+	}
+	for _, word := range []string{"priv", "secret", "seed"} {
+		if strings.Contains(lower, word) {
+			return true
+		}
+	}
+	return false
+}
+
 func parseJWK(text []byte) (Key, error) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(text, &members); err != nil {
 		return Key{}, ErrMalformed
 	}
-	for _, m := range privateMembers {
-		if _, ok := members[m]; ok {
+	var kty string
+	_ = json.Unmarshal(members["kty"], &kty)
+	for m := range members {
+		if mayBePrivate(m) {
 			return Key{}, ErrPrivateKey
 		}
+	}
+	for m := range members {
+		if !slices.Contains(commonMembers, m) && !slices.Contains(publicMembers[kty], m) {
+			return Key{}, ErrMalformed
+		}
+	}
+	if err := forSigning(members); err != nil {
+		return Key{}, err
 	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(text); err != nil {
@@ -140,6 +179,24 @@ func parseJWK(text []byte) (Key, error) {
 		return Key{}, ErrPrivateKey
 	}
 	return fromPublic(jwk.Key)
+}
+
+// forSigning refuses a JWK whose "use" is not "sig" or whose "key_ops" lacks
+// "verify" (RFC 7517 §4.2, §4.3).
+func forSigning(members map[string]json.RawMessage) error {
+	if raw, ok := members["use"]; ok {
+		var use string
+		if json.Unmarshal(raw, &use) != nil || use != "sig" {
+			return ErrNotForSigning
+		}
+	}
+	if raw, ok := members["key_ops"]; ok {
+		var ops []string
+		if json.Unmarshal(raw, &ops) != nil || !slices.Contains(ops, "verify") {
+			return ErrNotForSigning
+		}
+	}
+	return nil
 }
 
 // fromPublic checks the key is of an accepted kind and describes it.
@@ -191,7 +248,15 @@ func FromDER(der []byte) (crypto.PublicKey, error) {
 // SigningAlgorithms are every algorithm a registered key may allow, as the
 // authorization server metadata lists them.
 func SigningAlgorithms() []string {
-	return []string{"ES256", "ES384", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+	return []string{"ES256", "ES384", "EdDSA", "Ed25519", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+}
+
+// Allows reports whether a key allowing algs may sign with alg. RFC 9864's
+// fully specified "Ed25519" is the one "EdDSA" (RFC 8037) an Ed25519 key
+// signs with, so a key that allows EdDSA allows it too: current client
+// libraries (oauth4webapi, openid-client) sign Ed25519 assertions with it.
+func Allows(algs []string, alg string) bool {
+	return slices.Contains(algs, alg) || alg == "Ed25519" && slices.Contains(algs, "EdDSA")
 }
 
 // ErrSignature is a signature that does not verify, or an algorithm the key

@@ -9,8 +9,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"slices"
 	"testing"
 
 	"credportal/shared/publickey"
@@ -113,4 +115,62 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// A JWK holds only its key type's public members and RFC 7517's common
+// ones: a private member in any letter case, or a name that says it is
+// private, is private key material; any other member is refused; a key
+// marked for encryption is not a signing key.
+func TestJWKMembers(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := func(extra string) []byte {
+		x := base64.RawURLEncoding.EncodeToString(ec.PublicKey.X.FillBytes(make([]byte, 32)))
+		y := base64.RawURLEncoding.EncodeToString(ec.PublicKey.Y.FillBytes(make([]byte, 32)))
+		return []byte(`{"kty":"EC","crv":"P-256","x":"` + x + `","y":"` + y + `"` + extra + `}`)
+	}
+	for _, c := range []struct {
+		name  string
+		extra string
+		err   error
+	}{
+		{"bare", ``, nil},
+		{"common members", `,"kid":"k1","alg":"ES256","use":"sig","key_ops":["verify"],"x5t#S256":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","ext":true`, nil},
+		{"private member in upper case", `,"D":"c2VjcmV0"`, publickey.ErrPrivateKey},
+		{"private member of another type", `,"dp":"c2VjcmV0"`, publickey.ErrPrivateKey},
+		{"a name that says private", `,"privateKey":"c2VjcmV0"`, publickey.ErrPrivateKey},
+		{"an unknown member", `,"comment":"hello"`, publickey.ErrMalformed},
+		{"another type's public member", `,"n":"AQAB"`, publickey.ErrMalformed},
+		{"use enc", `,"use":"enc"`, publickey.ErrNotForSigning},
+		{"key_ops without verify", `,"key_ops":["encrypt","wrapKey"]`, publickey.ErrNotForSigning},
+		{"key_ops not a list", `,"key_ops":"verify"`, publickey.ErrNotForSigning},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := publickey.Parse(jwk(c.extra))
+			if c.err == nil && err != nil || c.err != nil && !errors.Is(err, c.err) {
+				t.Fatalf("err %v, want %v", err, c.err)
+			}
+		})
+	}
+}
+
+// RFC 9864's "Ed25519" is EdDSA with an Ed25519 key, and nothing else.
+func TestAllows(t *testing.T) {
+	for _, c := range []struct {
+		algs []string
+		alg  string
+		want bool
+	}{
+		{[]string{"EdDSA"}, "EdDSA", true},
+		{[]string{"EdDSA"}, "Ed25519", true},
+		{[]string{"ES256"}, "Ed25519", false},
+		{[]string{"ES256"}, "ES256", true},
+		{[]string{"ES256"}, "ES384", false},
+	} {
+		if got := publickey.Allows(c.algs, c.alg); got != c.want {
+			t.Errorf("Allows(%v, %s) = %v", c.algs, c.alg, got)
+		}
+	}
+	if !slices.Contains(publickey.SigningAlgorithms(), "Ed25519") || !slices.Contains(publickey.SigningAlgorithms(), "EdDSA") {
+		t.Errorf("metadata algorithms %v", publickey.SigningAlgorithms())
+	}
 }

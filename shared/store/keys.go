@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -170,6 +171,23 @@ func (st *Store) AddKey(ctx context.Context, k portal.Key, limit int, now time.T
 		appID: k.ApplicationID, id: k.ID, expiresAt: k.ExpiresAt,
 		set: "Keys", entries: func(a portal.Application) map[string]time.Time { return a.Keys },
 		active: portal.Application.ActiveKeys, limit: limit, limitErr: portal.ErrKeyLimit, what: "key",
+		// The same public key twice would leave it working after one of
+		// them is deleted: an active key with its thumbprint refuses it.
+		check: func(ctx context.Context, app portal.Application, now time.Time) error {
+			c, err := st.Client(ctx, app.ClientID)
+			if errors.Is(err, portal.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			for _, other := range c.Keys {
+				if other.Thumbprint == k.Thumbprint && other.ExpiresAt.After(now) {
+					return portal.ErrDuplicateKey
+				}
+			}
+			return nil
+		},
 		items: func(app portal.Application, expired []string) []types.TransactWriteItem {
 			return append([]types.TransactWriteItem{
 				{Put: &types.Put{TableName: aws.String(st.table), Item: keyAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},

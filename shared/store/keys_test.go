@@ -24,8 +24,9 @@ func newKey(t *testing.T, appID string, expires time.Time) portal.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := newID(t, ids.Key)
 	return portal.Key{
-		ID: newID(t, ids.Key), ApplicationID: appID, Name: "k", Type: "public_key", Thumbprint: "tp-" + appID,
+		ID: id, ApplicationID: appID, Name: "k", Type: "public_key", Thumbprint: "tp-" + id,
 		Algorithms: []string{"EdDSA"}, DER: der, CreatedAt: t0, CreatedBy: "m@partner.test", ExpiresAt: expires,
 	}
 }

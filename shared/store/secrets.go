@@ -67,6 +67,9 @@ type versionedAdd struct {
 	// items are the transaction's writes after the application's update:
 	// the credential's item, its client item entry (dropping expired), etc.
 	items func(app portal.Application, expired []string) []types.TransactWriteItem
+	// check, if set, refuses the addition to app as read (a duplicate):
+	// the version condition makes its answer hold until the write.
+	check func(ctx context.Context, app portal.Application, now time.Time) error
 }
 
 // addVersioned adds a.id to the application's set unless it already holds
@@ -88,6 +91,11 @@ func (st *Store) addVersioned(ctx context.Context, a versionedAdd, now time.Time
 		}
 		if a.active(app, now) >= a.limit {
 			return a.limitErr
+		}
+		if a.check != nil {
+			if err := a.check(ctx, app, now); err != nil {
+				return err
+			}
 		}
 		kept := map[string]time.Time{a.id: a.expiresAt}
 		var expired []string
