@@ -80,6 +80,7 @@ var catalogue = []apiError{
 	{portal.ErrDuplicateAPI, http.StatusBadRequest, "duplicate_api", "The API %q is listed twice."},
 	{portal.ErrUntrustedIssuer, http.StatusBadRequest, "untrusted_issuer", "The issuer is not one the portal trusts; trusted issuers: %s."},
 	{portal.ErrInvalidSubject, http.StatusBadRequest, "invalid_subject", fmt.Sprintf("The subject must be 1 to %d bytes of printable characters without spaces.", portal.MaxClaimLen)},
+	{portal.ErrForeignAudience, http.StatusBadRequest, "audience_of_another_service", "That audience is %s's: a token meant for it must never sign in here. Leave audience out (the portal's own is the default) or give one of your own."},
 	{portal.ErrInvalidAudience, http.StatusBadRequest, "invalid_audience", fmt.Sprintf("The audience must be 1 to %d bytes of printable characters without spaces.", portal.MaxClaimLen)},
 	{portal.ErrLifetimeAmbiguous, http.StatusBadRequest, "invalid_lifetime", "Give either expiresAt or lifetimeDays, not both."},
 	{portal.ErrLifetimeMissing, http.StatusBadRequest, "invalid_lifetime", "Give expiresAt or lifetimeDays."},

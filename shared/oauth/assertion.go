@@ -180,6 +180,21 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *TokenRequest, n
 			}
 			return client, used{}, fmt.Errorf("%w: %w", errAssertion, err)
 		}
+		// A federated token with a jti is accepted once (until its exp),
+		// as a client assertion is: a token copied from a workload's run
+		// cannot be replayed here.
+		if c := a.Claims; c.Jti != "" && c.Exp != nil {
+			if len(c.Jti) > maxJTILength {
+				return client, used{}, refused("no usable jti")
+			}
+			first, err := s.store.UseAssertionID(ctx, client.ID, "fed:"+c.Jti, numericDate(*c.Exp).Add(ClockSkew), now)
+			if err != nil {
+				return client, used{}, err
+			}
+			if !first {
+				return client, used{}, refused("federated token replayed (jti)")
+			}
+		}
 		return client, used{method: method, id: id, appID: client.ApplicationID}, nil
 	}
 	k, err := s.checkPrivateKeyJWT(ctx, client, a, now)

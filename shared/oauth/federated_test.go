@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,6 +65,25 @@ func TestFederatedCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Audiences that are another service's are refused, with that service
+	// named; one of the operator's own is taken.
+	for aud, want := range map[string]error{
+		"sts.amazonaws.com": portal.ErrForeignAudience, "sts.eu-west-1.amazonaws.com": portal.ErrForeignAudience,
+		"api://AzureADTokenExchange": portal.ErrForeignAudience,
+		"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x":       portal.ErrForeignAudience,
+		"https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x": portal.ErrForeignAudience,
+		"https://portal.registry.eu/partners":                                                        nil,
+	} {
+		a := aud
+		_, err := fed.CreateFederatedCredential(context.Background(), admin, other.ID, portal.CreateFederatedInput{Name: "Aud", Issuer: trustedIss.URL(), Subject: "repo:acme/aud:ref:refs/heads/main", Audience: &a}, portal.Request{})
+		var pe *portal.Error
+		switch {
+		case want == nil && err != nil, want != nil && !errors.Is(err, want):
+			t.Fatalf("audience %s: %v, want %v", aud, err, want)
+		case want != nil && (!errors.As(err, &pe) || pe.Value == ""):
+			t.Fatalf("audience %s: the service is not named: %v", aud, err)
+		}
+	}
 	// A credential naming an issuer the token function does not trust.
 	if _, err := fed.CreateFederatedCredential(context.Background(), admin, app.ID, portal.CreateFederatedInput{Name: "Stray", Issuer: untrustedIss.URL(), Subject: subject}, portal.Request{}); err != nil {
 		t.Fatal(err)
@@ -88,6 +108,13 @@ func TestFederatedCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A token with a jti (GitHub Actions' have one) authenticates once.
+	withJTI, err := trustedIss.SignClaims(jwt.Claims{Issuer: trustedIss.URL(), Subject: subject, Audience: jwt.Audience{issuer}, ID: "run-42-attempt-1",
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	tests := []struct {
 		name     string
 		clientID string
@@ -95,6 +122,8 @@ func TestFederatedCredentials(t *testing.T) {
 		status   int
 	}{
 		{"the credential's token", app.ClientID, tok(trustedIss, subject, issuer), http.StatusOK},
+		{"a token with a jti", app.ClientID, withJTI, http.StatusOK},
+		{"the same token again", app.ClientID, withJTI, http.StatusUnauthorized},
 		{"untrusted issuer", app.ClientID, tok(untrustedIss, subject, issuer), http.StatusUnauthorized},
 		{"wrong subject", app.ClientID, tok(trustedIss, "repo:acme/deploy:ref:refs/heads/dev", issuer), http.StatusUnauthorized},
 		{"wrong audience", app.ClientID, tok(trustedIss, subject, "https://elsewhere.example"), http.StatusUnauthorized},

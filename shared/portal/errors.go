@@ -52,6 +52,7 @@ var (
 	ErrUntrustedIssuer    = fmt.Errorf("%w: issuer not trusted", ErrInvalid)    // with the issuer
 	ErrInvalidSubject     = fmt.Errorf("%w: subject", ErrInvalid)
 	ErrInvalidAudience    = fmt.Errorf("%w: audience", ErrInvalid)
+	ErrForeignAudience    = fmt.Errorf("%w: audience of another service", ErrInvalid)
 	ErrPrivateKeyRefused  = fmt.Errorf("%w: private key material", ErrInvalid)
 	ErrInvalidPublicKey   = fmt.Errorf("%w: public key", ErrInvalid)
 	ErrUnsupportedKey     = fmt.Errorf("%w: key type or size", ErrInvalid)

@@ -123,6 +123,35 @@ func (s *FederatedService) ListFederatedCredentials(ctx context.Context, c Calle
 	return out, nil
 }
 
+// foreignAudiences are audiences well-known relying parties ask their
+// workloads' tokens for: a federated credential naming one would accept a
+// token minted for that party (AWS STS, Entra workload identity federation,
+// Google's workload identity pools), so a token stolen from one could sign
+// in here too.
+var foreignAudiences = []struct{ prefix, party string }{
+	{"sts.amazonaws.com", "AWS STS"},
+	{"api://AzureADTokenExchange", "Microsoft Entra ID"},
+	{"//iam.googleapis.com/", "Google Cloud IAM"},
+	{"https://iam.googleapis.com/", "Google Cloud IAM"},
+}
+
+// foreignAudience names the relying party aud is another's audience of, or
+// "". The match ignores letter case; sts.amazonaws.com is matched whole (and
+// with a region: sts.<region>.amazonaws.com).
+func foreignAudience(aud string) string {
+	lower := strings.ToLower(aud)
+	if strings.HasPrefix(lower, "sts.") && strings.HasSuffix(lower, ".amazonaws.com") {
+		return "AWS STS"
+	}
+	for _, f := range foreignAudiences {
+		p := strings.ToLower(f.prefix)
+		if lower == strings.TrimSuffix(p, "/") || strings.HasPrefix(lower, p) {
+			return f.party
+		}
+	}
+	return ""
+}
+
 // validClaim reports whether v is 1–MaxClaimLen bytes of printable
 // characters without spaces.
 func validClaim(v string) bool {
@@ -156,6 +185,9 @@ func (s *FederatedService) CreateFederatedCredential(ctx context.Context, c Call
 	if in.Audience != nil {
 		if !validClaim(*in.Audience) {
 			return FederatedCredentialView{}, ErrInvalidAudience
+		}
+		if party := foreignAudience(*in.Audience); party != "" {
+			return FederatedCredentialView{}, &Error{Err: ErrForeignAudience, Value: party}
 		}
 		audience = *in.Audience
 	}
