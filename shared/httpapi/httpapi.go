@@ -106,9 +106,7 @@ func CheckAdminGroup(name string) error {
 
 // RequestOf describes the request for the audit trail.
 func RequestOf(req Request) portal.Request {
-	return portal.Request{
-		SourceIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent, RequestID: req.RequestContext.RequestID,
-	}
+	return portal.NewRequest(req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent, req.RequestContext.RequestID)
 }
 
 // Body returns the request body, decoded, or 413 past MaxBodyBytes.

@@ -231,6 +231,7 @@ func (f *fixture) eventFrom(ip string, headers map[string]string, r tokenRequest
 	}
 	req.RequestContext.HTTP.Method = http.MethodPost
 	req.RequestContext.HTTP.SourceIP = ip
+	req.RequestContext.HTTP.UserAgent = req.Headers["user-agent"] // as API Gateway copies it
 	req.RequestContext.RequestID = "req-" + newID(f.t, ids.Event)
 	if r.base64 {
 		req.Body = base64.StdEncoding.EncodeToString([]byte(r.body))

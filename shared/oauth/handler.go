@@ -62,9 +62,7 @@ func (s *Server) token(ctx context.Context, req Request) (Token, error) {
 		}
 		return Token{}, err
 	}
-	return s.Issue(ctx, tr, portal.Request{
-		SourceIP: s.sourceIP(ctx, req), UserAgent: req.RequestContext.HTTP.UserAgent, RequestID: req.RequestContext.RequestID,
-	})
+	return s.Issue(ctx, tr, portal.NewRequest(s.sourceIP(ctx, req), req.RequestContext.HTTP.UserAgent, req.RequestContext.RequestID))
 }
 
 // sourceIP is the client's address: the one API Gateway saw, or, when the

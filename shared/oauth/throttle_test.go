@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"credportal/shared/audit"
+	"credportal/shared/portal"
 	"credportal/shared/oauth"
 )
 
@@ -212,4 +213,25 @@ func TestViewerAddressBehindCloudFront(t *testing.T) {
 		}
 		throttledOf(t, f.callFrom(sourceIP, viewer("198.51.100.99:40001"), basicRequest(app.ClientID, wrong, "")), 600)
 	})
+}
+
+// A User-Agent is kept at most portal.MaxUserAgent characters long, however
+// long the attacker's: the lockout's audit event holds 200 of 8,000.
+func TestUserAgentBounded(t *testing.T) {
+	f := newFixture(t, oauth.DefaultThrottle())
+	app := f.app("Search", "search-match")
+	wrong := wellFormedWrong(t)
+	f.clock.Set(t0.Add(time.Minute))
+	long := strings.Repeat("é", 8000)
+	for i := 1; i <= 10; i++ {
+		f.callFrom(sourceIP, map[string]string{"user-agent": long}, basicRequest(app.ClientID, wrong, ""))
+		f.clock.Add(time.Second)
+	}
+	evs := f.events(app.ID, audit.TokenFailures)
+	if len(evs) != 1 {
+		t.Fatalf("token.failures events: %d", len(evs))
+	}
+	if evs[0].UserAgent != strings.Repeat("é", portal.MaxUserAgent) {
+		t.Fatalf("user agent of %d characters", len([]rune(evs[0].UserAgent)))
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role is what a designation allows on one application.
@@ -66,6 +67,20 @@ type Request struct {
 	SourceIP  string
 	UserAgent string
 	RequestID string
+}
+
+// MaxUserAgent is the most characters of a User-Agent the portal keeps or
+// mails: the header is the caller's to choose, and would otherwise fill
+// audit events and notices with whatever an attacker sends.
+const MaxUserAgent = 200
+
+// NewRequest describes a request, its User-Agent cut to MaxUserAgent
+// characters (never inside a character).
+func NewRequest(sourceIP, userAgent, requestID string) Request {
+	if utf8.RuneCountInString(userAgent) > MaxUserAgent {
+		userAgent = string([]rune(userAgent)[:MaxUserAgent])
+	}
+	return Request{SourceIP: sourceIP, UserAgent: userAgent, RequestID: requestID}
 }
 
 // OrganisationRef names an organisation inside the records that belong to it.
