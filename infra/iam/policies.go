@@ -141,12 +141,9 @@ func Policies(root, path string, tmpl *template.Template, l template.Locals) (ma
 		}
 		list, _ := inline.([]any)
 		for _, p := range list {
+			// Resolved with the list above.
 			doc, _ := p.(map[string]any)["PolicyDocument"].(map[string]any)
-			resolved, err := tmpl.ResolveAll(doc["Statement"], l)
-			if err != nil {
-				return nil, fmt.Errorf("function %s: policy: %w", id, err)
-			}
-			switch st := resolved.(type) {
+			switch st := doc["Statement"].(type) {
 			case []any:
 				statements = append(statements, st...)
 			case map[string]any:

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"credportal/shared/audit"
-	"credportal/shared/portal"
 	"credportal/shared/oauth"
+	"credportal/shared/portal"
 )
 
 // wellFormedWrong is a secret that passes the format check and matches
